@@ -1,0 +1,48 @@
+"""One request through the whole wire layer: route, decode, validate, handle, encode."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ._errors import ServiceError
+from ._model import operation_model
+from ._protocol import RawRequest, RawResponse, decode_request, encode_error, encode_output, router
+from ._registry import HANDLERS, RequestContext, not_implemented
+from ._validation import validate
+
+if TYPE_CHECKING:
+    from ._mock import IotMock
+
+logger = logging.getLogger("iotmock")
+
+
+def dispatch(
+    mock: IotMock, service: str, request: RawRequest, account_id: str, region: str
+) -> tuple[str, RawResponse]:
+    """Answer `request` to `service` as AWS would; returns (operation name, response)."""
+    operation = "?"
+    try:
+        operation, labels = router(service).route(request.method, request.path, request.query)
+        params = decode_request(service, operation, labels, request)
+        validate(service, operation, params)
+        handler = HANDLERS.get((service, operation))
+        if handler is None:
+            raise not_implemented(service, operation)
+        with mock.lock:
+            ctx = RequestContext(
+                mock, mock.backend(account_id, region), service, operation, account_id, region
+            )
+            output = handler(ctx, params)
+        return operation, encode_output(operation_model(service, operation), output)
+    except ServiceError as error:
+        return operation, encode_error(service, error)
+    except Exception as exc:  # a bug in iotmock: answer it as AWS answers its own bugs
+        logger.exception("iotmock handler for %s %s crashed", service, operation)
+        error = ServiceError(
+            "InternalFailureException",
+            f"iotmock failed inside {service} {operation}: {type(exc).__name__}: {exc}. "
+            "This is a bug in iotmock; please report it with this message.",
+            status=500,
+        )
+        return operation, encode_error(service, error)

@@ -1,0 +1,38 @@
+"""In-process events between resource families.
+
+A family that must react to another's change (a continuous job to a thing joining a
+group, the rules engine to a published message) subscribes by event name; the family
+that makes the change emits. Neither imports the other.
+
+Events of this mock: "thing_deleted"(thing_name), "thing_group_deleted"(group_name, arn),
+"thing_added_to_group"(thing_name, group_name), "thing_removed_from_group"(thing_name,
+group_name), "certificate_deleted"(certificate_id, arn), "message_published"(message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._registry import RequestContext
+
+Subscriber = Callable[..., None]
+
+_SUBSCRIBERS: dict[str, list[Subscriber]] = {}
+
+
+def subscribe(event: str) -> Callable[[Subscriber], Subscriber]:
+    """Register the decorated function for `event`; it is called with the request
+    context and the event's keyword arguments."""
+
+    def register(func: Subscriber) -> Subscriber:
+        _SUBSCRIBERS.setdefault(event, []).append(func)
+        return func
+
+    return register
+
+
+def emit(ctx: RequestContext, event: str, **details: Any) -> None:
+    for subscriber in _SUBSCRIBERS.get(event, ()):
+        subscriber(ctx, **details)

@@ -1,0 +1,245 @@
+"""`IotMock`: the decorator, context manager, async context manager and start/stop object."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+import threading
+import unittest
+from collections.abc import Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import Any, TypeVar, overload
+
+from . import _intercept
+from .messages import Message, MessageLog, topic_matches
+from .state import Backend
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+# Environment that keeps botocore off the network and off the user's real credentials
+# while a mock is active: clients created with no configuration at all would otherwise
+# probe the instance metadata service.
+_FAKE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "iotmock-testing",
+    "AWS_SECRET_ACCESS_KEY": "iotmock-testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+class IotMock:
+    """Answers every `iot`, `iot-data` and `iot-jobs-data` call in-process.
+
+    Use it as `@mock_iot`, `@mock_iot()`, `with mock_iot() as m:`,
+    `async with mock_iot() as m:`, on `unittest.TestCase` classes, or with `start()` /
+    `stop()`. Each activation starts from empty state.
+    """
+
+    def __init__(
+        self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        # One lock for all handler calls of this mock: botocore clients are used from
+        # many threads, and some operations touch two accounts (certificate transfer).
+        self.lock = threading.RLock()
+        self._backends: dict[tuple[str, str], Backend] = {}
+        self._depth = 0
+        self._saved_environment: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------------ state
+
+    def backend(self, account_id: str | None = None, region: str | None = None) -> Backend:
+        """The state of one account and region (defaults: the mock's own).
+
+        Read it in assertions; change state through the AWS API, not by hand.
+        """
+        key = (account_id or self.account_id, region or self.region)
+        with self.lock:
+            found = self._backends.get(key)
+            if found is None:
+                found = self._backends[key] = Backend(*key)
+            return found
+
+    def reset(self) -> None:
+        """Forget all state of every account and region."""
+        with self.lock:
+            self._backends.clear()
+
+    @contextlib.contextmanager
+    def as_account(self, account_id: str) -> Iterator[IotMock]:
+        """Send the calls made inside the block as account `account_id` (for
+        cross-account flows such as certificate transfers)."""
+        saved = self.account_id
+        self.account_id = account_id
+        try:
+            yield self
+        finally:
+            self.account_id = saved
+
+    def messages(
+        self,
+        topic_filter: str = "#",
+        *,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> list[Message]:
+        """Messages published so far whose topic matches the MQTT `topic_filter`
+        (`+` and `#` wildcards; `#` alone also matches reserved `$aws/...` topics)."""
+        log = self.backend(account_id, region).store(MessageLog)
+        if topic_filter == "#":
+            return list(log.messages)
+        return [m for m in log.messages if topic_matches(topic_filter, m.topic)]
+
+    # ------------------------------------------------------------------ start / stop
+
+    def start(self) -> IotMock:
+        """Begin answering IoT calls. Starting a stopped mock starts from empty state."""
+        with self.lock:
+            if self._depth == 0:
+                self.reset()
+                self._patch_environment()
+            self._depth += 1
+        _intercept.activate(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop answering IoT calls; botocore is restored when the last mock stops."""
+        with self.lock:
+            if self._depth == 0:
+                raise RuntimeError("iotmock: stop() called on a mock that is not started")
+            self._depth -= 1
+            if self._depth == 0:
+                self._restore_environment()
+        _intercept.deactivate(self)
+
+    @property
+    def started(self) -> bool:
+        return self._depth > 0
+
+    def _patch_environment(self) -> None:
+        self._saved_environment = {}
+        for name, value in _FAKE_ENVIRONMENT.items():
+            if os.environ.get(name) is None:
+                self._saved_environment[name] = None
+                os.environ[name] = value
+        if not os.environ.get("AWS_DEFAULT_REGION") and not os.environ.get("AWS_REGION"):
+            self._saved_environment["AWS_DEFAULT_REGION"] = None
+            os.environ["AWS_DEFAULT_REGION"] = self.region
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment = {}
+
+    # ------------------------------------------------------------------ protocols
+
+    def __enter__(self) -> IotMock:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> IotMock:
+        return self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @overload
+    def __call__(self, target: type[T]) -> type[T]: ...
+
+    @overload
+    def __call__(self, target: F) -> F: ...
+
+    def __call__(self, target: Any) -> Any:
+        """Decorate a function, an async function or a `unittest.TestCase` class."""
+        if isinstance(target, type):
+            if issubclass(target, unittest.TestCase):
+                return self._decorate_test_case(target)
+            raise TypeError("mock_iot can decorate functions and unittest.TestCase classes")
+        if inspect.iscoroutinefunction(target):
+            return self._decorate_async(target)
+        return self._decorate_sync(target)
+
+    def _fresh(self) -> IotMock:
+        return IotMock(account_id=self.account_id, region=self.region)
+
+    def _decorate_sync(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    def _decorate_async(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            async with self:
+                return await func(*args, **kwargs)
+
+        return wrapper
+
+    def _decorate_test_case(self, cls: type[T]) -> type[T]:
+        # Each test gets its own mock, started before setUp and stopped after tearDown
+        # and the test's other cleanups.
+        original_setup = cls.setUp  # type: ignore[attr-defined]
+        options = self
+
+        @functools.wraps(original_setup)
+        def setUp(test: unittest.TestCase) -> None:  # noqa: N802 (unittest's name)
+            mock = options._fresh()
+            mock.start()
+            test.addCleanup(mock.stop)
+            test.iot_mock = mock  # type: ignore[attr-defined]
+            original_setup(test)
+
+        cls.setUp = setUp  # type: ignore[attr-defined]
+        return cls
+
+
+@overload
+def mock_iot(target: F, /) -> F: ...
+
+
+@overload
+def mock_iot(target: type[T], /) -> type[T]: ...
+
+
+@overload
+def mock_iot(
+    target: None = None, /, *, account_id: str = ..., region: str = ...
+) -> IotMock: ...
+
+
+def mock_iot(
+    target: Any = None,
+    /,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    region: str = DEFAULT_REGION,
+) -> Any:
+    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`."""
+    mock = IotMock(account_id=account_id, region=region)
+    if target is None:
+        return mock
+    return mock(target)
