@@ -63,17 +63,15 @@ class _Route:
         labels: dict[str, str] = {}
         for index, segment in enumerate(self.segments):
             if segment.endswith("+}"):
-                rest = "/".join(parts[index:])
-                if not rest:
+                if index >= len(parts):
                     return None
-                labels[segment[1:-2]] = rest
+                labels[segment[1:-2]] = "/".join(parts[index:])
                 break
             if index >= len(parts):
                 return None
             part = parts[index]
-            if segment[0] == "{":
-                if not part:
-                    return None
+            if segment.startswith("{"):
+                # An empty label still routes, so validation can name the member.
                 labels[segment[1:-1]] = part
             elif segment != part:
                 return None
@@ -95,7 +93,7 @@ class Router:
         for name in operation_names(service):
             http = operation_model(service, name).http
             path, _, query = http["requestUri"].partition("?")
-            segments = tuple(path.strip("/").split("/"))
+            segments = tuple(path.lstrip("/").split("/"))
             required = tuple(
                 (k, v or None) for k, _, v in (p.partition("=") for p in query.split("&") if p)
             )
@@ -117,7 +115,7 @@ class Router:
         self, method: str, path: str, query: dict[str, list[str]]
     ) -> tuple[str, dict[str, str]]:
         """The operation name and the raw (still percent-encoded) URI labels."""
-        parts = path.split("?", 1)[0].strip("/").split("/")
+        parts = path.split("?", 1)[0].lstrip("/").split("/")
         for bucket in (parts[0], ""):
             for route in self._routes.get((method, bucket), ()):
                 labels = route.match(parts, query)
