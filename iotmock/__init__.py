@@ -1,11 +1,11 @@
 """iotmock: a faithful, fast, in-memory mock of AWS IoT for unit tests.
 
-    from iotmock import mock_iot
+from iotmock import mock_iot
 
-    @mock_iot
-    def test_things():
-        iot = boto3.client("iot", region_name="us-east-1")
-        iot.create_thing(thingName="sensor-1")
+@mock_iot
+def test_things():
+    iot = boto3.client("iot", region_name="us-east-1")
+    iot.create_thing(thingName="sensor-1")
 """
 
 from __future__ import annotations

@@ -39,10 +39,10 @@ def dispatch(
         return operation, encode_error(service, error)
     except Exception as exc:  # a bug in iotmock: answer it as AWS answers its own bugs
         logger.exception("iotmock handler for %s %s crashed", service, operation)
-        error = ServiceError(
+        failure = ServiceError(
             "InternalFailureException",
             f"iotmock failed inside {service} {operation}: {type(exc).__name__}: {exc}. "
             "This is a bug in iotmock; please report it with this message.",
             status=500,
         )
-        return operation, encode_error(service, error)
+        return operation, encode_error(service, failure)

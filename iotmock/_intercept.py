@@ -38,7 +38,7 @@ def activate(mock: IotMock) -> None:
     with _lock:
         if not _active:
             _original = Endpoint.make_request
-            Endpoint.make_request = _make_request  # type: ignore[method-assign]
+            Endpoint.make_request = _make_request
         _active.append(mock)
 
 
@@ -51,7 +51,7 @@ def deactivate(mock: IotMock) -> None:
                 del _active[index]
                 break
         if not _active and _original is not None:
-            Endpoint.make_request = _original  # type: ignore[method-assign]
+            Endpoint.make_request = _original
             _original = None
 
 
@@ -90,8 +90,10 @@ def _raw_request(request_dict: dict[str, Any]) -> RawRequest:
         body = data
     if isinstance(body, str):
         body = body.encode()
-    headers = {k.lower(): v.decode() if isinstance(v, bytes) else str(v)
-               for k, v in request_dict.get("headers", {}).items()}
+    headers = {
+        k.lower(): v.decode() if isinstance(v, bytes) else str(v)
+        for k, v in request_dict.get("headers", {}).items()
+    }
     return RawRequest(request_dict["method"], request_dict["url_path"], query, headers, body)
 
 

@@ -206,7 +206,7 @@ class IotMock:
         options = self
 
         @functools.wraps(original_setup)
-        def setUp(test: unittest.TestCase) -> None:  # noqa: N802 (unittest's name)
+        def setUp(test: unittest.TestCase) -> None:
             mock = options._fresh()
             mock.start()
             test.addCleanup(mock.stop)
@@ -226,9 +226,7 @@ def mock_iot(target: type[T], /) -> type[T]: ...
 
 
 @overload
-def mock_iot(
-    target: None = None, /, *, account_id: str = ..., region: str = ...
-) -> IotMock: ...
+def mock_iot(target: None = None, /, *, account_id: str = ..., region: str = ...) -> IotMock: ...
 
 
 def mock_iot(

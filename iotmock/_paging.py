@@ -9,8 +9,8 @@ stays correct while items are created or deleted between pages.
 from __future__ import annotations
 
 import base64
-import bisect
 import binascii
+import bisect
 import json
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar

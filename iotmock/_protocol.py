@@ -100,9 +100,7 @@ class Router:
             route = _Route(
                 name, segments, sum(1 for s in segments if not s.startswith("{")), required
             )
-            self._routes.setdefault((http["method"], self._bucket(segments[0])), []).append(
-                route
-            )
+            self._routes.setdefault((http["method"], self._bucket(segments[0])), []).append(route)
         for routes in self._routes.values():
             # The most specific route wins: more literal segments, then longer paths.
             routes.sort(key=lambda r: (-r.literal_count, -len(r.segments)))
@@ -206,19 +204,21 @@ def _json_decoder(service: str, shape: Shape) -> Converter:
             members.append((name, wire, _json_decoder(service, member)))
         return decode_structure
     if type_name == "list":
-        item = _json_decoder(service, shape.member)  # type: ignore[attr-defined]
+        item = _json_decoder(service, shape.member)
         converter: Converter = (
             (lambda value: [item(v) for v in value] if isinstance(value, list) else value)
             if item is not _identity
             else _identity
         )
     elif type_name == "map":
-        map_value = _json_decoder(service, shape.value)  # type: ignore[attr-defined]
+        map_value = _json_decoder(service, shape.value)
         converter = (
             (
-                lambda value: {k: map_value(v) for k, v in value.items()}
-                if isinstance(value, dict)
-                else value
+                lambda value: (
+                    {k: map_value(v) for k, v in value.items()}
+                    if isinstance(value, dict)
+                    else value
+                )
             )
             if map_value is not _identity
             else _identity
@@ -258,12 +258,12 @@ def _json_encoder(service: str, shape: Shape) -> Converter:
             members.append((name, wire, _json_encoder(service, member)))
         return encode_structure
     if type_name == "list":
-        item = _json_encoder(service, shape.member)  # type: ignore[attr-defined]
+        item = _json_encoder(service, shape.member)
         converter: Converter = (
             (lambda value: [item(v) for v in value]) if item is not _identity else _identity
         )
     elif type_name == "map":
-        map_value = _json_encoder(service, shape.value)  # type: ignore[attr-defined]
+        map_value = _json_encoder(service, shape.value)
         converter = (
             (lambda value: {k: map_value(v) for k, v in value.items()})
             if map_value is not _identity
@@ -324,7 +324,7 @@ def _input_plan(service: str, operation: str) -> _InputPlan:
             if member.type_name == "map":
                 plan.query_map = name
             elif member.type_name == "list":
-                item = _scalar_from_text(member.member.type_name)  # type: ignore[attr-defined]
+                item = _scalar_from_text(member.member.type_name)
                 plan.query.append((name, wire, item, True))
             else:
                 plan.query.append((name, wire, _scalar_from_text(member.type_name), False))

@@ -40,9 +40,9 @@ def _unicode_category_ranges(category: str) -> str:
     parts: list[str] = []
     start: int | None = None
     for code_point in range(sys.maxunicode + 2):
-        inside = code_point <= sys.maxunicode and unicodedata.category(
-            chr(code_point)
-        ).startswith(category)
+        inside = code_point <= sys.maxunicode and unicodedata.category(chr(code_point)).startswith(
+            category
+        )
         if inside and start is None:
             start = code_point
         elif not inside and start is not None:
@@ -144,64 +144,77 @@ def java_length(value: Any) -> int:
 # --------------------------------------------------------------------------- compiling
 
 
-def _constraint_phrases(shape: Shape) -> list[tuple[Callable[[Any], bool], str]]:
-    """(violated?, phrase) for each constraint of a scalar/list/map shape itself."""
+Predicate = Callable[[Any], bool]
+
+
+def _longer_than(high: int) -> Predicate:
+    return lambda value: java_length(value) > high
+
+
+def _shorter_than(low: int) -> Predicate:
+    return lambda value: java_length(value) < low
+
+
+def _above(high: float) -> Predicate:
+    return lambda value: bool(value > high)
+
+
+def _below(low: float) -> Predicate:
+    return lambda value: bool(value < low)
+
+
+def _not_matching(regex: re.Pattern[str]) -> Predicate:
+    return lambda value: regex.fullmatch(value) is None
+
+
+def _not_in(allowed: frozenset[str]) -> Predicate:
+    return lambda value: value not in allowed
+
+
+def _constraint_phrases(shape: Shape) -> list[tuple[Predicate, str]]:
+    """(violated?, phrase) for each constraint of a scalar/list/map shape itself, in the
+    order AWS reports them (pattern before length)."""
     meta = shape.metadata
-    checks: list[tuple[Callable[[Any], bool], str]] = []
-    sized = shape.type_name in ("string", "list", "map", "blob")
-    if sized:
+    checks: list[tuple[Predicate, str]] = []
+    if shape.type_name == "string" and "pattern" in meta:
+        checks.append(
+            (
+                _not_matching(compile_java_pattern(meta["pattern"])),
+                f"Member must satisfy regular expression pattern: {meta['pattern']}",
+            )
+        )
+    if shape.type_name in ("string", "list", "map", "blob"):
         if "max" in meta:
-            high = meta["max"]
             checks.append(
                 (
-                    lambda v, high=high: java_length(v) > high,
-                    f"Member must have length less than or equal to {high}",
+                    _longer_than(meta["max"]),
+                    f"Member must have length less than or equal to {meta['max']}",
                 )
             )
-        if "min" in meta and meta["min"] > 0:
-            low = meta["min"]
+        if meta.get("min", 0) > 0:
             checks.append(
                 (
-                    lambda v, low=low: java_length(v) < low,
-                    f"Member must have length greater than or equal to {low}",
+                    _shorter_than(meta["min"]),
+                    f"Member must have length greater than or equal to {meta['min']}",
                 )
             )
     elif shape.type_name in ("integer", "long", "float", "double"):
         if "max" in meta:
-            high = meta["max"]
             checks.append(
-                (
-                    lambda v, high=high: v > high,
-                    f"Member must have value less than or equal to {high}",
-                )
+                (_above(meta["max"]), f"Member must have value less than or equal to {meta['max']}")
             )
         if "min" in meta:
-            low = meta["min"]
             checks.append(
                 (
-                    lambda v, low=low: v < low,
-                    f"Member must have value greater than or equal to {low}",
+                    _below(meta["min"]),
+                    f"Member must have value greater than or equal to {meta['min']}",
                 )
             )
-    if shape.type_name == "string":
-        if "pattern" in meta:
-            regex = compile_java_pattern(meta["pattern"])
-            checks.insert(
-                0,
-                (
-                    lambda v, regex=regex: regex.fullmatch(v) is None,
-                    f"Member must satisfy regular expression pattern: {meta['pattern']}",
-                ),
-            )
-        enum = shape.enum  # type: ignore[attr-defined]
-        if enum:
-            allowed = frozenset(enum)
-            checks.append(
-                (
-                    lambda v, allowed=allowed: v not in allowed,
-                    f"Member must satisfy enum value set: [{', '.join(enum)}]",
-                )
-            )
+    enum = getattr(shape, "enum", None)
+    if shape.type_name == "string" and enum:
+        checks.append(
+            (_not_in(frozenset(enum)), f"Member must satisfy enum value set: [{', '.join(enum)}]")
+        )
     return checks
 
 
@@ -251,9 +264,7 @@ class _Compiler:
         if type_name == "structure":
             assert isinstance(shape, StructureShape)
             required = tuple(shape.required_members)
-            members = {
-                name: self.compile(member) for name, member in shape.members.items()
-            }
+            members = {name: self.compile(member) for name, member in shape.members.items()}
 
             def check_structure(value: Any, path: str, errors: Errors) -> None:
                 if not isinstance(value, dict):
@@ -278,9 +289,9 @@ class _Compiler:
             return check_structure
 
         own = _constraint_phrases(shape)
-        inner: Callable[[Any, str, Errors], None] | None = None
+        inner: Check | None = None
         if type_name == "list":
-            item_check = self.compile(shape.member)  # type: ignore[attr-defined]
+            item_check = self.compile(shape.member)
             if item_check is not None:
 
                 def check_items(value: Any, path: str, errors: Errors) -> None:
@@ -290,27 +301,34 @@ class _Compiler:
 
                 inner = check_items
         elif type_name == "map":
-            key_shape = shape.key  # type: ignore[attr-defined]
-            value_shape = shape.value  # type: ignore[attr-defined]
+            key_shape = shape.key
+            value_shape = shape.value
             key_rules = _constraint_phrases(key_shape)
             value_types = _PY_TYPES.get(value_shape.type_name, (object,))
             value_rules = (
-                _constraint_phrases(value_shape)
-                if value_shape.type_name != "structure"
-                else []
+                _constraint_phrases(value_shape) if value_shape.type_name != "structure" else []
             )
-            nested = self.compile(value_shape) if value_shape.type_name in (
-                "structure",
-                "list",
-                "map",
-            ) else None
+            nested = (
+                self.compile(value_shape)
+                if value_shape.type_name
+                in (
+                    "structure",
+                    "list",
+                    "map",
+                )
+                else None
+            )
             if key_rules or value_rules or nested is not None:
-                key_summary = "Map keys must satisfy constraint: [" + ", ".join(
-                    phrase for _, phrase in key_rules
-                ) + "]"
-                value_summary = "Map value must satisfy constraint: [" + ", ".join(
-                    phrase for _, phrase in value_rules
-                ) + "]"
+                key_summary = (
+                    "Map keys must satisfy constraint: ["
+                    + ", ".join(phrase for _, phrase in key_rules)
+                    + "]"
+                )
+                value_summary = (
+                    "Map value must satisfy constraint: ["
+                    + ", ".join(phrase for _, phrase in value_rules)
+                    + "]"
+                )
 
                 def check_map(value: Any, path: str, errors: Errors) -> None:
                     if key_rules and any(bad(k) for k in value for bad, _ in key_rules):

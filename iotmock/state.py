@@ -161,7 +161,7 @@ class Backend:
         found = self._stores.get(kind)
         if found is None:
             found = self._stores[kind] = kind()
-        return found  # type: ignore[no-any-return]
+        return found
 
     def arn(self, resource: str, service: str = "iot") -> str:
         """`arn:aws:<service>:<region>:<account>:<resource>`."""

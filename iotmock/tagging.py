@@ -63,9 +63,7 @@ def add_tags(backend: Backend, arn: str, tags: dict[str, str]) -> None:
     """Add or overwrite tags, enforcing AWS's tag rules."""
     for key in tags:
         if key.lower().startswith("aws:"):
-            raise invalid_request(
-                f"Tag keys starting with 'aws:' are reserved for AWS use: {key}"
-            )
+            raise invalid_request(f"Tag keys starting with 'aws:' are reserved for AWS use: {key}")
     current = backend.tags.setdefault(arn, {})
     merged = {**current, **tags}
     if len(merged) > MAX_TAGS:

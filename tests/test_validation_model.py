@@ -20,13 +20,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.model import Shape
+from modelgen import matches, string_of_length, valid_value
 
 from iotmock import mock_iot
 from iotmock._model import all_operations, operation_model
 from iotmock._protocol import router
 from iotmock._validation import validation_error_code
-
-from modelgen import matches, string_of_length, valid_value
 
 MAX_DEPTH = 3
 
@@ -46,9 +45,9 @@ class Case:
         return f"{self.service}.{self.operation}.{self.path}:{verdict}:{self.phrase[:40]}"
 
 
-def _sites(shape: Shape, keys: tuple[str | int, ...], path: str, depth: int) -> Iterator[
-    tuple[tuple[str | int, ...], str, Shape]
-]:
+def _sites(
+    shape: Shape, keys: tuple[str | int, ...], path: str, depth: int
+) -> Iterator[tuple[tuple[str | int, ...], str, Shape]]:
     """(keys, path, shape) for every member below a structure, recursively."""
     if depth > MAX_DEPTH:
         return
@@ -191,8 +190,9 @@ def _routes_elsewhere(case: Case) -> bool:
     if len(case.keys) != 1 or member.serialization.get("location") != "uri":
         return False
     label = member.serialization.get("name", case.keys[0])
-    path = re.sub(r"\{([^}+]+)\+?\}", lambda m: "" if m.group(1) == label else "x",
-                  model.http["requestUri"])
+    path = re.sub(
+        r"\{([^}+]+)\+?\}", lambda m: "" if m.group(1) == label else "x", model.http["requestUri"]
+    )
     routed, _ = router(case.service).route(model.http["method"], path, {})
     return routed != case.operation
 

@@ -18,11 +18,10 @@ from botocore.awsrequest import prepare_request_dict
 from botocore.parsers import RestJSONParser
 from botocore.response import StreamingBody
 from botocore.serialize import create_serializer
+from modelgen import valid_value
 
 from iotmock._model import all_operations, operation_model
 from iotmock._protocol import RawRequest, decode_request, encode_output, router
-
-from modelgen import valid_value
 
 OPERATIONS = all_operations()
 ENDPOINT = "https://iot.us-east-1.amazonaws.com"

@@ -34,8 +34,7 @@ def endpoint_address(backend: Backend, endpoint_type: str | None) -> str:
     address = addresses.get(endpoint_type or "iot:Data")
     if address is None:
         raise invalid_request(
-            f"Endpoint type {endpoint_type} not recognized. Valid types: "
-            + ", ".join(addresses)
+            f"Endpoint type {endpoint_type} not recognized. Valid types: " + ", ".join(addresses)
         )
     return address
 

@@ -144,8 +144,7 @@ def delete_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     expected = params.get("expectedVersion")
     if expected is not None and expected != thing.version:
         raise version_conflict(
-            f"The version of thing {name} is {thing.version}, not the expected version "
-            f"{expected}."
+            f"The version of thing {name} is {thing.version}, not the expected version {expected}."
         )
     if backend.thing_principals.get(name):
         raise invalid_request(
@@ -181,8 +180,8 @@ def list_things(ctx: RequestContext, params: Params) -> dict[str, Any]:
                 return False
             if attribute_value is not None:
                 if prefix:
-                    return value.startswith(attribute_value)
-                return value == attribute_value
+                    return value.startswith(str(attribute_value))
+                return bool(value == attribute_value)
         return True
 
     filtered = type_name is not None or attribute_name is not None
