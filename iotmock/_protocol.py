@@ -89,7 +89,10 @@ class Router:
 
     def __init__(self, service: str) -> None:
         self.service = service
-        self._routes: dict[tuple[str, str], list[_Route]] = {}
+        # Routes bucketed by method, first path segment and segment count, so a lookup
+        # tries a handful of candidates; routes with a greedy label are kept apart.
+        self._routes: dict[tuple[str, str, int], list[_Route]] = {}
+        self._greedy: dict[str, list[_Route]] = {}
         for name in operation_names(service):
             http = operation_model(service, name).http
             path, _, query = http["requestUri"].partition("?")
@@ -100,8 +103,12 @@ class Router:
             route = _Route(
                 name, segments, sum(1 for s in segments if not s.startswith("{")), required
             )
-            self._routes.setdefault((http["method"], self._bucket(segments[0])), []).append(route)
-        for routes in self._routes.values():
+            if segments[-1].endswith("+}"):
+                self._greedy.setdefault(http["method"], []).append(route)
+            else:
+                key = (http["method"], self._bucket(segments[0]), len(segments))
+                self._routes.setdefault(key, []).append(route)
+        for routes in (*self._routes.values(), *self._greedy.values()):
             # The most specific route wins: more literal segments, then longer paths.
             routes.sort(key=lambda r: (-r.literal_count, -len(r.segments)))
 
@@ -114,11 +121,16 @@ class Router:
     ) -> tuple[str, dict[str, str]]:
         """The operation name and the raw (still percent-encoded) URI labels."""
         parts = path.split("?", 1)[0].lstrip("/").split("/")
-        for bucket in (parts[0], ""):
-            for route in self._routes.get((method, bucket), ()):
-                labels = route.match(parts, query)
-                if labels is not None:
-                    return route.operation, labels
+        count = len(parts)
+        candidates = (
+            *self._routes.get((method, parts[0], count), ()),
+            *self._routes.get((method, "", count), ()),
+            *self._greedy.get(method, ()),
+        )
+        for route in candidates:
+            labels = route.match(parts, query)
+            if labels is not None:
+                return route.operation, labels
         raise ServiceError(
             "UnknownOperationException",
             f"No {self.service} operation matches {method} {path}",
@@ -186,22 +198,27 @@ def _json_decoder(service: str, shape: Shape) -> Converter:
         return found
     type_name = shape.type_name
     if type_name == "structure":
-        members: list[tuple[str, str, Converter]] = []
+        # wire name -> (member name, converter or None when the value passes as is)
+        decoded: dict[str, tuple[str, Converter | None]] = {}
 
         def decode_structure(value: Any) -> Any:
             if not isinstance(value, dict):
                 return value
             out: dict[str, Any] = {}
-            for name, wire, convert in members:
-                if wire in value and value[wire] is not None:
-                    out[name] = convert(value[wire])
+            for wire, item in value.items():
+                spec = decoded.get(wire)
+                if spec is None or item is None:
+                    continue
+                name, convert = spec
+                out[name] = item if convert is None else convert(item)
             return out
 
         _DECODERS[key] = decode_structure  # before members: shapes may recurse
         assert isinstance(shape, StructureShape)
         for name, member in shape.members.items():
+            convert = _json_decoder(service, member)
             wire = member.serialization.get("name", name)
-            members.append((name, wire, _json_decoder(service, member)))
+            decoded[wire] = (name, None if convert is _identity else convert)
         return decode_structure
     if type_name == "list":
         item = _json_decoder(service, shape.member)
@@ -241,21 +258,25 @@ def _json_encoder(service: str, shape: Shape) -> Converter:
         return found
     type_name = shape.type_name
     if type_name == "structure":
-        members: list[tuple[str, str, Converter]] = []
+        # member name -> (wire name, converter or None when the value passes as is)
+        encoded: dict[str, tuple[str, Converter | None]] = {}
 
         def encode_structure(value: Any) -> Any:
             out: dict[str, Any] = {}
-            for name, wire, convert in members:
-                item = value.get(name)
-                if item is not None:
-                    out[wire] = convert(item)
+            for name, item in value.items():
+                spec = encoded.get(name)
+                if spec is None or item is None:
+                    continue  # None and names outside the output shape are not sent
+                wire, convert = spec
+                out[wire] = item if convert is None else convert(item)
             return out
 
         _ENCODERS[key] = encode_structure
         assert isinstance(shape, StructureShape)
         for name, member in shape.members.items():
+            convert = _json_encoder(service, member)
             wire = member.serialization.get("name", name)
-            members.append((name, wire, _json_encoder(service, member)))
+            encoded[name] = (wire, None if convert is _identity else convert)
         return encode_structure
     if type_name == "list":
         item = _json_encoder(service, shape.member)
