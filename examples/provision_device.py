@@ -1,6 +1,6 @@
 """Provision a device inside mock_iot(): a thing, a certificate, a policy and a shadow.
 
-    pip install . && python examples/provision_device.py
+pip install . && python examples/provision_device.py
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ def main() -> None:
         iot.attach_policy(policyName="sensor-policy", target=cert["certificateArn"])
         iot.attach_thing_principal(thingName="kitchen-sensor", principal=cert["certificateArn"])
         principals = iot.list_thing_principals(thingName="kitchen-sensor")["principals"]
-        print(f"attached     {len(principals)} principal(s) to kitchen-sensor, policy sensor-policy")
+        print(
+            f"attached     {len(principals)} principal(s) to kitchen-sensor, policy sensor-policy"
+        )
 
-        desired = {"state": {"desired": {"temperature": 21}, "reported": {"temperature": 19}}}
-        data.update_thing_shadow(thingName="kitchen-sensor", payload=json.dumps(desired))
+        state = {"desired": {"temperature": 21}, "reported": {"temperature": 19}}
+        data.update_thing_shadow(thingName="kitchen-sensor", payload=json.dumps({"state": state}))
         shadow = json.loads(data.get_thing_shadow(thingName="kitchen-sensor")["payload"].read())
         print(f"shadow       version {shadow['version']}, delta {shadow['state']['delta']}")
 
