@@ -234,6 +234,7 @@ class IotMock:
         TIMED_OUT, optional `status_reason` `{"reasonCode", "reasonDescription"}` and
         `result` `{name: {"S" | "B" | "BIN": value}}`. Raises `ServiceError` as AWS
         rejects the update (ConflictException from a final status, ...)."""
+        # Imported here: the handlers package imports the engine, not the other way round.
         from .handlers.iot.commands import report_execution
 
         with self.lock:
