@@ -279,49 +279,63 @@ def _check_parameters(parameters: list[dict[str, Any]]) -> None:
 
 
 def _check_namespace_rules(params: Params, namespace: str) -> None:
-    payload = params.get("payload")
-    template = params.get("payloadTemplate")
     if namespace == FLEETWISE:
-        if payload is not None or template is not None:
-            raise validation_error(
-                "payload and payloadTemplate are not supported for the AWS-IoT-FleetWise "
-                "namespace: IoT FleetWise builds the payload from mandatoryParameters."
-            )
-        if not params.get("roleArn"):
-            raise validation_error("roleArn is required for the AWS-IoT-FleetWise namespace.")
-        if not params.get("mandatoryParameters"):
-            raise validation_error(
-                "mandatoryParameters is required for the AWS-IoT-FleetWise namespace."
-            )
+        _check_fleetwise(params)
         return
     if params.get("roleArn"):
         raise validation_error("roleArn is not supported for the AWS-IoT namespace.")
+    payload = params.get("payload")
+    template = params.get("payloadTemplate")
     if (payload is None) == (template is None):
         raise validation_error(
             "A command of the AWS-IoT namespace needs either a payload (static command) or "
             "a payloadTemplate (dynamic command), not both."
         )
     if payload is not None:
-        content = payload.get("content")
-        if not content:
-            raise validation_error("payload.content is required for a static command.")
-        if len(content) > MAX_PAYLOAD_BYTES:
-            raise validation_error(
-                f"The command payload is {len(content)} bytes; at most "
-                f"{MAX_PAYLOAD_BYTES} bytes (32 KB) are allowed."
-            )
-    if template is not None:
-        if not params.get("preprocessor"):
-            raise validation_error("A dynamic command (payloadTemplate) also needs a preprocessor.")
-        declared = {p["name"] for p in params.get("mandatoryParameters") or ()}
-        undeclared = sorted(set(PLACEHOLDER.findall(template)) - declared)
-        if undeclared:
-            raise validation_error(
-                "The payloadTemplate uses parameters that mandatoryParameters does not "
-                f"define: {', '.join(undeclared)}."
-            )
-    if params.get("preprocessor") is not None and template is None:
-        raise validation_error("preprocessor is only used with a payloadTemplate.")
+        _check_static_payload(payload)
+        if params.get("preprocessor") is not None:
+            raise validation_error("preprocessor is only used with a payloadTemplate.")
+    elif template is not None:
+        _check_template(template, params)
+
+
+def _check_fleetwise(params: Params) -> None:
+    """IoT FleetWise builds the payload itself from the parameters, with the role."""
+    if params.get("payload") is not None or params.get("payloadTemplate") is not None:
+        raise validation_error(
+            "payload and payloadTemplate are not supported for the AWS-IoT-FleetWise "
+            "namespace: IoT FleetWise builds the payload from mandatoryParameters."
+        )
+    if not params.get("roleArn"):
+        raise validation_error("roleArn is required for the AWS-IoT-FleetWise namespace.")
+    if not params.get("mandatoryParameters"):
+        raise validation_error(
+            "mandatoryParameters is required for the AWS-IoT-FleetWise namespace."
+        )
+
+
+def _check_static_payload(payload: dict[str, Any]) -> None:
+    content = payload.get("content")
+    if not content:
+        raise validation_error("payload.content is required for a static command.")
+    if len(content) > MAX_PAYLOAD_BYTES:
+        raise validation_error(
+            f"The command payload is {len(content)} bytes; at most "
+            f"{MAX_PAYLOAD_BYTES} bytes (32 KB) are allowed."
+        )
+
+
+def _check_template(template: str, params: Params) -> None:
+    """A dynamic command needs a preprocessor, and its placeholders name parameters."""
+    if not params.get("preprocessor"):
+        raise validation_error("A dynamic command (payloadTemplate) also needs a preprocessor.")
+    declared = {p["name"] for p in params.get("mandatoryParameters") or ()}
+    undeclared = sorted(set(PLACEHOLDER.findall(template)) - declared)
+    if undeclared:
+        raise validation_error(
+            "The payloadTemplate uses parameters that mandatoryParameters does not "
+            f"define: {', '.join(undeclared)}."
+        )
 
 
 @operation("iot", "CreateCommand")
