@@ -346,3 +346,12 @@ def test_list_commands_pages_25_by_default(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.list_commands(nextToken="not-a-token")
     assert _error(exc)[:2] == ("ValidationException", 400)
+
+
+def test_more_than_50_tags_is_service_quota_exceeded(iot: Any) -> None:
+    tags = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    with pytest.raises(ClientError) as exc:
+        _static(iot, tags=tags)
+    assert _error(exc)[:2] == ("ServiceQuotaExceededException", 402)
+    with pytest.raises(ClientError):
+        iot.get_command(commandId="reboot")

@@ -298,13 +298,14 @@ def test_device_runs_execution_to_success(
         status_reason={"reasonCode": "DONE", "reasonDescription": "rebooted"},
         result={"uptime": {"S": "0s"}, "ok": {"B": True}, "log": {"BIN": b"\x00\x01"}},
     )
-    got = _get(iot, execution_id)
+    got = _get(iot, execution_id, includeResult=True)
     assert got["status"] == "SUCCEEDED"
     assert got["startedAt"] == START + dt.timedelta(seconds=5)
     assert got["completedAt"] == START + dt.timedelta(seconds=9)
     assert got["lastUpdatedAt"] == START + dt.timedelta(seconds=9)
     assert got["statusReason"] == {"reasonCode": "DONE", "reasonDescription": "rebooted"}
     assert got["result"] == {"uptime": {"S": "0s"}, "ok": {"B": True}, "log": {"BIN": b"\x00\x01"}}
+    assert "result" not in _get(iot, execution_id)
     assert "result" not in _get(iot, execution_id, includeResult=False)
 
 
@@ -353,7 +354,7 @@ def test_device_update_over_mqtt_topic(
             "result": {"code": {"s": "ok"}, "raw": {"bin": base64.b64encode(b"hi").decode()}},
         },
     )
-    got = _get(iot, execution_id)
+    got = _get(iot, execution_id, includeResult=True)
     assert got["status"] == "SUCCEEDED"
     assert got["result"] == {"code": {"S": "ok"}, "raw": {"BIN": b"hi"}}
     (accepted,) = iot_mock.messages(f"{base}/accepted/json")
@@ -535,3 +536,88 @@ def test_end_to_end_start_report_list_delete(
     assert _get(iot, execution_id)["status"] == "SUCCEEDED"
     assert len(iot_mock.messages(response_topic.replace("/json", "/accepted/json"))) == 2
     iot.delete_command_execution(executionId=execution_id, targetArn=THING)
+
+
+def test_template_substitutes_every_value_type(iot: Any, jobs_data: Any, iot_mock: IotMock) -> None:
+    names = ("s", "b", "i", "l", "d", "ul", "bin")
+    template = json.dumps({n: f"${{aws:iot:commandexecution::parameter:{n}}}" for n in names})
+    template = template[:-1] + ', "text": "i=${aws:iot:commandexecution::parameter:i}"}'
+    arn = iot.create_command(
+        commandId="all-types",
+        payloadTemplate=template,
+        preprocessor={"awsJsonSubstitution": {"outputFormat": "JSON"}},
+        mandatoryParameters=[{"name": n} for n in names],
+    )["commandArn"]
+    execution_id = _start(
+        jobs_data,
+        arn,
+        CLIENT,
+        parameters={
+            "s": {"S": "hi"},
+            "b": {"B": False},
+            "i": {"I": 7},
+            "l": {"L": 2**40},
+            "d": {"D": 1.5},
+            "ul": {"UL": "18446744073709551615"},
+            "bin": {"BIN": b"\x01\x02"},
+        },
+    )
+    (sent,) = iot_mock.messages(f"$aws/commands/clients/+/executions/{execution_id}/request/json")
+    assert sent.json() == {
+        "s": "hi",
+        "b": False,
+        "i": 7,
+        "l": 2**40,
+        "d": 1.5,
+        "ul": 18446744073709551615,
+        "bin": base64.b64encode(b"\x01\x02").decode(),
+        "text": "i=7",
+    }
+
+
+def test_numeric_conditions(iot: Any, jobs_data: Any) -> None:
+    def command(command_id: str, condition: dict[str, Any]) -> str:
+        return iot.create_command(  # type: ignore[no-any-return]
+            commandId=command_id,
+            payload=STATIC,
+            mandatoryParameters=[{"name": "n", "type": "LONG", "valueConditions": [condition]}],
+        )["commandArn"]
+
+    below = command("below", {"comparisonOperator": "LESS_THAN", "operand": {"number": "10"}})
+    outside = command(
+        "outside",
+        {"comparisonOperator": "NOT_IN_SET", "operand": {"numbers": ["1", "2"]}},
+    )
+    _start(jobs_data, below, CLIENT, parameters={"n": {"L": 9}})
+    _start(jobs_data, outside, CLIENT, parameters={"n": {"L": 3}})
+    for arn, value in ((below, 10), (outside, 2)):
+        with pytest.raises(ClientError) as exc:
+            _start(jobs_data, arn, CLIENT, parameters={"n": {"L": value}})
+        assert _error(exc)[0] == "ValidationException"
+
+
+def test_client_response_topic_without_format(
+    iot: Any, jobs_data: Any, iot_mock: IotMock, clock: Any
+) -> None:
+    arn = iot.create_command(commandId="raw", payload={"content": b"go"})["commandArn"]
+    execution_id = _start(jobs_data, arn, CLIENT)
+    (request,) = iot_mock.messages("$aws/commands/clients/mqtt-client-7/executions/+/request")
+    assert request.payload == b"go"
+    base = f"$aws/commands/clients/mqtt-client-7/executions/{execution_id}/response"
+    _device_publish(iot_mock, base, {"status": "REJECTED", "statusReason": {"reasonCode": "BUSY"}})
+    assert [m.json()["status"] for m in iot_mock.messages(f"{base}/accepted")] == ["REJECTED"]
+    got = _get(iot, execution_id, CLIENT)
+    assert got["status"] == "REJECTED"
+    assert got["statusReason"] == {"reasonCode": "BUSY"}
+
+
+def test_update_for_unknown_execution_is_rejected(iot_mock: IotMock, reboot: str) -> None:
+    base = "$aws/commands/things/dev1/executions/unknown/response/json"
+    _device_publish(iot_mock, base, {"status": "SUCCEEDED"})
+    (rejected,) = iot_mock.messages(
+        "$aws/commands/things/dev1/executions/unknown/response/rejected/json"
+    )
+    assert rejected.json()["error"] == "ResourceNotFoundException"
+    with pytest.raises(ServiceError) as exc:
+        iot_mock.update_command_execution("unknown", THING, "SUCCEEDED")
+    assert exc.value.code == "ResourceNotFoundException"

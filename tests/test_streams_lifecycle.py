@@ -237,3 +237,16 @@ def test_streams_are_per_region(iot: Any, iot_mock: IotMock) -> None:
     other = boto3.client("iot", region_name="eu-west-1")
     assert other.list_streams()["streams"] == []
     assert iot.list_streams()["streams"][0]["streamId"] == "s1"
+
+
+def test_update_beyond_the_highest_version_is_limit_exceeded(iot: Any, iot_mock: IotMock) -> None:
+    from iotmock.handlers.iot.streams import MAX_VERSION, StreamStore
+
+    _create(iot)
+    # Reaching version 65535 through the API takes 65534 updates: set it on the record.
+    iot_mock.backend().store(StreamStore).streams["s1"].version = MAX_VERSION
+    with pytest.raises(ClientError) as exc:
+        iot.update_stream(streamId="s1")
+    code, status, message = _error(exc)
+    assert (code, status) == ("LimitExceededException", 410)
+    assert "65535" in message

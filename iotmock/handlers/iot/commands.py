@@ -511,8 +511,9 @@ def list_commands(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "GetCommandExecution")
 def get_command_execution(ctx: RequestContext, params: Params) -> dict[str, Any]:
     execution = _get_execution(ctx.backend, params["executionId"], params["targetArn"])
-    # The result is returned unless the caller opts out; FleetWise executions have none.
-    include_result = params.get("includeResult") is not False
+    # The result is returned on request ("You only need to specify this field when using
+    # the AWS-IoT namespace": FleetWise executions have none).
+    include_result = bool(params.get("includeResult"))
     return {
         "executionId": execution.execution_id,
         "commandArn": execution.command_arn,
