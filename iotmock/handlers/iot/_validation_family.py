@@ -11,12 +11,28 @@ from typing import Any, TypeVar
 
 from ..._errors import ServiceError
 from ..._paging import paginate
+from ...state import Backend
+from ...tagging import add_tags
 
 T = TypeVar("T")
 
 
 def validation_error(message: str) -> ServiceError:
     return ServiceError("ValidationException", message)
+
+
+def apply_tags(backend: Backend, arn: str, tags: dict[str, str] | None) -> None:
+    """Tag a new resource; refusals become the errors these operations model: too many
+    tags is ServiceQuotaExceededException, any other (reserved key) ValidationException."""
+    if not tags:
+        return
+    try:
+        add_tags(backend, arn, tags)
+    except ServiceError as error:
+        code = "ServiceQuotaExceededException"
+        if error.code != "LimitExceededException":
+            code = "ValidationException"
+        raise ServiceError(code, error.message) from None
 
 
 def page(

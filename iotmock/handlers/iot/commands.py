@@ -16,6 +16,7 @@ TIMED_OUT from then on.
 from __future__ import annotations
 
 import base64
+import calendar
 import datetime as dt
 import heapq
 import json
@@ -31,7 +32,7 @@ from ..._paging import SortedIndex
 from ..._registry import Params, RequestContext, operation
 from ...messages import Message, publish
 from ...state import Backend
-from ._validation_family import page, validation_error
+from ._validation_family import apply_tags, page, validation_error
 
 AWS_IOT, FLEETWISE = "AWS-IoT", "AWS-IoT-FleetWise"
 
@@ -230,13 +231,8 @@ def retention_deadline(created_at: float) -> float:
     moment = dt.datetime.fromtimestamp(created_at, tz=dt.timezone.utc)
     month = moment.month - 1 + EXECUTION_RETENTION_MONTHS
     year, month = moment.year + month // 12, month % 12 + 1
-    day = min(moment.day, _days_in_month(year, month))
+    day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day).timestamp()
-
-
-def _days_in_month(year: int, month: int) -> int:
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return (following - dt.timedelta(days=1)).day
 
 
 # --------------------------------------------------------------------------- parameters
@@ -373,13 +369,7 @@ def create_command(ctx: RequestContext, params: Params) -> dict[str, Any]:
         last_updated_at=now,
         sequence=store.sequence,
     )
-    try:
-        tagging.tag_on_create(backend, command.arn, params.get("tags"))
-    except ServiceError as error:
-        code = "ServiceQuotaExceededException"
-        if error.code != "LimitExceededException":
-            code = "ValidationException"
-        raise ServiceError(code, error.message) from None
+    apply_tags(backend, command.arn, tagging.from_list(params.get("tags")))
     store.commands[command_id] = command
     oldest, newest = _order_keys(command)
     store.oldest_first[oldest] = command

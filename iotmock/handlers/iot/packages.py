@@ -24,7 +24,7 @@ from ..._errors import ServiceError, conflict, not_found
 from ..._paging import SortedIndex
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend
-from ._validation_family import page, validation_error
+from ._validation_family import apply_tags, page, validation_error
 
 DRAFT, PUBLISHED, DEPRECATED = "DRAFT", "PUBLISHED", "DEPRECATED"
 # UpdatePackageVersion `action` -> the statuses it may start from (Package version
@@ -148,20 +148,6 @@ def _artifact(artifact: dict[str, Any]) -> dict[str, Any]:
     return {"s3Location": _check_s3_location(artifact.get("s3Location"), "artifact")}
 
 
-def _add_tags(backend: Backend, arn: str, tags: dict[str, str] | None) -> None:
-    """Packages and versions take tags as a map (TagMap), not a Tag list."""
-    if not tags:
-        return
-    try:
-        tagging.add_tags(backend, arn, tags)
-    except ServiceError as error:
-        # These operations model ValidationException / ServiceQuotaExceededException.
-        code = "ServiceQuotaExceededException"
-        if error.code != "LimitExceededException":
-            code = "ValidationException"
-        raise ServiceError(code, error.message) from None
-
-
 # --------------------------------------------------------------------------- packages
 
 
@@ -195,7 +181,8 @@ def create_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
             created_at=now,
             modified_at=now,
         )
-        _add_tags(backend, package.arn, params.get("tags"))
+        # Packages and versions take tags as a map (TagMap), not a Tag list.
+        apply_tags(backend, package.arn, params.get("tags"))
         store.packages[name] = package
         return {
             "packageName": name,
@@ -306,7 +293,7 @@ def create_package_version(ctx: RequestContext, params: Params) -> dict[str, Any
             created_at=now,
             modified_at=now,
         )
-        _add_tags(backend, version.arn, params.get("tags"))
+        apply_tags(backend, version.arn, params.get("tags"))
         package.versions[version_name] = version
         return {
             "packageVersionArn": version.arn,
