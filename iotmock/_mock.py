@@ -216,6 +216,37 @@ class IotMock:
         cls.setUp = setUp  # type: ignore[attr-defined]
         return cls
 
+    # ---- commands
+
+    def update_command_execution(
+        self,
+        execution_id: str,
+        target_arn: str,
+        status: str,
+        *,
+        status_reason: dict[str, str] | None = None,
+        result: dict[str, Any] | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Report a command execution's status as its device would (the MQTT
+        UpdateCommandExecution API): `status` IN_PROGRESS, SUCCEEDED, FAILED, REJECTED or
+        TIMED_OUT, optional `status_reason` `{"reasonCode", "reasonDescription"}` and
+        `result` `{name: {"S" | "B" | "BIN": value}}`. Raises `ServiceError` as AWS
+        rejects the update (ConflictException from a final status, ...)."""
+        # Imported here: the handlers package imports the engine, not the other way round.
+        from .handlers.iot.commands import report_execution
+
+        with self.lock:
+            report_execution(
+                self.backend(account_id, region),
+                execution_id,
+                target_arn,
+                status,
+                status_reason,
+                result,
+            )
+
 
 @overload
 def mock_iot(target: F, /) -> F: ...
