@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from iotmock import IotMock
 from iotmock._events import emit
 from iotmock._registry import RequestContext
-from iotmock.state import Certificate, Thing, ThingGroup
+from iotmock.state import Certificate, Thing, ThingGroup, ThingType
 
 
 @functools.cache
@@ -71,6 +71,14 @@ def insert_certificate(mock: IotMock, pem: str | None = None, status: str = "ACT
         owned_by=backend.account_id,
     )
     return arn
+
+
+def insert_thing_type(mock: IotMock, name: str) -> None:
+    """A thing type record as CreateThingType would store it."""
+    backend = mock.backend()
+    backend.thing_types[name] = ThingType(
+        name=name, thing_type_id=str(uuid.uuid4()), arn=backend.arn(f"thingtype/{name}")
+    )
 
 
 def insert_thing_group(

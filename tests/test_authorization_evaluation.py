@@ -12,6 +12,7 @@ from identity_state import (
     attach_thing_principal,
     insert_certificate,
     insert_thing_group,
+    insert_thing_type,
     make_certificate_pem,
 )
 
@@ -236,6 +237,24 @@ def test_thing_variables_resolve_for_the_attached_thing(
     assert ok["authDecision"] == "ALLOWED"
     wrong = check(iot, cert, "PUBLISH", f"{ARN}:topic/lamp-1/rome", clientId="lamp-1")
     assert wrong["authDecision"] == "IMPLICIT_DENY"
+
+
+def test_thing_type_variable(iot: Any, iot_mock: IotMock, cert: str) -> None:
+    insert_thing_type(iot_mock, "lamp")
+    iot.create_thing(thingName="lamp-1", thingTypeName="lamp")
+    attach_thing_principal(iot_mock, "lamp-1", cert)
+    policy(
+        iot,
+        "by-type",
+        statement(
+            "Allow", "iot:Publish", f"{ARN}:topic/types/${{iot:Connection.Thing.ThingTypeName}}"
+        ),
+    )
+    attach(iot, cert, "by-type")
+    ok = check(iot, cert, "PUBLISH", f"{ARN}:topic/types/lamp", clientId="lamp-1")
+    assert ok["authDecision"] == "ALLOWED"
+    other = check(iot, cert, "PUBLISH", f"{ARN}:topic/types/fan", clientId="lamp-1")
+    assert other["authDecision"] == "IMPLICIT_DENY"
 
 
 def test_unresolved_thing_variable_is_reported_missing(iot: Any, cert: str) -> None:

@@ -175,8 +175,8 @@ def parse_target(backend: Backend, value: str) -> Target:
     target = classify_target(value)
     if target.kind == "cognito":
         return target  # Cognito identities live outside IoT: nothing to check
-    parts = value.split(":", 5)
-    local = parts[3] == backend.region and parts[4] == backend.account_id
+    # Only ARNs of this partition, region and account name local resources.
+    local = value.startswith(backend.arn(""))
     if target.kind == "cert":
         if not local or target.resource_id not in backend.certificates:
             raise not_found(f"The certificate {value} does not exist.")
