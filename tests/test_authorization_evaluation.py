@@ -445,3 +445,35 @@ def test_missing_action_type_is_refused(iot: Any, cert: str) -> None:
         iot.test_authorization(principal=cert, authInfos=[{"resources": [f"{ARN}:topic/t"]}])
     assert exc.value.response["Error"]["Code"] == "InvalidRequestException"
     assert "actionType" in exc.value.response["Error"]["Message"]
+
+
+def test_numeric_null_and_if_exists_conditions(iot: Any, iot_mock: IotMock, cert: str) -> None:
+    iot.create_thing(thingName="lift-1", attributePayload={"attributes": {"floor": "7"}})
+    attach_thing_principal(iot_mock, "lift-1", cert)
+    policy(
+        iot,
+        "p",
+        statement(
+            "Allow",
+            "iot:Publish",
+            f"{ARN}:topic/high",
+            Condition={
+                "NumericGreaterThan": {"iot:Connection.Thing.Attributes[floor]": 5},
+                "Null": {"iot:Connection.Thing.ThingName": "false"},
+            },
+        ),
+        statement(
+            "Allow",
+            "iot:Publish",
+            f"{ARN}:topic/anyone",
+            Condition={"StringEqualsIfExists": {"iot:Connection.Thing.ThingTypeName": "lift"}},
+        ),
+    )
+    attach(iot, cert, "p")
+    high = check(iot, cert, "PUBLISH", f"{ARN}:topic/high", clientId="lift-1")
+    assert high["authDecision"] == "ALLOWED"
+    no_thing = check(iot, cert, "PUBLISH", f"{ARN}:topic/high", clientId="other")
+    assert no_thing["authDecision"] == "IMPLICIT_DENY"
+    # The thing has no type: ...IfExists lets the statement apply.
+    anyone = check(iot, cert, "PUBLISH", f"{ARN}:topic/anyone", clientId="lift-1")
+    assert anyone["authDecision"] == "ALLOWED"

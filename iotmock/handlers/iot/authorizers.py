@@ -36,7 +36,7 @@ from ..._paging import SortedIndex
 from ..._registry import Params, RequestContext, operation
 from ...authorization import parse_policy
 from ...state import Backend
-from .policies import name_page
+from .marker_pages import name_page
 
 # AWS IoT quota: custom authorizers per account and region.
 MAX_AUTHORIZERS = 32

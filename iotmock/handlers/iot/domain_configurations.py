@@ -23,7 +23,7 @@ from ..._registry import Params, RequestContext, operation
 from ...state import Backend
 from .authorizers import authorizer_exists
 from .endpoints import endpoint_address, endpoint_prefix
-from .policies import name_page
+from .marker_pages import name_page
 
 # AWS IoT quota: domain configurations per account and region.
 MAX_DOMAIN_CONFIGURATIONS = 10

@@ -24,6 +24,7 @@ from ...authorization import (
     certificate_variables,
 )
 from ...state import Backend, Policy, Thing
+from .marker_pages import key_page
 from .policies import (
     Target,
     attach_policy_record,
@@ -31,7 +32,6 @@ from .policies import (
     detach_policy_record,
     drop_target,
     get_policy,
-    key_page,
     parse_target,
     policy_summary,
 )

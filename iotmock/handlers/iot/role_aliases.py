@@ -12,7 +12,7 @@ from ..._errors import already_exists, invalid_request, limit_exceeded, not_foun
 from ..._paging import SortedIndex
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend
-from .policies import name_page
+from .marker_pages import name_page
 
 DEFAULT_CREDENTIAL_DURATION = 3600
 # AWS IoT quota: role aliases per account and region.
