@@ -247,6 +247,32 @@ class IotMock:
                 result,
             )
 
+    # ---- authorizers
+
+    def register_authorizer_handler(
+        self,
+        authorizer: str,
+        handler: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Answer TestInvokeAuthorizer for a custom authorizer with `handler`, where AWS
+        would invoke the authorizer's Lambda function.
+
+        `authorizer` is an authorizer name, or a Lambda function ARN to serve every
+        authorizer using that function (a name registration wins). `handler` receives the
+        event AWS sends the Lambda (`token`, `signatureVerified`, `protocols`,
+        `protocolData`, `connectionMetadata`) and returns the Lambda's response
+        (`isAuthenticated`, `principalId`, `policyDocuments`, `disconnectAfterInSeconds`,
+        `refreshAfterInSeconds`); see docs/identity-policies.md. Register after the mock
+        has started: starting it again forgets all state.
+        """
+        from .handlers.iot.authorizers import register_handler
+
+        with self.lock:
+            register_handler(self.backend(account_id, region), authorizer, handler)
+
 
 @overload
 def mock_iot(target: F, /) -> F: ...

@@ -75,7 +75,8 @@ class SortedIndex(Generic[V]):
 
 def encode_token(scope: str, last_key: str) -> str:
     raw = json.dumps([scope, last_key], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    # Standard base64: the Marker shape of marker-paged lists allows only [A-Za-z0-9+/=].
+    return base64.b64encode(raw).decode()
 
 
 def decode_token(scope: str, token: str | None) -> str | None:
@@ -84,7 +85,7 @@ def decode_token(scope: str, token: str | None) -> str | None:
     if not token:
         return None
     try:
-        found_scope, last_key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        found_scope, last_key = json.loads(base64.b64decode(token.encode(), validate=True))
     except (ValueError, TypeError, binascii.Error):
         raise invalid_request(f"The pagination token {token} is invalid.") from None
     if found_scope != scope or not isinstance(last_key, str):
