@@ -101,18 +101,26 @@ def merged_attributes(current: dict[str, str], payload: dict[str, Any] | None) -
     return {k: v for k, v in attributes.items() if v != ""}
 
 
+def _index_by_type(backend: Backend, thing: Thing, present: bool) -> None:
+    """Add `thing` to (or drop it from) the index of its current type."""
+    if thing.thing_type_name is None:
+        return
+    index = backend.store(ThingsByType).by_type
+    if present:
+        index.setdefault(thing.thing_type_name, SortedIndex())[thing.name] = thing
+        return
+    things = index.get(thing.thing_type_name)
+    if things is not None:
+        things.pop(thing.name)
+        if not len(things):
+            del index[thing.thing_type_name]
+
+
 def set_thing_type(backend: Backend, thing: Thing, type_name: str | None) -> None:
     """Re-type `thing`, keeping the by-type index current."""
-    index = backend.store(ThingsByType).by_type
-    if thing.thing_type_name is not None:
-        old = index.get(thing.thing_type_name)
-        if old is not None:
-            old.pop(thing.name)
-            if not len(old):
-                del index[thing.thing_type_name]
+    _index_by_type(backend, thing, present=False)
     thing.thing_type_name = type_name
-    if type_name is not None:
-        index.setdefault(type_name, SortedIndex())[thing.name] = thing
+    _index_by_type(backend, thing, present=True)
 
 
 def create_thing_record(
@@ -153,7 +161,7 @@ def remove_thing(ctx: RequestContext, thing: Thing) -> None:
     backend = ctx.backend
     backend.things.pop(thing.name)
     backend.thing_principals.pop(thing.name, None)
-    set_thing_type(backend, thing, None)
+    _index_by_type(backend, thing, present=False)
     if thing.billing_group_name:
         billing_group = backend.billing_groups.get(thing.billing_group_name)
         if billing_group is not None:
