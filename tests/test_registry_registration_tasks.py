@@ -210,3 +210,25 @@ def test_list_tasks_pages(iot: Any) -> None:
     rest = iot.list_thing_registration_tasks(maxResults=2, nextToken=first["nextToken"])
     assert first["taskIds"] + rest["taskIds"] == ids
     assert "nextToken" not in rest
+
+
+def test_refused_line_leaves_no_thing(iot: Any, iot_mock: IotMock) -> None:
+    iot.create_thing_group(thingGroupName="root")
+    iot.create_thing_group(thingGroupName="left", parentGroupName="root")
+    iot.create_thing_group(thingGroupName="right", parentGroupName="root")
+    template = json.dumps(
+        {
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {"ThingName": "x", "ThingGroups": ["left", "right"]},
+                }
+            }
+        }
+    )
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{}])
+    task_id = start(iot, template)
+    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    assert error["errorCode"] == "InvalidRequestException"
+    assert "only one group of a hierarchy" in error["errorMessage"]
+    assert iot.list_things()["things"] == []

@@ -32,7 +32,7 @@ from ..._paging import SortedIndex, page_of, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend, Thing
 from .billing_groups import get_billing_group, put_thing_in_billing_group
-from .thing_groups import get_group, update_memberships
+from .thing_groups import check_memberships, check_static, get_group, update_memberships
 from .thing_principals import attach
 from .things import check_attribute_count, check_thing_type, create_thing_record, set_thing_type
 
@@ -189,6 +189,10 @@ def _provision_thing(
     billing_group = get_billing_group(backend, billing_name) if billing_name else None
     thing = backend.things.get(name)
     if thing is None:
+        # Check the memberships first, so a refused line leaves no half-made thing.
+        for group in groups:
+            check_static(group)
+        check_memberships(backend, name, {g.name for g in groups})
         thing = create_thing_record(backend, name, type_name, attributes)
         update_memberships(ctx, thing, to_add=groups)
     else:

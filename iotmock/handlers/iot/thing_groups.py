@@ -97,11 +97,11 @@ def group_members_recursive(backend: Backend, group_name: str) -> set[str]:
     return members
 
 
-def _check_memberships(backend: Backend, thing: Thing, group_names: set[str]) -> None:
+def check_memberships(backend: Backend, thing_name: str, group_names: set[str]) -> None:
     """A thing is in at most 10 static groups, never two of one hierarchy (DG:thing-groups)."""
     if len(group_names) > MAX_GROUPS_PER_THING:
         raise invalid_request(
-            f"Thing {thing.name} cannot be added to more than {MAX_GROUPS_PER_THING} thing "
+            f"Thing {thing_name} cannot be added to more than {MAX_GROUPS_PER_THING} thing "
             f"groups; it would be in {len(group_names)}."
         )
     roots: dict[str, str] = {}
@@ -110,12 +110,12 @@ def _check_memberships(backend: Backend, thing: Thing, group_names: set[str]) ->
         other = roots.setdefault(root, name)
         if other != name:
             raise invalid_request(
-                f"Thing {thing.name} cannot be in both {other} and {name}: a thing can be "
+                f"Thing {thing_name} cannot be in both {other} and {name}: a thing can be "
                 f"in only one group of a hierarchy (root group {root})."
             )
 
 
-def _check_static(group: ThingGroup) -> None:
+def check_static(group: ThingGroup) -> None:
     if group.is_dynamic:
         raise invalid_request(
             f"Thing group {group.name} is a dynamic thing group: its members come from its "
@@ -134,10 +134,10 @@ def update_memberships(
     adding = {g.name: g for g in to_add if g.name not in thing.group_names}
     removing = {g.name: g for g in to_remove if g.name in thing.group_names}
     for group in (*adding.values(), *removing.values()):
-        _check_static(group)
+        check_static(group)
     final = (thing.group_names - removing.keys()) | adding.keys()
     if adding:
-        _check_memberships(ctx.backend, thing, final)
+        check_memberships(ctx.backend, thing.name, final)
     for group in removing.values():
         group.thing_names.discard(thing.name)
         thing.group_names.discard(group.name)
