@@ -232,3 +232,31 @@ def test_refused_line_leaves_no_thing(iot: Any, iot_mock: IotMock) -> None:
     assert error["errorCode"] == "InvalidRequestException"
     assert "only one group of a hierarchy" in error["errorMessage"]
     assert iot.list_things()["things"] == []
+
+
+def test_template_intrinsics(iot: Any, iot_mock: IotMock) -> None:
+    template = json.dumps(
+        {
+            "Parameters": {"Serial": {"Type": "String"}, "Tags": {"Type": "String"}},
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {
+                        "ThingName": {"Fn::Sub": "sensor-${Serial}"},
+                        "AttributePayload": {
+                            "first": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Tags"}]}]},
+                            "last": {"Fn::Select": [1, {"Fn::Split": [",", {"Ref": "Tags"}]}]},
+                        },
+                    },
+                }
+            },
+        }
+    )
+    iot_mock.put_thing_registration_input(
+        "bucket", "things.json", [{"Serial": "42", "Tags": "x,y"}, {"Serial": "43", "Tags": "x"}]
+    )
+    task_id = start(iot, template)
+    assert iot.describe_thing(thingName="sensor-42")["attributes"] == {"first": "x", "last": "y"}
+    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    assert error["referenceId"] == "2"
+    assert "Fn::Select" in error["errorMessage"]
