@@ -260,3 +260,34 @@ def test_template_intrinsics(iot: Any, iot_mock: IotMock) -> None:
     error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
     assert error["referenceId"] == "2"
     assert "Fn::Select" in error["errorMessage"]
+
+
+def test_replace_overrides_type_and_groups(iot: Any, iot_mock: IotMock) -> None:
+    iot.create_thing_type(thingTypeName="lamp")
+    iot.create_thing_group(thingGroupName="old")
+    iot.create_thing_group(thingGroupName="new")
+    iot.create_thing(thingName="x")
+    iot.add_thing_to_thing_group(thingGroupName="old", thingName="x")
+    template = json.dumps(
+        {
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {
+                        "ThingName": "x",
+                        "ThingTypeName": "lamp",
+                        "ThingGroups": ["new"],
+                    },
+                    "OverrideSettings": {"ThingTypeName": "REPLACE", "ThingGroups": "REPLACE"},
+                }
+            }
+        }
+    )
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{}])
+    start(iot, template)
+    described = iot.describe_thing(thingName="x")
+    assert described["thingTypeName"] == "lamp"
+    assert described["version"] == 2
+    groups = iot.list_thing_groups_for_thing(thingName="x")["thingGroups"]
+    assert [g["groupName"] for g in groups] == ["new"]
+    assert iot.list_things(thingTypeName="lamp")["things"][0]["thingName"] == "x"

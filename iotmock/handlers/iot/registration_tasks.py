@@ -30,7 +30,7 @@ from ... import _clock
 from ..._errors import ServiceError, invalid_request, not_found
 from ..._paging import SortedIndex, page_of, paginate
 from ..._registry import Params, RequestContext, operation
-from ...state import Backend, Thing
+from ...state import Backend, Thing, ThingGroup
 from .billing_groups import get_billing_group, put_thing_in_billing_group
 from .thing_groups import check_memberships, check_static, get_group, update_memberships
 from .thing_principals import attach
@@ -207,40 +207,38 @@ def _apply_overrides(
     thing: Thing,
     attributes: dict[str, str],
     type_name: str | None,
-    groups: list[Any],
+    groups: list[ThingGroup],
     settings: Mapping[str, Any],
 ) -> None:
     """OverrideSettings for an existing thing: DO_NOTHING (default), REPLACE, MERGE
     (attributes and groups) or FAIL."""
     modes = {
-        "ATTRIBUTE_PAYLOAD": _override(settings, "AttributePayload"),
-        "THING_TYPE_NAME": _override(settings, "ThingTypeName"),
-        "THING_GROUPS": _override(settings, "ThingGroups"),
+        key: _override(settings, key)
+        for key in ("AttributePayload", "ThingTypeName", "ThingGroups")
     }
     if "FAIL" in modes.values():
         raise LineFailure(
             "ResourceConflictsException",
             f"Thing {thing.name} already exists and its OverrideSettings say FAIL.",
         )
-    new_type = type_name if modes["THING_TYPE_NAME"] == "REPLACE" else thing.thing_type_name
+    new_type = type_name if modes["ThingTypeName"] == "REPLACE" else thing.thing_type_name
     if new_type != thing.thing_type_name and new_type:
         check_thing_type(ctx.backend, new_type)
     new_attributes = {
         "REPLACE": attributes,
         "MERGE": {**thing.attributes, **attributes},
-    }.get(modes["ATTRIBUTE_PAYLOAD"], thing.attributes)
+    }.get(modes["AttributePayload"], thing.attributes)
     check_attribute_count(new_attributes, new_type)
-    if modes["THING_GROUPS"] in ("REPLACE", "MERGE"):
+    if modes["ThingGroups"] in ("REPLACE", "MERGE"):
         wanted = {g.name for g in groups}
         stale = (
             []
-            if modes["THING_GROUPS"] == "MERGE"
+            if modes["ThingGroups"] == "MERGE"
             else [get_group(ctx.backend, n) for n in thing.group_names - wanted]
         )
         update_memberships(ctx, thing, to_add=groups, to_remove=stale)
-    if new_type != thing.thing_type_name:
-        set_thing_type(ctx.backend, thing, new_type)
     if new_attributes != thing.attributes or new_type != thing.thing_type_name:
+        set_thing_type(ctx.backend, thing, new_type)
         thing.attributes = dict(new_attributes)
         thing.version += 1
 
