@@ -156,6 +156,24 @@ def remove_thing_from_group(ctx: RequestContext, thing: Thing, group: ThingGroup
     update_memberships(ctx, thing, to_remove=(group,))
 
 
+def remove_group(ctx: RequestContext, group: ThingGroup) -> None:
+    """Forget a group with no children: unlink it from its parent and its member things,
+    drop its tags and emit "thing_group_deleted" (DeleteDynamicThingGroup reuses this)."""
+    backend = ctx.backend
+    backend.thing_groups.pop(group.name)
+    if group.parent_name is not None:
+        parent = backend.thing_groups.get(group.parent_name)
+        if parent is not None:
+            parent.child_names.discard(group.name)
+    # Member things do not block deletion; they simply leave the group.
+    for thing_name in group.thing_names:
+        thing = backend.things.get(thing_name)
+        if thing is not None:
+            thing.group_names.discard(group.name)
+    tagging.drop(backend, group.arn)
+    emit(ctx, "thing_group_deleted", group_name=group.name, arn=group.arn)
+
+
 # ---------------------------------------------------------------- create / describe
 
 
@@ -286,18 +304,7 @@ def delete_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
         raise invalid_request(
             f"Cannot delete thing group : {name} when there are still child groups attached to it"
         )
-    backend.thing_groups.pop(name)
-    if group.parent_name is not None:
-        parent = backend.thing_groups.get(group.parent_name)
-        if parent is not None:
-            parent.child_names.discard(name)
-    # Member things do not block deletion; they simply leave the group.
-    for thing_name in group.thing_names:
-        thing = backend.things.get(thing_name)
-        if thing is not None:
-            thing.group_names.discard(name)
-    tagging.drop(backend, group.arn)
-    emit(ctx, "thing_group_deleted", group_name=name, arn=group.arn)
+    remove_group(ctx, group)
     return {}
 
 
