@@ -1,7 +1,8 @@
 """Static thing groups: hierarchy, membership and versions (spec §6).
 
 Typed helpers other families reuse: `get_group`, `ancestors`, `descendants`,
-`group_members_recursive`, `add_thing_to_group`, `remove_thing_from_group`.
+`group_members_recursive`, `add_thing_to_group`, `remove_thing_from_group`,
+`update_memberships`, `check_memberships`, `remove_group`.
 """
 
 from __future__ import annotations
