@@ -8,7 +8,7 @@ import inspect
 import os
 import threading
 import unittest
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -272,6 +272,69 @@ class IotMock:
 
         with self.lock:
             register_handler(self.backend(account_id, region), authorizer, handler)
+
+    # ---- registry
+
+    def put_thing_registration_input(
+        self,
+        bucket: str,
+        key: str,
+        records: Iterable[Mapping[str, Any] | str],
+        *,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Provide the bulk-registration input file `s3://bucket/key` (S3 is not served):
+        one dict of template parameter values (or one raw JSON line) per thing. A
+        StartThingRegistrationTask naming this bucket and key provisions from it."""
+        from .handlers.iot import registration_tasks
+
+        with self.lock:
+            registration_tasks.put_input(self.backend(account_id, region), bucket, key, records)
+
+    def hold_thing_registration_tasks(
+        self, hold: bool = True, *, account_id: str | None = None, region: str | None = None
+    ) -> None:
+        """While held, new thing registration tasks stay InProgress (so they can be
+        stopped) until `run_thing_registration_tasks()`."""
+        from .handlers.iot import registration_tasks
+
+        with self.lock:
+            store = self.backend(account_id, region).store(registration_tasks.RegistrationStore)
+            store.hold = hold
+
+    def run_thing_registration_tasks(
+        self, *, account_id: str | None = None, region: str | None = None
+    ) -> list[str]:
+        """Run every InProgress thing registration task to completion; returns their ids."""
+        from ._registry import RequestContext
+        from .handlers.iot import registration_tasks
+
+        with self.lock:
+            backend = self.backend(account_id, region)
+            ctx = RequestContext(
+                self,
+                backend,
+                "iot",
+                "StartThingRegistrationTask",
+                backend.account_id,
+                backend.region,
+            )
+            return registration_tasks.run_held(ctx)
+
+    def thing_registration_report(
+        self,
+        task_id: str,
+        report_type: str = "RESULTS",
+        *,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The lines (parsed JSON) of a task's RESULTS or ERRORS report file."""
+        from .handlers.iot import registration_tasks
+
+        with self.lock:
+            return registration_tasks.report(self.backend(account_id, region), task_id, report_type)
 
 
 @overload

@@ -1,19 +1,40 @@
-"""Things: CreateThing, DescribeThing, UpdateThing, DeleteThing, ListThings."""
+"""Things: CreateThing, DescribeThing, UpdateThing, DeleteThing, ListThings.
+
+The functions above the handlers (`get_thing`, `resolve_thing`, `create_thing_record`,
+`set_thing_type`, `remove_thing`) are the registry's typed API for other families (bulk
+registration, provisioning templates): they keep every shared index consistent.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ... import _clock
 from ..._errors import already_exists, invalid_request, not_found, version_conflict
 from ..._events import emit
-from ..._paging import page_of
+from ..._paging import SortedIndex, page_of, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend, Thing
 
 MAX_ATTRIBUTES_UNTYPED = 3
 MAX_ATTRIBUTES_TYPED = 50
+
+
+@dataclass(slots=True)
+class ThingsByType:
+    """thing type name -> its things, so ListThings(thingTypeName) pages in O(page) and
+    DeleteThingType checks usage in O(1). Kept by `create_thing_record`,
+    `set_thing_type` and `remove_thing`."""
+
+    by_type: dict[str, SortedIndex[Thing]] = field(default_factory=dict)
+
+
+def things_of_type(backend: Backend, type_name: str) -> SortedIndex[Thing]:
+    """The things whose type is `type_name` (empty index when none)."""
+    return backend.store(ThingsByType).by_type.get(type_name) or SortedIndex()
 
 
 def get_thing(backend: Backend, name: str) -> Thing:
@@ -23,7 +44,26 @@ def get_thing(backend: Backend, name: str) -> Thing:
     return thing
 
 
-def _check_thing_type(backend: Backend, type_name: str) -> None:
+def resolve_thing(backend: Backend, name: str | None, arn: str | None) -> Thing:
+    """The thing named by `thingName` or `thingArn` (the Add*/Remove* operations take
+    either)."""
+    if name is None and arn is None:
+        raise invalid_request("Either thingName or thingArn must be specified.")
+    if name is None:
+        assert arn is not None
+        name = arn.rpartition(":thing/")[2] if ":thing/" in arn else arn
+        thing = backend.things.get(name)
+        if thing is None or thing.arn != arn:
+            raise not_found(f"Thing {arn} cannot be found.")
+        return thing
+    thing = get_thing(backend, name)
+    if arn is not None and arn != thing.arn:
+        raise invalid_request(f"thingArn {arn} does not name the thing {name}.")
+    return thing
+
+
+def check_thing_type(backend: Backend, type_name: str) -> None:
+    """A thing may only take an existing, non-deprecated thing type."""
     thing_type = backend.thing_types.get(type_name)
     if thing_type is None:
         raise not_found(f"Thing Type {type_name} cannot be found.")
@@ -32,7 +72,8 @@ def _check_thing_type(backend: Backend, type_name: str) -> None:
         raise invalid_request(f"Can not create new thing with depreated thing type:{type_name}")
 
 
-def _check_attribute_count(attributes: dict[str, str], type_name: str | None) -> None:
+def check_attribute_count(attributes: dict[str, str], type_name: str | None) -> None:
+    """At most 3 attributes without a thing type, 50 with one (DG:thing-types)."""
     limit = MAX_ATTRIBUTES_TYPED if type_name else MAX_ATTRIBUTES_UNTYPED
     if len(attributes) > limit:
         kind = "with" if type_name else "without"
@@ -40,6 +81,100 @@ def _check_attribute_count(attributes: dict[str, str], type_name: str | None) ->
             f"A thing {kind} a thing type can have at most {limit} attributes; "
             f"{len(attributes)} were given."
         )
+
+
+def check_expected_version(kind: str, name: str, version: int, expected: int | None) -> None:
+    """VersionConflictException when `expectedVersion` is given and differs."""
+    if expected is not None and expected != version:
+        raise version_conflict(
+            f"The version of {kind} {name} is {version}, not the expected version {expected}."
+        )
+
+
+def merged_attributes(current: dict[str, str], payload: dict[str, Any] | None) -> dict[str, str]:
+    """Apply an AttributePayload: `merge` merges into `current`, otherwise it replaces
+    it; an attribute set to the empty string is removed (API:AttributePayload)."""
+    if payload is None:
+        return current
+    given = payload.get("attributes") or {}
+    attributes = {**current, **given} if payload.get("merge") else dict(given)
+    return {k: v for k, v in attributes.items() if v != ""}
+
+
+def _index_by_type(backend: Backend, thing: Thing, present: bool) -> None:
+    """Add `thing` to (or drop it from) the index of its current type."""
+    if thing.thing_type_name is None:
+        return
+    index = backend.store(ThingsByType).by_type
+    if present:
+        index.setdefault(thing.thing_type_name, SortedIndex())[thing.name] = thing
+        return
+    things = index.get(thing.thing_type_name)
+    if things is not None:
+        things.pop(thing.name)
+        if not len(things):
+            del index[thing.thing_type_name]
+
+
+def set_thing_type(backend: Backend, thing: Thing, type_name: str | None) -> None:
+    """Re-type `thing`, keeping the by-type index current."""
+    _index_by_type(backend, thing, present=False)
+    thing.thing_type_name = type_name
+    _index_by_type(backend, thing, present=True)
+
+
+def create_thing_record(
+    backend: Backend,
+    name: str,
+    type_name: str | None = None,
+    attributes: dict[str, str] | None = None,
+    billing_group_name: str | None = None,
+) -> Thing:
+    """Create a new thing after the checks CreateThing makes (type, billing group,
+    attribute count). The caller has made sure no thing `name` exists."""
+    attributes = dict(attributes or {})
+    if type_name:
+        check_thing_type(backend, type_name)
+    billing_group = None
+    if billing_group_name:
+        billing_group = backend.billing_groups.get(billing_group_name)
+        if billing_group is None:
+            raise not_found(f"Billing group {billing_group_name} cannot be found.")
+    check_attribute_count(attributes, type_name)
+    thing = Thing(
+        name=name,
+        thing_id=str(uuid.uuid4()),
+        arn=backend.arn(f"thing/{name}"),
+        attributes=attributes,
+        billing_group_name=billing_group_name,
+        created_at=_clock.now(),
+    )
+    backend.things[name] = thing
+    set_thing_type(backend, thing, type_name or None)
+    if billing_group is not None:
+        billing_group.thing_names.add(name)
+    return thing
+
+
+def remove_thing(ctx: RequestContext, thing: Thing) -> None:
+    """Forget `thing` and its memberships (groups, billing group, type index)."""
+    backend = ctx.backend
+    backend.things.pop(thing.name)
+    backend.thing_principals.pop(thing.name, None)
+    _index_by_type(backend, thing, present=False)
+    if thing.billing_group_name:
+        billing_group = backend.billing_groups.get(thing.billing_group_name)
+        if billing_group is not None:
+            billing_group.thing_names.discard(thing.name)
+    for group_name in thing.group_names:
+        group = backend.thing_groups.get(group_name)
+        if group is not None:
+            group.thing_names.discard(thing.name)
+    emit(ctx, "thing_deleted", thing_name=thing.name)
+
+
+def _identity(thing: Thing) -> dict[str, Any]:
+    return {"thingName": thing.name, "thingArn": thing.arn, "thingId": thing.thing_id}
 
 
 @operation("iot", "CreateThing")
@@ -51,6 +186,7 @@ def create_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     billing_group_name = params.get("billingGroupName")
     existing = backend.things.get(name)
     if existing is not None:
+        # Idempotent for an identical configuration (API:CreateThing, spec §2).
         if (
             existing.thing_type_name == type_name
             and existing.attributes == attributes
@@ -62,28 +198,8 @@ def create_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
             existing.thing_id,
             existing.arn,
         )
-    if type_name:
-        _check_thing_type(backend, type_name)
-    if billing_group_name and billing_group_name not in backend.billing_groups:
-        raise not_found(f"Billing group {billing_group_name} cannot be found.")
-    _check_attribute_count(attributes, type_name)
-    thing = Thing(
-        name=name,
-        thing_id=str(uuid.uuid4()),
-        arn=backend.arn(f"thing/{name}"),
-        thing_type_name=type_name,
-        attributes=attributes,
-        billing_group_name=billing_group_name,
-        created_at=_clock.now(),
-    )
-    backend.things[name] = thing
-    if billing_group_name:
-        backend.billing_groups[billing_group_name].thing_names.add(name)
+    thing = create_thing_record(backend, name, type_name, attributes, billing_group_name)
     return _identity(thing)
-
-
-def _identity(thing: Thing) -> dict[str, Any]:
-    return {"thingName": thing.name, "thingArn": thing.arn, "thingId": thing.thing_id}
 
 
 @operation("iot", "DescribeThing")
@@ -105,12 +221,7 @@ def describe_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def update_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     thing = get_thing(backend, params["thingName"])
-    expected = params.get("expectedVersion")
-    if expected is not None and expected != thing.version:
-        raise version_conflict(
-            f"The version of thing {thing.name} is {thing.version}, "
-            f"not the expected version {expected}."
-        )
+    check_expected_version("thing", thing.name, thing.version, params.get("expectedVersion"))
     type_name = thing.thing_type_name
     if params.get("removeThingType"):
         if params.get("thingTypeName"):
@@ -119,16 +230,11 @@ def update_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     elif params.get("thingTypeName"):
         type_name = params["thingTypeName"]
         if type_name != thing.thing_type_name:
-            _check_thing_type(backend, type_name)
-    attributes = thing.attributes
-    payload = params.get("attributePayload")
-    if payload is not None:
-        given = payload.get("attributes") or {}
-        attributes = {**thing.attributes, **given} if payload.get("merge") else dict(given)
-        # An attribute set to the empty string is removed (AttributePayload docs).
-        attributes = {k: v for k, v in attributes.items() if v != ""}
-    _check_attribute_count(attributes, type_name)
-    thing.thing_type_name = type_name
+            check_thing_type(backend, type_name)
+    attributes = merged_attributes(thing.attributes, params.get("attributePayload"))
+    check_attribute_count(attributes, type_name)
+    if type_name != thing.thing_type_name:
+        set_thing_type(backend, thing, type_name)
     thing.attributes = attributes
     thing.version += 1
     return {}
@@ -141,27 +247,24 @@ def delete_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     thing = backend.things.get(name)
     if thing is None:
         return {}  # deleting a thing that does not exist succeeds (API:DeleteThing)
-    expected = params.get("expectedVersion")
-    if expected is not None and expected != thing.version:
-        raise version_conflict(
-            f"The version of thing {name} is {thing.version}, not the expected version {expected}."
-        )
+    check_expected_version("thing", name, thing.version, params.get("expectedVersion"))
     if backend.thing_principals.get(name):
+        # Since Nov 2019 AWS refuses instead of detaching (spec §2).
         raise invalid_request(
             f"Cannot delete. Thing {name} is still attached to one or more principals"
         )
-    backend.things.pop(name)
-    backend.thing_principals.pop(name, None)
-    if thing.billing_group_name:
-        group = backend.billing_groups.get(thing.billing_group_name)
-        if group is not None:
-            group.thing_names.discard(name)
-    for group_name in thing.group_names:
-        thing_group = backend.thing_groups.get(group_name)
-        if thing_group is not None:
-            thing_group.thing_names.discard(name)
-    emit(ctx, "thing_deleted", thing_name=name)
+    remove_thing(ctx, thing)
     return {}
+
+
+def _thing_summary(thing: Thing) -> dict[str, Any]:
+    return {
+        "thingName": thing.name,
+        "thingTypeName": thing.thing_type_name,
+        "thingArn": thing.arn,
+        "attributes": dict(thing.attributes),
+        "version": thing.version,
+    }
 
 
 @operation("iot", "ListThings")
@@ -171,32 +274,65 @@ def list_things(ctx: RequestContext, params: Params) -> dict[str, Any]:
     type_name = params.get("thingTypeName")
     prefix = bool(params.get("usePrefixAttributeValue"))
 
-    def keep(thing: Thing) -> bool:
-        if type_name is not None and thing.thing_type_name != type_name:
+    def has_attribute(thing: Thing) -> bool:
+        value = thing.attributes.get(attribute_name or "")
+        if value is None:
             return False
-        if attribute_name is not None:
-            value = thing.attributes.get(attribute_name)
-            if value is None:
-                return False
-            if attribute_value is not None:
-                if prefix:
-                    return value.startswith(str(attribute_value))
-                return bool(value == attribute_value)
-        return True
+        if attribute_value is None:
+            return True
+        return value.startswith(attribute_value) if prefix else value == attribute_value
 
-    filtered = type_name is not None or attribute_name is not None
+    # The type filter walks the by-type index, so it pages in O(page) too.
+    index = things_of_type(ctx.backend, type_name) if type_name else ctx.backend.things
     scope = f"ListThings:{attribute_name}:{attribute_value}:{type_name}:{prefix}"
-    page, token = page_of(scope, ctx.backend.things, params, keep=keep if filtered else None)
-    return {
-        "things": [
-            {
-                "thingName": t.name,
-                "thingTypeName": t.thing_type_name,
-                "thingArn": t.arn,
-                "attributes": dict(t.attributes),
-                "version": t.version,
-            }
-            for t in page
-        ],
-        "nextToken": token,
-    }
+    page, token = page_of(
+        scope, index, params, keep=has_attribute if attribute_name is not None else None
+    )
+    return {"things": [_thing_summary(t) for t in page], "nextToken": token}
+
+
+def sorted_names_after(
+    names: set[str] | dict[str, Any], after: str | None
+) -> Iterator[tuple[str, str]]:
+    """(name, name) pairs of a membership set in name order, after `after`: the source
+    for `paginate` over the registry's relation sets."""
+    for name in sorted(names):
+        if after is None or name > after:
+            yield name, name
+
+
+def page_of_names(
+    scope: str, names: set[str] | dict[str, Any], params: Params
+) -> tuple[list[str], str | None]:
+    """One page of a set of names, in name order, with the request's token and size."""
+    return paginate(
+        scope,
+        lambda after: sorted_names_after(names, after),
+        params.get("nextToken"),
+        params.get("maxResults"),
+    )
+
+
+def _names_with_prefix(
+    index: SortedIndex[Any], prefix: str, after: str | None
+) -> Iterator[tuple[str, Any]]:
+    """Items of `index` whose key starts with `prefix`, after `after`, in O(log N + page):
+    the walk starts at the first key >= prefix and stops at the first key past it."""
+    if after is None or after < prefix:
+        # Every key is at most 128 characters of the name alphabet, so this string sorts
+        # between the last key below `prefix` and `prefix` itself.
+        after = prefix[:-1] + chr(ord(prefix[-1]) - 1) + "\U0010ffff" * 129
+    for key, item in index.items_after(after):
+        if not key.startswith(prefix):
+            return
+        yield key, item
+
+
+def page_with_prefix(
+    scope: str, index: SortedIndex[Any], prefix: str | None, params: Params
+) -> tuple[list[Any], str | None]:
+    """A page of `index`, optionally limited to keys starting with `prefix`."""
+    source = (
+        (lambda after: _names_with_prefix(index, prefix, after)) if prefix else index.items_after
+    )
+    return paginate(scope, source, params.get("nextToken"), params.get("maxResults"))

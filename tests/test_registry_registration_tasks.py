@@ -1,0 +1,293 @@
+"""Bulk registration tasks: input through the mock API, statuses, reports, stop."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from iotmock import IotMock
+from iotmock.state import Certificate, Policy
+
+ROLE = "arn:aws:iam::123456789012:role/provisioning"
+
+TEMPLATE = json.dumps(
+    {
+        "Parameters": {
+            "ThingName": {"Type": "String"},
+            "Color": {"Type": "String", "Default": "white"},
+            "Group": {"Type": "String", "Default": "fleet"},
+        },
+        "Resources": {
+            "thing": {
+                "Type": "AWS::IoT::Thing",
+                "Properties": {
+                    "ThingName": {"Fn::Join": ["-", ["dev", {"Ref": "ThingName"}]]},
+                    "AttributePayload": {"color": {"Ref": "Color"}},
+                    "ThingGroups": [{"Ref": "Group"}],
+                    "BillingGroup": "bills",
+                },
+            }
+        },
+    }
+)
+
+
+def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
+    response: Any = exc.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def start(iot: Any, template: str = TEMPLATE, key: str = "things.json") -> str:
+    task_id: str = iot.start_thing_registration_task(
+        templateBody=template, inputFileBucket="bucket", inputFileKey=key, roleArn=ROLE
+    )["taskId"]
+    return task_id
+
+
+@pytest.fixture
+def groups(iot: Any) -> None:
+    iot.create_thing_group(thingGroupName="fleet")
+    iot.create_billing_group(billingGroupName="bills")
+
+
+def test_task_provisions_things_from_mock_input(iot: Any, iot_mock: IotMock, groups: None) -> None:
+    iot_mock.put_thing_registration_input(
+        "bucket",
+        "things.json",
+        [{"ThingName": "1", "Color": "red"}, {"ThingName": "2"}, '{"Color": "blue"}'],
+    )
+    task_id = start(iot)
+    task = iot.describe_thing_registration_task(taskId=task_id)
+    assert task["status"] == "Completed"
+    assert task["successCount"] == 2
+    assert task["failureCount"] == 1
+    assert task["percentageProgress"] == 100
+    assert task["templateBody"] == TEMPLATE
+    assert (task["inputFileBucket"], task["inputFileKey"], task["roleArn"]) == (
+        "bucket",
+        "things.json",
+        ROLE,
+    )
+    assert iot.describe_thing(thingName="dev-1")["attributes"] == {"color": "red"}
+    assert iot.describe_thing(thingName="dev-2")["attributes"] == {"color": "white"}
+    assert iot.describe_thing(thingName="dev-2")["billingGroupName"] == "bills"
+    assert iot.list_things_in_thing_group(thingGroupName="fleet")["things"] == ["dev-1", "dev-2"]
+    results = iot_mock.thing_registration_report(task_id, "RESULTS")
+    assert results[0] == {
+        "referenceId": "1",
+        "response": {"ResourceArns": {"thing": "arn:aws:iot:us-east-1:123456789012:thing/dev-1"}},
+    }
+    errors = iot_mock.thing_registration_report(task_id, "ERRORS")
+    assert [e["referenceId"] for e in errors] == ["3"]
+    assert "ThingName" in errors[0]["errorMessage"]
+    links = iot.list_thing_registration_task_reports(taskId=task_id, reportType="ERRORS")
+    assert links["reportType"] == "ERRORS"
+    assert len(links["resourceLinks"]) == 1
+    assert task_id in links["resourceLinks"][0]
+
+
+def test_task_without_input_completes_with_zero_things(iot: Any) -> None:
+    task_id = start(iot, key="nothing-here.json")
+    task = iot.describe_thing_registration_task(taskId=task_id)
+    assert task["status"] == "Completed"
+    assert (task["successCount"], task["failureCount"]) == (0, 0)
+    assert "No input found" in task["message"]
+    reports = iot.list_thing_registration_task_reports(taskId=task_id, reportType="RESULTS")
+    assert reports["resourceLinks"] == []
+    assert iot.list_things()["things"] == []
+
+
+def test_certificate_and_policy_resources(iot: Any, iot_mock: IotMock) -> None:
+    backend = iot_mock.backend()
+    # Certificates and policies belong to other families: insert records directly.
+    cert_arn = backend.arn("cert/" + "d" * 64)
+    backend.certificates["d" * 64] = Certificate(
+        certificate_id="d" * 64,
+        arn=cert_arn,
+        pem="",
+        status="ACTIVE",
+        created_at=0.0,
+        last_modified_at=0.0,
+    )
+    backend.policies["p"] = Policy(name="p", arn=backend.arn("policy/p"))
+    template = json.dumps(
+        {
+            "Parameters": {"ThingName": {"Type": "String"}, "CertId": {"Type": "String"}},
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {"ThingName": {"Ref": "ThingName"}},
+                },
+                "certificate": {
+                    "Type": "AWS::IoT::Certificate",
+                    "Properties": {"CertificateId": {"Ref": "CertId"}},
+                },
+                "policy": {"Type": "AWS::IoT::Policy", "Properties": {"PolicyName": "p"}},
+            },
+        }
+    )
+    iot_mock.put_thing_registration_input(
+        "bucket",
+        "things.json",
+        [
+            {"ThingName": "a", "CertId": "d" * 64},
+            {"ThingName": "b", "CertId": "e" * 64},  # no such certificate
+        ],
+    )
+    task_id = start(iot, template)
+    task = iot.describe_thing_registration_task(taskId=task_id)
+    assert (task["successCount"], task["failureCount"]) == (1, 1)
+    assert iot.list_thing_principals(thingName="a")["principals"] == [cert_arn]
+    assert backend.target_policies[cert_arn] == {"p": None}
+    arns = iot_mock.thing_registration_report(task_id)[0]["response"]["ResourceArns"]
+    assert arns == {
+        "thing": backend.arn("thing/a"),
+        "certificate": cert_arn,
+        "policy": backend.arn("policy/p"),
+    }
+    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    assert error["errorCode"] == "ResourceNotFoundException"
+    assert "b" not in backend.things
+
+
+def test_override_settings_for_existing_things(iot: Any, iot_mock: IotMock) -> None:
+    iot.create_thing(thingName="dev-1", attributePayload={"attributes": {"old": "1"}})
+    template = json.loads(TEMPLATE)
+    template["Resources"]["thing"]["Properties"].pop("ThingGroups")
+    template["Resources"]["thing"]["Properties"].pop("BillingGroup")
+    template["Resources"]["thing"]["OverrideSettings"] = {"AttributePayload": "MERGE"}
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "1"}])
+    start(iot, json.dumps(template))
+    described = iot.describe_thing(thingName="dev-1")
+    assert described["attributes"] == {"old": "1", "color": "white"}
+    assert described["version"] == 2
+    template["Resources"]["thing"]["OverrideSettings"] = {"AttributePayload": "FAIL"}
+    task_id = start(iot, json.dumps(template))
+    assert iot.describe_thing_registration_task(taskId=task_id)["failureCount"] == 1
+
+
+def test_hold_stop_and_run(iot: Any, iot_mock: IotMock, groups: None) -> None:
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "1"}])
+    iot_mock.hold_thing_registration_tasks()
+    stopped = start(iot)
+    pending = start(iot)
+    assert iot.describe_thing_registration_task(taskId=stopped)["status"] == "InProgress"
+    iot.stop_thing_registration_task(taskId=stopped)
+    assert iot.describe_thing_registration_task(taskId=stopped)["status"] == "Cancelled"
+    assert iot.list_thing_registration_tasks(status="InProgress")["taskIds"] == [pending]
+    assert iot_mock.run_thing_registration_tasks() == [pending]
+    assert iot.describe_thing_registration_task(taskId=pending)["status"] == "Completed"
+    assert iot.list_things()["things"][0]["thingName"] == "dev-1"
+    with pytest.raises(ClientError) as exc:
+        iot.stop_thing_registration_task(taskId=pending)
+    assert code_of(exc) == ("InvalidRequestException", 400)
+    assert iot.list_thing_registration_tasks()["taskIds"] == [stopped, pending]
+    assert iot.list_thing_registration_tasks(status="Cancelled")["taskIds"] == [stopped]
+
+
+def test_unknown_task_and_bad_template(iot: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        iot.describe_thing_registration_task(taskId="nope")
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as exc:
+        iot.stop_thing_registration_task(taskId="nope")
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as exc:
+        iot.list_thing_registration_task_reports(taskId="nope", reportType="RESULTS")
+    assert code_of(exc) == ("InvalidRequestException", 400)
+    with pytest.raises(ClientError) as exc:
+        start(iot, "{not json")
+    assert code_of(exc) == ("InvalidRequestException", 400)
+    assert iot.list_thing_registration_tasks()["taskIds"] == []
+
+
+def test_list_tasks_pages(iot: Any) -> None:
+    ids = [start(iot, key=f"k{i}") for i in range(3)]
+    first = iot.list_thing_registration_tasks(maxResults=2)
+    rest = iot.list_thing_registration_tasks(maxResults=2, nextToken=first["nextToken"])
+    assert first["taskIds"] + rest["taskIds"] == ids
+    assert "nextToken" not in rest
+
+
+def test_refused_line_leaves_no_thing(iot: Any, iot_mock: IotMock) -> None:
+    iot.create_thing_group(thingGroupName="root")
+    iot.create_thing_group(thingGroupName="left", parentGroupName="root")
+    iot.create_thing_group(thingGroupName="right", parentGroupName="root")
+    template = json.dumps(
+        {
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {"ThingName": "x", "ThingGroups": ["left", "right"]},
+                }
+            }
+        }
+    )
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{}])
+    task_id = start(iot, template)
+    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    assert error["errorCode"] == "InvalidRequestException"
+    assert "only one group of a hierarchy" in error["errorMessage"]
+    assert iot.list_things()["things"] == []
+
+
+def test_template_intrinsics(iot: Any, iot_mock: IotMock) -> None:
+    template = json.dumps(
+        {
+            "Parameters": {"Serial": {"Type": "String"}, "Tags": {"Type": "String"}},
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {
+                        "ThingName": {"Fn::Sub": "sensor-${Serial}"},
+                        "AttributePayload": {
+                            "first": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Tags"}]}]},
+                            "last": {"Fn::Select": [1, {"Fn::Split": [",", {"Ref": "Tags"}]}]},
+                        },
+                    },
+                }
+            },
+        }
+    )
+    iot_mock.put_thing_registration_input(
+        "bucket", "things.json", [{"Serial": "42", "Tags": "x,y"}, {"Serial": "43", "Tags": "x"}]
+    )
+    task_id = start(iot, template)
+    assert iot.describe_thing(thingName="sensor-42")["attributes"] == {"first": "x", "last": "y"}
+    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    assert error["referenceId"] == "2"
+    assert "Fn::Select" in error["errorMessage"]
+
+
+def test_replace_overrides_type_and_groups(iot: Any, iot_mock: IotMock) -> None:
+    iot.create_thing_type(thingTypeName="lamp")
+    iot.create_thing_group(thingGroupName="old")
+    iot.create_thing_group(thingGroupName="new")
+    iot.create_thing(thingName="x")
+    iot.add_thing_to_thing_group(thingGroupName="old", thingName="x")
+    template = json.dumps(
+        {
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {
+                        "ThingName": "x",
+                        "ThingTypeName": "lamp",
+                        "ThingGroups": ["new"],
+                    },
+                    "OverrideSettings": {"ThingTypeName": "REPLACE", "ThingGroups": "REPLACE"},
+                }
+            }
+        }
+    )
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{}])
+    start(iot, template)
+    described = iot.describe_thing(thingName="x")
+    assert described["thingTypeName"] == "lamp"
+    assert described["version"] == 2
+    groups = iot.list_thing_groups_for_thing(thingName="x")["thingGroups"]
+    assert [g["groupName"] for g in groups] == ["new"]
+    assert iot.list_things(thingTypeName="lamp")["things"][0]["thingName"] == "x"
