@@ -779,8 +779,9 @@ def device_document(store: JobsStore, execution: JobExecution) -> str | None:
 
 
 def device_summary(execution: JobExecution) -> dict[str, Any]:
-    """JobExecutionSummary of iot-jobs-data and of the notify topic (epoch seconds)."""
-    return {
+    """JobExecutionSummary of iot-jobs-data and of the notify topic (epoch seconds;
+    members without a value are left out, as in the MQTT payloads)."""
+    summary = {
         "jobId": execution.job_id,
         "queuedAt": seconds(execution.queued_at),
         "startedAt": seconds(execution.started_at),
@@ -788,6 +789,7 @@ def device_summary(execution: JobExecution) -> dict[str, Any]:
         "versionNumber": execution.version,
         "executionNumber": execution.execution_number,
     }
+    return {k: v for k, v in summary.items() if v is not None}
 
 
 def device_execution(
@@ -808,7 +810,7 @@ def device_execution(
     }
     if include_document:
         output["jobDocument"] = device_document(store, execution)
-    return output
+    return {k: v for k, v in output.items() if v is not None}
 
 
 def seconds(moment: float | None) -> int | None:
@@ -852,8 +854,7 @@ def notify(
     if next_key != last_next:
         payload: dict[str, Any] = {"timestamp": timestamp}
         if following is not None:
-            execution = device_execution(store, following, include_document=True)
-            payload["execution"] = {k: v for k, v in execution.items() if v is not None}
+            payload["execution"] = device_execution(store, following, include_document=True)
         publish(ctx, f"$aws/things/{thing_name}/jobs/notify-next{suffix}", payload, source="jobs")
 
 
