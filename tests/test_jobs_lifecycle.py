@@ -263,6 +263,22 @@ def test_cancel_job_with_force_cancels_in_progress_executions(iot: Any, jobs_dat
     assert error_of(exc)[:2] == ("InvalidStateTransitionException", 409)
 
 
+def test_canceled_job_can_be_force_canceled_later(iot: Any, jobs_data: Any) -> None:
+    iot.create_job(jobId="twice", targets=make_things(iot, "a"), document=DOCUMENT)
+    jobs_data.start_next_pending_job_execution(thingName="a")
+    iot.cancel_job(jobId="twice")
+    assert (
+        iot.describe_job_execution(jobId="twice", thingName="a")["execution"]["status"]
+        == "IN_PROGRESS"
+    )
+    iot.cancel_job(jobId="twice", force=True)
+    assert (
+        iot.describe_job_execution(jobId="twice", thingName="a")["execution"]["status"]
+        == "CANCELED"
+    )
+    assert iot.describe_job(jobId="twice")["job"]["forceCanceled"] is True
+
+
 def test_cancel_completed_job_is_refused(iot: Any, jobs_data: Any) -> None:
     iot.create_job(jobId="done", targets=make_things(iot, "a"), document=DOCUMENT)
     jobs_data.update_job_execution(jobId="done", thingName="a", status="SUCCEEDED")
