@@ -133,6 +133,8 @@ class Job:
     comment: str | None = None
     force_canceled: bool | None = None
     thing_group_id: str | None = None
+    # Tells this job from an earlier one with the same id (timers name both).
+    serial: int = 0
     # Keys of `JobsStore.group_jobs` this job is listed under.
     group_keys: list[str] = field(default_factory=list)
     executions: SortedIndex[JobExecution] = field(default_factory=SortedIndex)
@@ -174,8 +176,9 @@ class JobsStore:
     thing_jobs: dict[str, dict[str, None]] = field(default_factory=dict)
     # "name:<group name>" / "id:<group id>" -> jobs targeting that group.
     group_jobs: dict[str, SortedIndex[Job]] = field(default_factory=dict)
-    # (due time, sequence, kind, job id, execution key) for timeouts and schedules.
-    timers: list[tuple[float, int, str, str, str]] = field(default_factory=list)
+    # (due time, sequence, kind, job id, job serial, execution key) for timeouts and
+    # schedules.
+    timers: list[tuple[float, int, str, str, int, str]] = field(default_factory=list)
     sequence: int = 0
     # (thing, namespace) -> (pending execution ids, next execution id) last notified.
     notified: dict[tuple[str, str | None], tuple[tuple[str, ...], str | None]] = field(
@@ -400,14 +403,16 @@ def create_job_record(
         document_parameters=document_parameters,
         config=config,
     )
+    tag_on_create(backend, arn, tags)  # may refuse the tags: before anything is stored
+    store.sequence += 1
+    job.serial = store.sequence
     store.jobs[job_id] = job
     _index_group_targets(backend, store, job, job.targets)
-    tag_on_create(backend, arn, tags)
     if end_at is not None:
-        _add_timer(store, end_at, "end", job_id, "")
+        _add_timer(store, end_at, "end", job, "")
     if start_at is not None:
         job.status = JOB_SCHEDULED
-        _add_timer(store, start_at, "start", job_id, "")
+        _add_timer(store, start_at, "start", job, "")
         return job
     _queue_for_things(ctx, store, job, things)
     _roll_up(ctx, store, job)
@@ -558,7 +563,7 @@ def transition(
         job.count(previous, -1)
         job.count(status, 1)
     if execution.deadline is not None:
-        _add_timer(store, execution.deadline, "timeout", job.job_id, execution.job_key)
+        _add_timer(store, execution.deadline, "timeout", job, execution.job_key)
     if status in TERMINAL_STATUSES:
         _retry(ctx, store, job, execution)
         _check_abort(ctx, store, job)
@@ -861,19 +866,19 @@ def notify(
 # --------------------------------------------------------------------------- timers
 
 
-def _add_timer(store: JobsStore, due: float, kind: str, job_id: str, key: str) -> None:
+def _add_timer(store: JobsStore, due: float, kind: str, job: Job, key: str) -> None:
     store.sequence += 1
-    heapq.heappush(store.timers, (due, store.sequence, kind, job_id, key))
+    heapq.heappush(store.timers, (due, store.sequence, kind, job.job_id, job.serial, key))
 
 
 def _apply_due_timers(ctx: RequestContext, store: JobsStore) -> None:
     now = _clock.now()
     timers = store.timers
     while timers and timers[0][0] <= now:
-        due, _, kind, job_id, key = heapq.heappop(timers)
+        due, _, kind, job_id, serial, key = heapq.heappop(timers)
         job = store.jobs.get(job_id)
-        if job is None:
-            continue
+        if job is None or job.serial != serial:
+            continue  # the job was deleted (and maybe its id reused)
         if kind == "timeout":
             _time_out(ctx, store, job, key, now)
         elif kind == "start" and job.status == JOB_SCHEDULED:

@@ -456,3 +456,22 @@ def test_schedule_must_be_thirty_minutes_ahead(iot: Any, clock: time_machine.Coo
                 jobId="s", targets=[thing_arn("dev")], document=DOCUMENT, schedulingConfig=config
             )
         assert code_status(exc) == ("InvalidRequestException", 400)
+
+
+def test_timers_of_a_deleted_job_do_not_touch_a_new_job_with_its_id(
+    iot: Any, clock: time_machine.Coordinates
+) -> None:
+    new_job(
+        iot,
+        "reused",
+        "dev",
+        schedulingConfig={
+            "startTime": "2026-01-01T13:00",
+            "endTime": "2026-01-01T14:00",
+            "endBehavior": "CANCEL",
+        },
+    )
+    iot.delete_job(jobId="reused", force=True)
+    iot.create_job(jobId="reused", targets=[thing_arn("dev")], document=DOCUMENT)
+    clock.shift(3 * 3600)
+    assert iot.describe_job(jobId="reused")["job"]["status"] == "IN_PROGRESS"

@@ -408,3 +408,16 @@ def test_end_to_end_control_plane_device_control_plane(
     next_messages = iot_mock.messages("$aws/things/sensor-1/jobs/notify-next")
     assert next_messages[0].json()["execution"]["jobId"] == "rollout"
     assert "execution" not in next_messages[-1].json()
+
+
+def test_refused_tags_create_no_job(iot: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        iot.create_job(
+            jobId="t",
+            targets=make_things(iot, "a"),
+            document=DOCUMENT,
+            tags=[{"Key": "aws:reserved", "Value": "x"}],
+        )
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
+    assert iot.list_jobs()["jobs"] == []
+    assert iot.list_job_executions_for_thing(thingName="a")["executionSummaries"] == []

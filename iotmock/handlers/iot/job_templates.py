@@ -370,6 +370,7 @@ def create_job_template(ctx: RequestContext, params: Params) -> dict[str, Any]:
         document, document_source = job.document, job.document_source
         config = {k: v for k, v in job.config.items() if k in TEMPLATE_CONFIG}
     config.update({m: params[m] for m in TEMPLATE_CONFIG if params.get(m) is not None})
+    tag_on_create(backend, arn, params.get("tags"))  # may refuse the tags: first
     store.templates[template_id] = model.JobTemplate(
         template_id=template_id,
         arn=arn,
@@ -379,7 +380,6 @@ def create_job_template(ctx: RequestContext, params: Params) -> dict[str, Any]:
         document_source=document_source,
         config=config,
     )
-    tag_on_create(backend, arn, params.get("tags"))
     return {"jobTemplateArn": arn, "jobTemplateId": template_id}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ... import _clock
 from ... import jobs as model
-from ..._errors import already_exists, invalid_request, not_found
+from ..._errors import ServiceError, already_exists, invalid_request, not_found
 from ..._paging import SortedIndex, page_of
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend
@@ -123,19 +123,23 @@ def create_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
     abort = params.get("awsJobAbortConfig")
     if abort is not None:
         config["abortConfig"] = {"criteriaList": abort.get("abortCriteriaList") or []}
-    job = model.create_job_record(
-        ctx,
-        f"{JOB_PREFIX}{ota_id}",
-        params["targets"],
-        document=_job_document(params),
-        target_selection=params.get("targetSelection"),
-        description=params.get("description"),
-        config=config,
-    )
+    tag_on_create(backend, arn, params.get("tags"))  # may refuse the tags: first
+    try:
+        job = model.create_job_record(
+            ctx,
+            f"{JOB_PREFIX}{ota_id}",
+            params["targets"],
+            document=_job_document(params),
+            target_selection=params.get("targetSelection"),
+            description=params.get("description"),
+            config=config,
+        )
+    except ServiceError:
+        drop(backend, arn)
+        raise
     now = _clock.now()
     stored = {k: v for k, v in params.items() if k != "tags"}
     updates[ota_id] = OtaUpdate(ota_id, arn, now, now, stored, job.job_id, job.arn)
-    tag_on_create(backend, arn, params.get("tags"))
     return {
         "otaUpdateId": ota_id,
         "awsIotJobId": job.job_id,
