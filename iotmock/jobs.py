@@ -11,6 +11,7 @@ start of a scheduled job observable on the next call, at O(log n) per due event.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import heapq
 import re
 from collections.abc import Iterable, Iterator
@@ -65,6 +66,7 @@ CONFIG_MEMBERS = (
     "destinationPackageVersions",
 )
 _PARAMETER = re.compile(r"\$\{aws:iot:parameter:([^}]*)\}")
+_PRESIGNED_URL = re.compile(r"\$\{aws:iot:s3-presigned-url:([^}]*)\}")
 _SCHEDULE_FORMAT = "%Y-%m-%dT%H:%M"
 _MIN_SCHEDULE_LEAD = 30 * 60
 
@@ -779,8 +781,32 @@ def next_pending(store: JobsStore, thing_name: str) -> JobExecution | None:
 
 
 def device_document(store: JobsStore, execution: JobExecution) -> str | None:
+    """The document a device gets: with a presignedUrlConfig, each
+    `${aws:iot:s3-presigned-url:<url>}` placeholder becomes a presigned-style URL valid
+    for `expiresInSec` (default 3600) from now (DG: create-manage-jobs, presigned URLs)."""
     job = store.jobs.get(execution.job_id)
-    return job.document if job is not None else None
+    if job is None or job.document is None:
+        return None
+    presign = job.config.get("presignedUrlConfig")
+    if not presign or "${aws:iot:s3-presigned-url:" not in job.document:
+        return job.document
+    now = _clock.now_datetime()
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    expires = presign.get("expiresInSec") or 3600
+    role = presign.get("roleArn", "")
+
+    def presigned(match: re.Match[str]) -> str:
+        url = match.group(1)
+        signature = hashlib.sha256(f"{url}|{stamp}|{expires}|{role}".encode()).hexdigest()
+        credential = f"IOTMOCKPRESIGN/{stamp[:8]}/s3/aws4_request"
+        query = (
+            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}"
+            f"&X-Amz-Date={stamp}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host"
+            f"&X-Amz-Signature={signature}"
+        )
+        return f"{url}{'&' if '?' in url else '?'}{query}"
+
+    return _PRESIGNED_URL.sub(presigned, job.document)
 
 
 def device_summary(execution: JobExecution) -> dict[str, Any]:

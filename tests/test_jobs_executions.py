@@ -475,3 +475,25 @@ def test_timers_of_a_deleted_job_do_not_touch_a_new_job_with_its_id(
     iot.create_job(jobId="reused", targets=[thing_arn("dev")], document=DOCUMENT)
     clock.shift(3 * 3600)
     assert iot.describe_job(jobId="reused")["job"]["status"] == "IN_PROGRESS"
+
+
+def test_devices_get_presigned_urls_for_placeholders(
+    iot: Any, jobs_data: Any, clock: time_machine.Coordinates
+) -> None:
+    url = "https://s3.amazonaws.com/firmware/v2.bin"
+    document = json.dumps({"url": f"${{aws:iot:s3-presigned-url:{url}}}"})
+    iot.create_thing(thingName="dev")
+    iot.create_job(
+        jobId="fw",
+        targets=[thing_arn("dev")],
+        document=document,
+        presignedUrlConfig={"roleArn": f"arn:aws:iam::{ACCOUNT}:role/s3", "expiresInSec": 900},
+    )
+    assert iot.get_job_document(jobId="fw")["document"] == document  # control plane: as given
+    seen = json.loads(
+        jobs_data.describe_job_execution(jobId="fw", thingName="dev")["execution"]["jobDocument"]
+    )["url"]
+    assert seen.startswith(f"{url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&")
+    assert "X-Amz-Date=20260101T120000Z" in seen
+    assert "X-Amz-Expires=900" in seen
+    assert "X-Amz-Signature=" in seen
