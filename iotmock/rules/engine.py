@@ -232,7 +232,7 @@ def _run_action(
     if error is None:
         try:
             if action_type == "republish" and target is not None:
-                _republish(ctx, rule, config, target, payload)
+                _republish(ctx, rule, config, target, payload, is_error_action)
             elif action_type == "lambda":
                 _invoke_lambda(store, config, selection)
         except ActionError as exc:
@@ -263,11 +263,18 @@ def substitute(template: str, context: MessageContext) -> str:
 
 
 def _republish(
-    ctx: RequestContext, rule: TopicRule, config: dict[str, Any], topic: str, payload: bytes
+    ctx: RequestContext,
+    rule: TopicRule,
+    config: dict[str, Any],
+    topic: str,
+    payload: bytes,
+    is_error_action: bool,
 ) -> None:
     if not topic or "+" in topic or "#" in topic:
         raise ActionError(f"Failed to republish to topic {topic!r}: not a valid topic name.")
-    if _depth() >= MAX_REPUBLISH_DEPTH:
+    # An errorAction may report the failure of a republish cut at the limit: it gets
+    # one more level (and no further, so error actions cannot loop either).
+    if _depth() >= MAX_REPUBLISH_DEPTH + (1 if is_error_action else 0):
         raise ActionError(
             f"Failed to republish to topic {topic}: more than {MAX_REPUBLISH_DEPTH} "
             "chained republish actions (a rule loop?)."

@@ -75,9 +75,14 @@ def tokenize(sql: str) -> list[Token]:
     return tokens
 
 
+# Backslash escapes of string literals; any other backslash stays (regex classes: '\d').
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "'": "'", '"': '"', "\\": "\\"}
+_ESCAPE = re.compile(r"\\([ntr'\"\\])")
+
+
 def _unquote_string(text: str) -> str:
     body = text[1:-1].replace("''", "'")
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), body)
+    return _ESCAPE.sub(lambda m: _ESCAPES[m[1]], body)
 
 
 class _Parser:

@@ -107,13 +107,22 @@ def _prepare_http_destination(ctx: RequestContext, http: dict[str, Any]) -> None
                 "confirmationUrl."
             )
         confirmation = url
-    elif "${" not in confirmation and "${" not in url and not url.startswith(confirmation):
+    elif "${" not in confirmation and not _may_prefix(confirmation, url):
         raise invalid_request(
             f"The confirmationUrl {confirmation} must be a prefix of the url {url}."
         )
     if "${" in confirmation or confirmation in _store(ctx).destination_urls:
         return
     _create_http_destination(ctx, confirmation)
+
+
+def _may_prefix(prefix: str, url: str) -> bool:
+    """Whether `prefix` is (or, for a url with substitution templates, can be) a prefix
+    of `url`."""
+    literal, templated, _ = url.partition("${")
+    if not templated:
+        return url.startswith(prefix)
+    return literal.startswith(prefix) or prefix.startswith(literal)
 
 
 def _tags_from_header(header: str | None) -> dict[str, str]:
