@@ -55,9 +55,7 @@ def test_update_deep_merges_and_echoes_only_what_was_sent(iot_data: Any) -> None
     response = update(iot_data, "t", {"state": {"reported": {"nested": {"y": 3, "z": 4}}}})
     assert response["state"] == {"reported": {"nested": {"y": 3, "z": 4}}}
     assert "delta" not in response["state"]
-    assert get(iot_data, "t")["state"] == {
-        "reported": {"a": 1, "nested": {"x": 1, "y": 3, "z": 4}}
-    }
+    assert get(iot_data, "t")["state"] == {"reported": {"a": 1, "nested": {"x": 1, "y": 3, "z": 4}}}
 
 
 def test_null_deletes_keys_and_whole_sections(iot_data: Any) -> None:
@@ -253,7 +251,11 @@ def test_size_limit_applies_to_the_merged_state(iot_data: Any) -> None:
 def test_get_missing_shadow_is_404_with_aws_message(iot_data: Any) -> None:
     with pytest.raises(ClientError) as exc:
         get(iot_data, "ghost")
-    assert error_of(exc) == ("ResourceNotFoundException", 404, "No shadow exists with name: 'ghost'")
+    assert error_of(exc) == (
+        "ResourceNotFoundException",
+        404,
+        "No shadow exists with name: 'ghost'",
+    )
     with pytest.raises(ClientError) as exc:
         get(iot_data, "ghost", shadowName="config")
     assert error_of(exc) == (

@@ -71,9 +71,10 @@ def test_named_shadow_topics(iot_mock: IotMock, iot_data: Any) -> None:
         "$aws/things/lamp/shadow/name/cfg/update/documents",
         "$aws/things/lamp/shadow/name/cfg/delete/accepted",
     ]
-    assert iot_mock.messages("$aws/things/lamp/shadow/name/cfg/delete/accepted")[0].json()[
-        "version"
-    ] == 1
+    assert (
+        iot_mock.messages("$aws/things/lamp/shadow/name/cfg/delete/accepted")[0].json()["version"]
+        == 1
+    )
 
 
 def test_rejected_update_publishes_the_error_document(iot_mock: IotMock, iot_data: Any) -> None:

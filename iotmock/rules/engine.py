@@ -146,8 +146,6 @@ def _message_context(
         client_id=message.client_id,
         principal=ctx.account_id,
         account_id=ctx.account_id,
-        rule_name=rule.name,
-        sql_version=rule.sql_version,
         trace_id=str(uuid.uuid4()),
         services={"get_thing_shadow": thing_shadow},
     )

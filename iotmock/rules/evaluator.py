@@ -41,8 +41,6 @@ class MessageContext:
     client_id: str | None = None
     principal: str | None = None
     account_id: str = ""
-    rule_name: str = ""
-    sql_version: str = "2015-10-08"
     trace_id: str = ""
     # Extra lookups for functions that read mock state (get_thing_shadow).
     services: dict[str, Callable[..., Any]] = field(default_factory=dict)

@@ -100,11 +100,6 @@ def _traceid(message: MessageContext) -> Any:
     return message.trace_id
 
 
-@function("sql_version")
-def _sql_version(message: MessageContext) -> Any:
-    return message.sql_version
-
-
 @function("numbytes")
 def _numbytes(message: MessageContext, value: Any) -> Any:
     return len(_string(value).encode())
@@ -385,15 +380,10 @@ def _atan2(message: MessageContext, y: Any, x: Any) -> Any:
     return math.atan2(_number(y), _number(x))
 
 
-@function("mod")
-def _mod(message: MessageContext, value: Any, divisor: Any) -> Any:
-    # mod follows the divisor's sign (mathematical modulo), remainder the dividend's.
-    a, b = _number(value), _number(divisor)
-    return a % b if b != 0 else UNDEFINED
-
-
-@function("remainder")
+@function("mod", "remainder")
 def _remainder(message: MessageContext, value: Any, divisor: Any) -> Any:
+    # AWS documents mod() and remainder() as equivalent, like the % operator; the
+    # result takes the dividend's sign, as Java's remainder does.
     a, b = _number(value), _number(divisor)
     if b == 0:
         return UNDEFINED
