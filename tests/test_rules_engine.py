@@ -132,19 +132,19 @@ def test_republish_with_mqtt5_headers(iot_mock: IotMock, iot: Any, iot_data: Any
         "contentType": "application/json",
         "responseTopic": "reply",
         "correlationData": "Y29y",
-        "messageExpiry": "30",
+        "messageExpiry": "${ttl}",
         "payloadFormatIndicator": "UTF8_DATA",
-        "userProperties": [{"key": "k", "value": "v"}],
+        "userProperties": [{"key": "k", "value": "v-${topic()}"}],
     }
     create_rule(iot, "r", "SELECT * FROM 'in'", republish("out", headers=headers))
-    iot_data.publish(topic="in", payload=b"{}")
+    iot_data.publish(topic="in", payload=b'{"ttl": 30}')
     (out,) = iot_mock.messages("out")
     assert out.content_type == "application/json"
     assert out.response_topic == "reply"
     assert out.correlation_data == "Y29y"
     assert out.message_expiry == 30
     assert out.payload_format_indicator == "UTF8_DATA"
-    assert out.user_properties == [{"k": "v"}]
+    assert out.user_properties == [{"k": "v-in"}]
 
 
 def test_republish_to_a_shadow_update_topic_updates_the_shadow(iot: Any, iot_data: Any) -> None:
@@ -306,3 +306,13 @@ def test_an_error_action_feeding_its_own_rule_terminates(
     invocations = iot_mock.rule_invocations("snake")
     assert any(i.error for i in invocations)
     assert len(invocations) < 100
+
+
+def test_invalid_message_expiry_fails_the_republish(
+    iot_mock: IotMock, iot: Any, iot_data: Any
+) -> None:
+    create_rule(iot, "r", "SELECT * FROM 'in'", republish("out", headers={"messageExpiry": "${x}"}))
+    iot_data.publish(topic="in", payload=b'{"x": "soon"}')
+    (invocation,) = iot_mock.rule_invocations("r")
+    assert "messageExpiry" in (invocation.error or "")
+    assert iot_mock.messages("out") == []

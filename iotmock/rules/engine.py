@@ -230,7 +230,8 @@ def _run_action(
     if error is None:
         try:
             if action_type == "republish" and target is not None:
-                _republish(ctx, rule, config, target, payload, is_error_action)
+                headers = _headers(config.get("headers") or {}, context)
+                _republish(ctx, rule, config, target, headers, payload, is_error_action)
             elif action_type == "lambda":
                 _invoke_lambda(store, config, selection)
         except ActionError as exc:
@@ -260,11 +261,26 @@ def substitute(template: str, context: MessageContext) -> str:
     return _TEMPLATE.sub(expand, template)
 
 
+def _headers(headers: dict[str, Any], context: MessageContext) -> dict[str, Any]:
+    """The republish MQTT5 headers with their substitution templates expanded."""
+    out: dict[str, Any] = {
+        key: substitute(value, context) if isinstance(value, str) else value
+        for key, value in headers.items()
+    }
+    if "userProperties" in headers:
+        out["userProperties"] = [
+            {"key": p["key"], "value": substitute(p["value"], context)}
+            for p in headers["userProperties"]
+        ]
+    return out
+
+
 def _republish(
     ctx: RequestContext,
     rule: TopicRule,
     config: dict[str, Any],
     topic: str,
+    headers: dict[str, Any],
     payload: bytes,
     is_error_action: bool,
 ) -> None:
@@ -277,8 +293,10 @@ def _republish(
             f"Failed to republish to topic {topic}: more than {MAX_REPUBLISH_DEPTH} "
             "chained republish actions (a rule loop?)."
         )
-    headers = config.get("headers") or {}
     user_properties = headers.get("userProperties")
+    expiry = headers.get("messageExpiry")
+    if expiry is not None and not str(expiry).isdigit():
+        raise ActionError(f"Failed to republish to topic {topic}: invalid messageExpiry {expiry}.")
     with _nested():
         publish(
             ctx,
@@ -291,7 +309,7 @@ def _republish(
             ),
             content_type=headers.get("contentType"),
             correlation_data=headers.get("correlationData"),
-            message_expiry=int(headers["messageExpiry"]) if "messageExpiry" in headers else None,
+            message_expiry=int(expiry) if expiry is not None else None,
             response_topic=headers.get("responseTopic"),
             payload_format_indicator=headers.get("payloadFormatIndicator"),
         )

@@ -78,9 +78,17 @@ def _build_rule(
     error_action = payload.get("errorAction")
     if error_action is not None:
         _check_action(error_action, "errorAction")
-    for action in [*actions, *([error_action] if error_action else [])]:
-        if "http" in action:
-            _prepare_http_destination(ctx, action["http"])
+    # Check every HTTP action before creating any destination, so a refused rule
+    # leaves no destination behind.
+    pending = {
+        url
+        for action in [*actions, *([error_action] if error_action else [])]
+        if "http" in action
+        for url in [_http_confirmation_url(action["http"])]
+        if url is not None and url not in _store(ctx).destination_urls
+    }
+    for url in sorted(pending):
+        _create_http_destination(ctx, url)
     return TopicRule(
         name=name,
         arn=ctx.backend.arn(f"rule/{name}"),
@@ -95,9 +103,10 @@ def _build_rule(
     )
 
 
-def _prepare_http_destination(ctx: RequestContext, http: dict[str, Any]) -> None:
-    """An HTTP action needs a destination for its confirmation URL (a prefix of the
-    URL); AWS creates it (IN_PROGRESS) when it does not exist yet."""
+def _http_confirmation_url(http: dict[str, Any]) -> str | None:
+    """The confirmation URL an HTTP action needs a destination for (a prefix of its
+    URL; AWS creates the destination, IN_PROGRESS, when it does not exist yet), or None
+    when it uses substitution templates (its destinations must be created by hand)."""
     url: str = http["url"]
     confirmation = http.get("confirmationUrl")
     if confirmation is None:
@@ -111,9 +120,15 @@ def _prepare_http_destination(ctx: RequestContext, http: dict[str, Any]) -> None
         raise invalid_request(
             f"The confirmationUrl {confirmation} must be a prefix of the url {url}."
         )
-    if "${" in confirmation or confirmation in _store(ctx).destination_urls:
-        return
-    _create_http_destination(ctx, confirmation)
+    if "${" in confirmation:
+        return None
+    _check_https(confirmation)
+    return str(confirmation)
+
+
+def _check_https(url: str) -> None:
+    if not url.lower().startswith("https://"):
+        raise invalid_request(f"The confirmationUrl {url} must be an HTTPS URL.")
 
 
 def _may_prefix(prefix: str, url: str) -> bool:
@@ -247,8 +262,7 @@ def _challenge(store: RuleStore, destination: TopicRuleDestination) -> None:
 
 def _create_http_destination(ctx: RequestContext, url: str) -> TopicRuleDestination:
     store = _store(ctx)
-    if not url.lower().startswith("https://"):
-        raise invalid_request(f"The confirmationUrl {url} must be an HTTPS URL.")
+    _check_https(url)
     existing = store.destination_urls.get(url)
     if existing is not None:
         raise already_exists(
