@@ -316,3 +316,19 @@ def test_invalid_message_expiry_fails_the_republish(
     (invocation,) = iot_mock.rule_invocations("r")
     assert "messageExpiry" in (invocation.error or "")
     assert iot_mock.messages("out") == []
+
+
+def test_a_lambda_callable_may_call_the_mocked_apis(
+    iot_mock: IotMock, iot: Any, iot_data: Any
+) -> None:
+    def forward(event: Any, context: Any) -> None:
+        iot_data.update_thing_shadow(
+            thingName=event["device"],
+            payload=json.dumps({"state": {"reported": {"temp": event["temp"]}}}),
+        )
+
+    iot_mock.register_lambda(FUNCTION, forward)
+    create_rule(iot, "r", "SELECT * FROM 'telemetry'", {"lambda": {"functionArn": FUNCTION}})
+    iot_data.publish(topic="telemetry", payload=json.dumps({"device": "d1", "temp": 9}))
+    shadow = json.loads(iot_data.get_thing_shadow(thingName="d1")["payload"].read())
+    assert shadow["state"]["reported"] == {"temp": 9}
