@@ -13,7 +13,10 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from . import _intercept
+from .handlers.iot_data import messaging
 from .messages import Message, MessageLog, topic_matches
+from .rules import engine as rules_engine
+from .rules.store import RuleInvocation, RuleStore
 from .state import Backend
 
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -335,6 +338,70 @@ class IotMock:
 
         with self.lock:
             return registration_tasks.report(self.backend(account_id, region), task_id, report_type)
+
+    # ---- data plane
+
+    def rule_invocations(
+        self,
+        rule_name: str | None = None,
+        *,
+        action_type: str | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> list[RuleInvocation]:
+        """Actions run by topic rules so far, oldest first: each with the rule name, the
+        action type ("republish", "lambda", "sqs", ...), its configuration, the payload
+        the rule produced, the triggering topic and, when it failed, the error.
+        A rule's errorAction runs appear with `is_error_action=True`."""
+        with self.lock:
+            store = self.backend(account_id, region).store(RuleStore)
+            return rules_engine.invocations(store, rule_name, action_type)
+
+    def register_lambda(
+        self,
+        function_arn: str,
+        func: Callable[[Any, Any], Any],
+        *,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Make `lambda` rule actions for `function_arn` call `func(event, context)`:
+        `event` is what the rule's SELECT produced (parsed JSON), `context` has
+        `function_name`, `invoked_function_arn` and `aws_request_id`. When `func`
+        raises, the rule's errorAction runs, as in AWS."""
+        with self.lock:
+            self.backend(account_id, region).store(RuleStore).lambdas[function_arn] = func
+
+    def topic_rule_destination_token(
+        self, destination_arn: str, *, account_id: str | None = None, region: str | None = None
+    ) -> str | None:
+        """The confirmation token AWS would send to an HTTP topic rule destination's
+        confirmation URL (pass it to ConfirmTopicRuleDestination); None when the
+        destination has no pending confirmation."""
+        with self.lock:
+            store = self.backend(account_id, region).store(RuleStore)
+            destination = store.destinations.get(destination_arn)
+            return destination.confirmation_token if destination is not None else None
+
+    def connect_client(
+        self,
+        client_id: str,
+        *,
+        principal: str | None = None,
+        will_topic: str | None = None,
+        will_payload: bytes | str = b"",
+    ) -> None:
+        """Declare an MQTT client connected (the mock has no broker): publishes its
+        `$aws/events/presence/connected/<clientId>` lifecycle event, and makes
+        iot-data DeleteConnection find it (which publishes the will message, unless
+        `preventWillMessage`, and the `disconnected` event)."""
+        messaging.connect_client(
+            self,
+            client_id,
+            principal=principal,
+            will_topic=will_topic,
+            will_payload=will_payload,
+        )
 
 
 @overload

@@ -1,0 +1,7 @@
+"""The IoT rules engine: IoT SQL parsing (`parser`), evaluation (`evaluator`,
+`functions`), rule state (`store`) and the action runner (`engine`)."""
+
+from __future__ import annotations
+
+from . import engine as engine  # registers the "message_published" subscriber
+from .parser import parse as parse

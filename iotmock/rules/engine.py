@@ -1,0 +1,362 @@
+"""The rules engine: every published message is evaluated against every enabled topic
+rule whose FROM topic filter matches; matching rules run their actions.
+
+Every action run is recorded (`RuleInvocation`, read with `IotMock.rule_invocations`).
+`republish` really publishes (and may trigger other rules, up to `MAX_REPUBLISH_DEPTH`
+chained republishes), `lambda` calls the Python callable registered for the function
+ARN (`IotMock.register_lambda`); other action types are recorded only. When an action
+fails, the rule's errorAction runs with AWS's error document as its payload.
+
+Messages published to the Basic Ingest topics `$aws/rules/<ruleName>/...` go to that rule
+only, whatever its FROM clause says; `topic()` sees the topic without that prefix.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .. import _clock
+from .._events import subscribe
+from .._model import service_model
+from .._registry import RequestContext
+from ..messages import Message, publish, topic_matches
+from ..shadow import ShadowStore, full_document
+from .evaluator import (
+    UNDEFINED,
+    Evaluator,
+    MessageContext,
+    Selection,
+    matches_where,
+    parse_payload,
+    select,
+    to_text,
+)
+from .functions import FUNCTIONS
+from .parser import parse_expression
+from .store import RuleInvocation, RuleStore, TopicRule
+
+MAX_REPUBLISH_DEPTH = 8
+_BASIC_INGEST = re.compile(r"\$aws/rules/(?P<rule>[^/]+)(?:/(?P<topic>.*))?")
+_TEMPLATE = re.compile(r"\$\{([^}]*)\}")
+
+
+class ActionError(Exception):
+    """An action could not be carried out; its rule's errorAction runs."""
+
+
+# Republish depth of the message being evaluated, per thread: a republished message is
+# evaluated synchronously inside the action that published it.
+_local = threading.local()
+
+
+def _depth() -> int:
+    return getattr(_local, "depth", 0)
+
+
+@contextmanager
+def _nested() -> Iterator[None]:
+    _local.depth = _depth() + 1
+    try:
+        yield
+    finally:
+        _local.depth -= 1
+
+
+def _action_shape_names() -> dict[str, str]:
+    """Action member -> model shape name ("lambda" -> "LambdaAction"), as AWS names
+    the failed action in error documents."""
+    members = service_model("iot").shape_for("Action").members
+    return {name: shape.name for name, shape in members.items()}
+
+
+_ACTION_NAMES = _action_shape_names()
+# The member that names an action's target, for the error document's failedResource.
+_RESOURCE_KEYS = (
+    "functionArn",
+    "topic",
+    "queueUrl",
+    "targetArn",
+    "bucketName",
+    "streamName",
+    "deliveryStreamName",
+    "tableName",
+    "url",
+    "stateMachineName",
+    "logGroupName",
+    "channelName",
+    "inputName",
+    "endpoint",
+    "destinationArn",
+    "metricName",
+    "alarmName",
+    "databaseName",
+    "trackerName",
+)
+
+
+@dataclass(slots=True, frozen=True)
+class LambdaContext:
+    """The `context` argument a registered Lambda callable receives."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@subscribe("message_published")
+def _on_message(ctx: RequestContext, message: Message) -> None:
+    store = ctx.backend.store(RuleStore)
+    if not len(store.rules):
+        return
+    ingest = _BASIC_INGEST.fullmatch(message.topic)
+    if ingest is not None:
+        rule = store.rules.get(ingest["rule"])
+        if rule is not None and not rule.disabled:
+            _run_rule(ctx, store, rule, message, ingest["topic"] or "")
+        return
+    for rule in list(store.candidates(message.topic)):
+        if not rule.disabled and topic_matches(rule.topic_pattern, message.topic):
+            _run_rule(ctx, store, rule, message, message.topic)
+
+
+def _message_context(
+    ctx: RequestContext, rule: TopicRule, message: Message, topic: str
+) -> MessageContext:
+    backend = ctx.backend
+
+    def thing_shadow(thing: str) -> Any:
+        shadow = backend.store(ShadowStore).classic.get(thing)
+        return full_document(shadow) if shadow is not None else UNDEFINED
+
+    return MessageContext(
+        topic=topic,
+        raw_payload=message.payload,
+        payload=parse_payload(message.payload),
+        timestamp_ms=int(message.timestamp * 1000),
+        client_id=message.client_id,
+        principal=ctx.account_id,
+        account_id=ctx.account_id,
+        trace_id=str(uuid.uuid4()),
+        services={"get_thing_shadow": thing_shadow},
+    )
+
+
+def _run_rule(
+    ctx: RequestContext, store: RuleStore, rule: TopicRule, message: Message, topic: str
+) -> None:
+    context = _message_context(ctx, rule, message, topic)
+    evaluator = Evaluator(context, FUNCTIONS)
+    if not matches_where(rule.query, evaluator):
+        return
+    selection = select(rule.query, evaluator)
+    if selection is None:
+        return
+    failures: list[dict[str, str]] = []
+    for action in rule.actions:
+        error = _run_action(ctx, store, rule, action, selection, context, is_error_action=False)
+        if error is not None:
+            failures.append(error)
+    if failures and rule.error_action:
+        document = _error_document(rule, context, failures)
+        _run_action(
+            ctx, store, rule, rule.error_action, Selection(document), context, is_error_action=True
+        )
+
+
+def _error_document(
+    rule: TopicRule, context: MessageContext, failures: list[dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "ruleName": rule.name,
+        "topic": context.topic,
+        "cloudwatchTraceId": context.trace_id,
+        "clientId": context.client_id or "n/a",
+        "base64OriginalPayload": base64.b64encode(context.raw_payload).decode(),
+        "failures": failures,
+    }
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def _run_action(
+    ctx: RequestContext,
+    store: RuleStore,
+    rule: TopicRule,
+    action: dict[str, Any],
+    selection: Selection,
+    context: MessageContext,
+    *,
+    is_error_action: bool,
+) -> dict[str, str] | None:
+    """Run and record one action; returns the failure entry when it fails."""
+    action_type, config = next(iter(action.items()))
+    payload = selection.encode()
+    target: str | None = None
+    error: str | None = None
+    try:
+        if action_type == "republish":
+            target = substitute(config["topic"], context)
+        elif action_type == "http":
+            _check_http_destination(store, substitute(config["url"], context))
+    except ActionError as exc:
+        error = str(exc)
+    # Record before running, so invocations read in the order rules fired even when a
+    # republish triggers further rules.
+    position = len(store.invocations)
+    store.invocations.append(
+        RuleInvocation(
+            rule_name=rule.name,
+            action_type=action_type,
+            action=config,
+            payload=payload,
+            topic=context.topic,
+            timestamp=_clock.now(),
+            target_topic=target,
+            error=error,
+            is_error_action=is_error_action,
+        )
+    )
+    if error is None:
+        try:
+            if action_type == "republish" and target is not None:
+                headers = _headers(config.get("headers") or {}, context)
+                _republish(ctx, rule, config, target, headers, payload, is_error_action)
+            elif action_type == "lambda":
+                _invoke_lambda(store, config, selection)
+        except ActionError as exc:
+            error = str(exc)
+            store.invocations[position] = replace(store.invocations[position], error=error)
+    if error is None:
+        return None
+    resource = next((str(config[k]) for k in _RESOURCE_KEYS if k in config), "")
+    return {
+        "failedAction": _ACTION_NAMES.get(action_type, action_type),
+        "failedResource": resource,
+        "errorMessage": error,
+    }
+
+
+def substitute(template: str, context: MessageContext) -> str:
+    """Expand `${expression}` substitution templates against the incoming message."""
+
+    def expand(match: re.Match[str]) -> str:
+        try:
+            expr = parse_expression(match[1])
+        except Exception as exc:  # a SqlParseException: the template is unusable
+            raise ActionError(f"Invalid substitution template ${{{match[1]}}}: {exc}") from None
+        value = Evaluator(context, FUNCTIONS).eval(expr)
+        return "" if value is UNDEFINED else to_text(value)
+
+    return _TEMPLATE.sub(expand, template)
+
+
+def _headers(headers: dict[str, Any], context: MessageContext) -> dict[str, Any]:
+    """The republish MQTT5 headers with their substitution templates expanded."""
+    out: dict[str, Any] = {
+        key: substitute(value, context) if isinstance(value, str) else value
+        for key, value in headers.items()
+    }
+    if "userProperties" in headers:
+        out["userProperties"] = [
+            {"key": p["key"], "value": substitute(p["value"], context)}
+            for p in headers["userProperties"]
+        ]
+    return out
+
+
+def _republish(
+    ctx: RequestContext,
+    rule: TopicRule,
+    config: dict[str, Any],
+    topic: str,
+    headers: dict[str, Any],
+    payload: bytes,
+    is_error_action: bool,
+) -> None:
+    if not topic or "+" in topic or "#" in topic:
+        raise ActionError(f"Failed to republish to topic {topic!r}: not a valid topic name.")
+    # An errorAction may report the failure of a republish cut at the limit: it gets
+    # one more level (and no further, so error actions cannot loop either).
+    if _depth() >= MAX_REPUBLISH_DEPTH + (1 if is_error_action else 0):
+        raise ActionError(
+            f"Failed to republish to topic {topic}: more than {MAX_REPUBLISH_DEPTH} "
+            "chained republish actions (a rule loop?)."
+        )
+    user_properties = headers.get("userProperties")
+    expiry = headers.get("messageExpiry")
+    if expiry is not None and not str(expiry).isdigit():
+        raise ActionError(f"Failed to republish to topic {topic}: invalid messageExpiry {expiry}.")
+    with _nested():
+        publish(
+            ctx,
+            topic,
+            payload,
+            qos=int(config.get("qos", 0)),
+            source=f"rule:{rule.name}",
+            user_properties=(
+                [{p["key"]: p["value"]} for p in user_properties] if user_properties else None
+            ),
+            content_type=headers.get("contentType"),
+            correlation_data=headers.get("correlationData"),
+            message_expiry=int(expiry) if expiry is not None else None,
+            response_topic=headers.get("responseTopic"),
+            payload_format_indicator=headers.get("payloadFormatIndicator"),
+        )
+
+
+def _check_http_destination(store: RuleStore, url: str) -> None:
+    """Traffic to an HTTP endpoint needs an ENABLED destination whose confirmation URL
+    is a prefix of the endpoint URL."""
+    prefixes = [u for u in store.destination_urls if url.startswith(u)]
+    if not prefixes:
+        raise ActionError(f"No topic rule destination matches the url {url}.")
+    destination = store.destinations.get(store.destination_urls[max(prefixes, key=len)])
+    if destination is None or destination.status != "ENABLED":
+        status = destination.status if destination is not None else "missing"
+        raise ActionError(
+            f"The topic rule destination for {url} is {status}: traffic is allowed only "
+            "to ENABLED destinations."
+        )
+
+
+def _invoke_lambda(store: RuleStore, config: dict[str, Any], selection: Selection) -> None:
+    arn = config["functionArn"]
+    func = store.lambdas.get(arn)
+    if func is None:
+        return  # no callable registered: the invocation is recorded only
+    context = LambdaContext(
+        function_name=arn.split(":")[6] if arn.count(":") >= 6 else arn,
+        invoked_function_arn=arn,
+        aws_request_id=str(uuid.uuid4()),
+    )
+    try:
+        func(selection.value, context)
+    except Exception as exc:  # the function failed: AWS runs the errorAction
+        raise ActionError(
+            f"Failed to invoke lambda function {arn}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+# --------------------------------------------------------------------------- test API
+
+
+def invocations(
+    store: RuleStore, rule_name: str | None = None, action_type: str | None = None
+) -> list[RuleInvocation]:
+    return [
+        i
+        for i in store.invocations
+        if (rule_name is None or i.rule_name == rule_name)
+        and (action_type is None or i.action_type == action_type)
+    ]
