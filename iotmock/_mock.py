@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from . import _intercept
+from .crypto import mock_ca
 from .messages import Message, MessageLog, topic_matches
 from .state import Backend
 
@@ -215,6 +216,15 @@ class IotMock:
 
         cls.setUp = setUp  # type: ignore[attr-defined]
         return cls
+
+    # ---- certificates
+
+    def ca_certificate_pem(self, account_id: str | None = None, region: str | None = None) -> str:
+        """The PEM of the mock CA that signs the AWS-issued certificates
+        (CreateKeysAndCertificate, CreateCertificateFromCsr, provisioning) of an account
+        and region (defaults: the mock's own). It is the same for every mock of the
+        process, so tests may verify chains with it."""
+        return mock_ca(account_id or self.account_id, region or self.region).pem
 
 
 @overload
