@@ -357,3 +357,27 @@ def mock_ca(account_id: str, region: str) -> CertificateAuthority:
                 key=key, certificate=cert, pem=to_pem(cert)
             )
         return found
+
+
+def _pin_datetime_class() -> None:
+    """Make cryptography look up `datetime.datetime` now, at import.
+
+    cryptography resolves the datetime class once, on first use, and from then on accepts
+    instances of that class (and its subclasses) only. Were the first use under freezegun,
+    it would keep freezegun's FakeDatetime and refuse every real datetime afterwards;
+    resolved here it keeps the real class, of which FakeDatetime is a subclass.
+    """
+    key = ed25519.Ed25519PrivateKey.generate()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "iotmock")])
+    cert = build_certificate(
+        issuer_key=key,
+        issuer=name,
+        subject=name,
+        public_key=key.public_key(),
+        not_before=CA_NOT_BEFORE,
+        not_after=CA_NOT_AFTER,
+    )
+    validity(cert)  # reading the dates resolves the class on that path too
+
+
+_pin_datetime_class()
