@@ -116,7 +116,7 @@ def accept_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str
     incoming = _incoming(ctx, params["certificateId"])
     record = incoming.certificate
     source = ctx.mock.backend(incoming.source_account, ctx.region)
-    _end_transfer(ctx, record, source, ctx.backend)
+    _end_transfer(record, source, ctx.backend)
     unindex_certificate(source, record)
     source_store = source.store(CertificateStore)
     source_store.transferred_away[record.certificate_id] = ctx.account_id
@@ -139,7 +139,7 @@ def reject_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str
     incoming = _incoming(ctx, params["certificateId"])
     record = incoming.certificate
     source = ctx.mock.backend(incoming.source_account, ctx.region)
-    _end_transfer(ctx, record, source, ctx.backend)
+    _end_transfer(record, source, ctx.backend)
     record.status = "INACTIVE"
     record.transfer_data = {
         **record.transfer_data,
@@ -165,7 +165,7 @@ def cancel_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str
     target_account = store.outgoing.get(certificate_id)
     if target_account is None:
         raise _not_pending(certificate_id)
-    _end_transfer(ctx, record, ctx.backend, ctx.mock.backend(target_account, ctx.region))
+    _end_transfer(record, ctx.backend, ctx.mock.backend(target_account, ctx.region))
     record.status = "INACTIVE"
     touch(record)
     return {}

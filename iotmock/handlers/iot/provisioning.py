@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,7 +260,7 @@ def list_provisioning_template_versions(ctx: RequestContext, params: Params) -> 
     # Versions are few (at most MAX_VERSIONS) and created in id order.
     versions = sorted(template.versions.values(), key=lambda v: v.version_id)
 
-    def source(after: str | None) -> Any:
+    def source(after: str | None) -> Iterator[tuple[str, TemplateVersion]]:
         for version in versions:
             key = f"{version.version_id:010d}"
             if after is None or key > after:
