@@ -43,9 +43,7 @@ def _not_pending(certificate_id: str) -> ServiceError:
     return invalid_request(f"The certificate {certificate_id} is not pending transfer.")
 
 
-def _end_transfer(
-    ctx: RequestContext, record: Certificate, source: Backend, target: Backend
-) -> None:
+def _end_transfer(record: Certificate, source: Backend, target: Backend) -> None:
     """Forget the transfer in flight on both sides."""
     source_store = source.store(CertificateStore)
     source_store.outgoing.pop(record.certificate_id, None)
