@@ -387,8 +387,31 @@ def test_an_invalid_thing_name_is_an_invalid_request(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         register(iot, thing_template(), ThingName="bad name")
 
-    assert error_of(exc)[0] == "InvalidRequestException"
-    assert "ThingName" in error_of(exc)[2]
+    code, _, message = error_of(exc)
+    assert code == "InvalidRequestException"
+    assert message.startswith("Resource thing: 1 validation error detected: Value 'bad name'")
+
+
+def test_attribute_rules_are_checked_before_anything_is_created(
+    iot: Any, iot_mock: IotMock
+) -> None:
+    template = thing_template(AttributePayload={"a": "1", "b": "2", "c": "3", "d": "4"})
+    template["Resources"]["c"] = {
+        "Type": "AWS::IoT::Certificate",
+        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
+    }
+
+    with pytest.raises(ClientError) as exc:
+        register(iot, template, ThingName="dev")
+    assert "at most 3 attributes" in error_of(exc)[2]
+
+    template["Resources"]["thing"]["Properties"]["AttributePayload"] = {"a": "has space"}
+    with pytest.raises(ClientError) as exc:
+        register(iot, template, ThingName="dev")
+    assert "regular expression pattern" in error_of(exc)[2]
+
+    assert iot.list_certificates()["certificates"] == []
+    assert "dev" not in iot_mock.backend().things
 
 
 def test_an_existing_thing_is_left_alone_by_default(iot: Any) -> None:
@@ -569,14 +592,44 @@ def test_join_split_select(iot: Any) -> None:
 
 def test_sub(iot: Any) -> None:
     payload = {
-        "sub": {"Fn::Sub": "${ThingName}/${Serial}/${!Literal}"},
+        "sub": {"Fn::Sub": "${ThingName}/${Serial}"},
         "subvars": {"Fn::Sub": ["${a}-${Serial}", {"a": {"Ref": "ThingName"}}]},
     }
 
     assert attributes_from(iot, payload, dict(SERIAL)) == {
-        "sub": "t/abc-123-xyz/${Literal}",
+        "sub": "t/abc-123-xyz",
         "subvars": "t-abc-123-xyz",
     }
+
+
+def test_sub_escapes_policy_variables(iot: Any, iot_mock: IotMock) -> None:
+    document = {
+        "Fn::Sub": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iot:Connect",
+                        "Resource": "arn:aws:iot:${Region}:*:client/${!iot:ClientId}",
+                    }
+                ],
+            }
+        )
+    }
+    template = {
+        "Parameters": {"Region": {"Type": "String"}},
+        "Resources": {
+            "p": {"Type": "AWS::IoT::Policy", "Properties": {"PolicyDocument": document}}
+        },
+    }
+
+    name = register(iot, template, Region="eu-west-1")["resourceArns"]["p"].rsplit("/", 1)[1]
+
+    stored = iot_mock.backend().policies[name].default_version.document
+    assert json.loads(stored)["Statement"][0]["Resource"] == (
+        "arn:aws:iot:eu-west-1:*:client/${iot:ClientId}"
+    )
 
 
 def test_find_in_map(iot: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from ..._errors import (
 from ..._events import emit
 from ..._paging import page_of, paginate
 from ..._registry import Params, RequestContext, operation
+from ..._validation import validate
 from ...state import Backend, Certificate, Thing
 from .ca_certificates import cas_named, parse_certificate
 from .certificates import (
@@ -48,12 +48,12 @@ from .provisioning_templates import (
     Template,
     parse_template,
 )
+from .things import _check_attribute_count as check_attribute_count
 from .things import create_thing
 
 MAX_TEMPLATES = 256
 MAX_VERSIONS = 5
 CLAIM_LIFETIME_SECONDS = 300
-THING_NAME = re.compile(r"[a-zA-Z0-9:_-]{1,128}")
 OVERRIDE_ACTIONS = frozenset({"DO_NOTHING", "REPLACE", "MERGE", "FAIL"})
 
 
@@ -322,12 +322,16 @@ def registration_failure(message: str) -> ServiceError:
 class _ThingPlan:
     logical_name: str
     name: str
-    type_name: str | None
-    attributes: dict[str, str] | None
+    # The CreateThing request for a new thing.
+    request: dict[str, Any]
     groups: list[str] | None
     billing_group: str | None
-    overrides: dict[str, str]
-    existing: Thing | None
+    existing: Thing | None = None
+    # For an existing thing, what OverrideSettings change (None: unchanged).
+    new_attributes: dict[str, str] | None = None
+    new_type: str | None = None
+    join_groups: bool = True
+    replace_groups: bool = False
 
 
 @dataclass(slots=True)
@@ -379,35 +383,9 @@ def _overrides(logical_name: str, resource: dict[str, Any]) -> dict[str, str]:
 def _plan_thing(
     backend: Backend, logical_name: str, props: dict[str, Any], overrides: dict[str, str]
 ) -> _ThingPlan:
-    name = _text(logical_name, "ThingName", props.get("ThingName"), required=True)
-    assert name is not None
-    if not THING_NAME.fullmatch(name):
-        raise invalid_request(
-            f"ThingName {name!r} of resource {logical_name} must match [a-zA-Z0-9:_-]+ "
-            "(1 to 128 characters)."
-        )
-    raw_attributes = props.get("AttributePayload")
-    attributes = None
-    if raw_attributes is not None:
-        if not isinstance(raw_attributes, dict):
-            raise invalid_request(f"AttributePayload of resource {logical_name} must be a map.")
-        attributes = {
-            str(k): _text(logical_name, f"AttributePayload.{k}", v) or ""
-            for k, v in raw_attributes.items()
-        }
-    groups = props.get("ThingGroups")
-    if groups is not None:
-        if not isinstance(groups, list):
-            raise invalid_request(f"ThingGroups of resource {logical_name} must be a list.")
-        groups = [_text(logical_name, "ThingGroups", g) or "" for g in groups]
-        for group_name in groups:
-            group = backend.thing_groups.get(group_name)
-            if group is None:
-                raise registration_failure(f"Thing group {group_name} cannot be found.")
-            if group.is_dynamic:
-                raise registration_failure(
-                    f"Thing group {group_name} is dynamic; things cannot be added to it."
-                )
+    name = _text(logical_name, "ThingName", props.get("ThingName"), required=True) or ""
+    attributes = _attributes(logical_name, props.get("AttributePayload"))
+    groups = _thing_groups(backend, logical_name, props.get("ThingGroups"))
     type_name = _text(logical_name, "ThingTypeName", props.get("ThingTypeName"))
     if type_name is not None:
         thing_type = backend.thing_types.get(type_name)
@@ -418,16 +396,77 @@ def _plan_thing(
     billing_group = _text(logical_name, "BillingGroup", props.get("BillingGroup"))
     if billing_group is not None and billing_group not in backend.billing_groups:
         raise registration_failure(f"Billing group {billing_group} cannot be found.")
+    request: dict[str, Any] = {"thingName": name}
+    if type_name is not None:
+        request["thingTypeName"] = type_name
+    if attributes:
+        request["attributePayload"] = {"attributes": attributes}
+    if billing_group is not None:
+        request["billingGroupName"] = billing_group
+    _check_model_constraints(logical_name, request)
+    plan = _ThingPlan(logical_name, name, request, groups, billing_group)
     existing = backend.things.get(name)
-    if existing is not None:
-        for prop in ("AttributePayload", "ThingTypeName", "ThingGroups"):
-            if overrides.get(prop) == "FAIL" and props.get(prop) is not None:
-                raise registration_failure(
-                    f"Thing {name} already exists and OverrideSettings {prop} is FAIL."
-                )
-    return _ThingPlan(
-        logical_name, name, type_name, attributes, groups, billing_group, overrides, existing
+    if existing is None:
+        check_attribute_count(attributes or {}, type_name)
+        return plan
+    # An existing thing changes only where OverrideSettings say so (default DO_NOTHING).
+    plan.existing = existing
+    for prop in ("AttributePayload", "ThingTypeName", "ThingGroups"):
+        if overrides.get(prop) == "FAIL" and props.get(prop) is not None:
+            raise registration_failure(
+                f"Thing {name} already exists and OverrideSettings {prop} is FAIL."
+            )
+    attribute_action = overrides.get("AttributePayload", "DO_NOTHING")
+    if attributes is not None and attribute_action in ("REPLACE", "MERGE"):
+        base = existing.attributes if attribute_action == "MERGE" else {}
+        plan.new_attributes = {**base, **attributes}
+    if type_name is not None and overrides.get("ThingTypeName") == "REPLACE":
+        plan.new_type = type_name
+    check_attribute_count(
+        existing.attributes if plan.new_attributes is None else plan.new_attributes,
+        plan.new_type or existing.thing_type_name,
     )
+    group_action = overrides.get("ThingGroups", "DO_NOTHING")
+    plan.join_groups = group_action in ("REPLACE", "MERGE")
+    plan.replace_groups = group_action == "REPLACE"
+    return plan
+
+
+def _attributes(logical_name: str, raw: Any) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise invalid_request(f"AttributePayload of resource {logical_name} must be a map.")
+    return {
+        str(key): _text(logical_name, f"AttributePayload.{key}", value) or ""
+        for key, value in raw.items()
+    }
+
+
+def _thing_groups(backend: Backend, logical_name: str, raw: Any) -> list[str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise invalid_request(f"ThingGroups of resource {logical_name} must be a list.")
+    groups = [_text(logical_name, "ThingGroups", name) or "" for name in raw]
+    for group_name in groups:
+        group = backend.thing_groups.get(group_name)
+        if group is None:
+            raise registration_failure(f"Thing group {group_name} cannot be found.")
+        if group.is_dynamic:
+            raise registration_failure(
+                f"Thing group {group_name} is dynamic; things cannot be added to it."
+            )
+    return groups
+
+
+def _check_model_constraints(logical_name: str, request: dict[str, Any]) -> None:
+    """CreateThing's documented constraints (name and attribute patterns, lengths), checked
+    before anything is created."""
+    try:
+        validate("iot", "CreateThing", request)
+    except ServiceError as error:
+        raise invalid_request(f"Resource {logical_name}: {error.message}") from None
 
 
 def _plan_certificate(
@@ -553,35 +592,19 @@ def _provision_thing(ctx: RequestContext, plan: _ThingPlan) -> Thing:
     backend = ctx.backend
     thing = plan.existing
     if thing is None:
-        request: dict[str, Any] = {"thingName": plan.name}
-        if plan.type_name:
-            request["thingTypeName"] = plan.type_name
-        if plan.attributes:
-            request["attributePayload"] = {"attributes": plan.attributes}
-        if plan.billing_group:
-            request["billingGroupName"] = plan.billing_group
-        create_thing(ctx, request)
+        create_thing(ctx, plan.request)
         thing = backend.things[plan.name]
-        if plan.groups:
-            _join_groups(ctx, thing, plan.groups, replace=False)
-        return thing
-    # An existing thing changes only where OverrideSettings say so (default DO_NOTHING).
-    changed = False
-    attribute_action = plan.overrides.get("AttributePayload", "DO_NOTHING")
-    if plan.attributes is not None and attribute_action in ("REPLACE", "MERGE"):
-        base = thing.attributes if attribute_action == "MERGE" else {}
-        thing.attributes = {**base, **plan.attributes}
-        changed = True
-    if plan.type_name is not None and plan.overrides.get("ThingTypeName") == "REPLACE":
-        thing.thing_type_name = plan.type_name
-        changed = True
-    group_action = plan.overrides.get("ThingGroups", "DO_NOTHING")
-    if plan.groups is not None and group_action in ("REPLACE", "MERGE"):
-        _join_groups(ctx, thing, plan.groups, replace=group_action == "REPLACE")
-    if plan.billing_group is not None and thing.billing_group_name is None:
-        _set_billing_group(backend, thing, plan.billing_group)
-    if changed:
-        thing.version += 1
+    else:
+        if plan.new_attributes is not None or plan.new_type is not None:
+            if plan.new_attributes is not None:
+                thing.attributes = plan.new_attributes
+            if plan.new_type is not None:
+                thing.thing_type_name = plan.new_type
+            thing.version += 1
+        if plan.billing_group is not None and thing.billing_group_name is None:
+            _set_billing_group(backend, thing, plan.billing_group)
+    if plan.groups is not None and plan.join_groups:
+        _join_groups(ctx, thing, plan.groups, replace=plan.replace_groups)
     return thing
 
 
