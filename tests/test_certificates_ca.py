@@ -470,3 +470,26 @@ def test_device_certificates_chain_to_the_registered_ca(iot: Any) -> None:
         "certificatePem"
     ]
     x509.load_pem_x509_certificate(pem.encode()).verify_directly_issued_by(ca.certificate)
+
+
+def test_update_ca_refuses_a_config_and_its_removal_together(iot: Any) -> None:
+    ca_id = register_ca(iot, make_ca())
+
+    with pytest.raises(ClientError) as exc:
+        iot.update_ca_certificate(
+            certificateId=ca_id,
+            registrationConfig={"roleArn": "arn:aws:iam::123456789012:role/r"},
+            removeAutoRegistration=True,
+        )
+
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
+
+
+def test_update_ca_checks_the_template_of_a_new_config(iot: Any) -> None:
+    ca_id = register_ca(iot, make_ca())
+
+    with pytest.raises(ClientError) as exc:
+        iot.update_ca_certificate(certificateId=ca_id, registrationConfig={"templateName": "no"})
+
+    assert error_of(exc)[0] == "ResourceNotFoundException"
+    assert "registrationConfig" not in iot.describe_ca_certificate(certificateId=ca_id)

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import pathlib
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import boto3
 import pytest
+import time_machine
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -190,3 +195,47 @@ def test_csr_keys_aws_does_not_accept_are_refused(iot: Any) -> None:
         iot.create_certificate_from_csr(certificateSigningRequest=make_csr(curve))
     assert "secp256k1" in error_of(exc)[2]
     assert iot.list_certificates()["certificates"] == []
+
+
+# --------------------------------------------------------------------------- clocks
+
+
+def test_time_machine_drives_the_validity(iot: Any) -> None:
+    moment = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    with time_machine.travel(moment, tick=False):
+        created = iot.create_keys_and_certificate()
+
+    assert load(created["certificatePem"]).not_valid_before_utc == moment
+
+
+def test_a_first_certificate_issued_under_freezegun_leaves_real_time_working() -> None:
+    # cryptography resolves its datetime class on first use; iotmock pins the real one at
+    # import, so issuing first under freezegun and then without it must both work.
+    script = textwrap.dedent(
+        """
+        import boto3
+        from freezegun import freeze_time
+        from iotmock import mock_iot
+
+        with mock_iot():
+            iot = boto3.client("iot", region_name="us-east-1")
+            with freeze_time("2026-01-01"):
+                iot.create_keys_and_certificate()
+            iot.create_keys_and_certificate()
+            with freeze_time("2027-01-01"):
+                iot.create_certificate_from_csr(certificateSigningRequest=open(0).read())
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=make_csr(new_ec_key()),
+        capture_output=True,
+        text=True,
+        cwd=pathlib.Path(__file__).parent.parent,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

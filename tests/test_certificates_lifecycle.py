@@ -340,3 +340,12 @@ def test_register_an_aws_issued_certificate_again_is_a_duplicate(iot: Any) -> No
         iot.register_certificate_without_ca(certificatePem=created["certificatePem"])
 
     assert error_of(exc)[0] == "ResourceAlreadyExistsException"
+
+
+def test_deprecated_register_inactive_is_still_accepted(iot: Any) -> None:
+    cert_id = iot.create_keys_and_certificate()["certificateId"]
+
+    iot.update_certificate(certificateId=cert_id, newStatus="REGISTER_INACTIVE")
+
+    assert describe(iot, cert_id)["status"] == "REGISTER_INACTIVE"
+    iot.delete_certificate(certificateId=cert_id)
