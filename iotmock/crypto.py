@@ -245,20 +245,27 @@ def load_csr(pem: str) -> x509.CertificateSigningRequest:
         ) from None
     if not csr.is_signature_valid:
         raise CertificateError("The signature of the certificate signing request is invalid.")
+    csr_public_key(csr)
+    return csr
+
+
+def csr_public_key(csr: x509.CertificateSigningRequest) -> PublicKey:
+    """The CSR's key if AWS accepts it (RSA of 2048 bits or more, EC P-256/384/521), else
+    CertificateError."""
     key = csr.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise CertificateError(
                 f"The CSR's RSA key has {key.key_size} bits; at least {MIN_RSA_BITS} are needed."
             )
-    elif isinstance(key, ec.EllipticCurvePublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, _ACCEPTED_CURVES):
             raise CertificateError(
                 f"The CSR's EC key uses curve {key.curve.name}; use P-256, P-384 or P-521."
             )
-    else:
-        raise CertificateError("The CSR's key must be RSA (2048 bits or more) or EC.")
-    return csr
+        return key
+    raise CertificateError("The CSR's key must be RSA (2048 bits or more) or EC.")
 
 
 def make_csr(key: PrivateKey, common_name: str = "device") -> str:

@@ -142,11 +142,13 @@ def load_csr(pem: str) -> x509.CertificateSigningRequest:
         raise invalid_request(str(error)) from None
 
 
-def issue_from_csr(ctx: RequestContext, csr_pem: str, status: str) -> Certificate:
-    """A certificate for the CSR's own key; AWS keeps the CSR's subject."""
-    csr = load_csr(csr_pem)
+def issue_for_csr(
+    ctx: RequestContext, csr: x509.CertificateSigningRequest, status: str
+) -> Certificate:
+    """A certificate for the CSR's own key (`load_csr` checked it); AWS keeps the CSR's
+    subject."""
     subject = csr.subject if len(csr.subject) else None
-    return issue_certificate(ctx, csr.public_key(), status, subject=subject)  # type: ignore[arg-type]
+    return issue_certificate(ctx, crypto.csr_public_key(csr), status, subject=subject)
 
 
 def _check_not_expired(cert: x509.Certificate) -> None:
@@ -242,7 +244,7 @@ def create_keys_and_certificate(ctx: RequestContext, params: Params) -> dict[str
 @operation("iot", "CreateCertificateFromCsr")
 def create_certificate_from_csr(ctx: RequestContext, params: Params) -> dict[str, Any]:
     status = "ACTIVE" if params.get("setAsActive") else "INACTIVE"
-    record = issue_from_csr(ctx, params["certificateSigningRequest"], status)
+    record = issue_for_csr(ctx, load_csr(params["certificateSigningRequest"]), status)
     return {**_identity(record), "certificatePem": record.pem}
 
 

@@ -36,6 +36,7 @@ from .certificates import (
     check_status_change,
     find_issuing_ca,
     issue_certificate,
+    issue_for_csr,
     load_csr,
     touch,
 )
@@ -616,8 +617,7 @@ def _provision_certificate(ctx: RequestContext, plan: _CertificatePlan) -> Certi
         return plan.existing
     status = plan.status or "ACTIVE"
     if plan.csr is not None:
-        subject = plan.csr.subject if len(plan.csr.subject) else None
-        return issue_certificate(ctx, plan.csr.public_key(), status, subject=subject)  # type: ignore[arg-type]
+        return issue_for_csr(ctx, plan.csr, status)
     assert plan.certificate is not None
     return add_certificate(
         ctx.backend,
