@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from . import _intercept
+from .crypto import mock_ca
 from .handlers.iot_data import messaging
 from .messages import Message, MessageLog, topic_matches
 from .rules import engine as rules_engine
@@ -402,6 +403,15 @@ class IotMock:
             will_topic=will_topic,
             will_payload=will_payload,
         )
+
+    # ---- certificates
+
+    def ca_certificate_pem(self, account_id: str | None = None, region: str | None = None) -> str:
+        """The PEM of the mock CA that signs the AWS-issued certificates
+        (CreateKeysAndCertificate, CreateCertificateFromCsr, provisioning) of an account
+        and region (defaults: the mock's own). It is the same for every mock of the
+        process, so tests may verify chains with it."""
+        return mock_ca(account_id or self.account_id, region or self.region).pem
 
 
 @overload
