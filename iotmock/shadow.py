@@ -11,7 +11,6 @@ Errors use the messages of the developer guide's "Shadow error messages" page.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +28,24 @@ VERSION_RETENTION_SECONDS = 48 * 3600
 JsonObject = dict[str, Any]
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): several times faster than
+    copy.deepcopy, which matters on the shadow update path."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
+
+
 @dataclass(slots=True)
 class ShadowDocument:
-    """One shadow (classic or named) of one thing."""
+    """One shadow (classic or named) of one thing.
+
+    `state` and `metadata` are never changed in place: an update builds new trees and
+    swaps them in. Documents handed out (snapshots, topic messages) may therefore share
+    the stored trees without copying them, as long as they do not change them either.
+    """
 
     state: dict[str, JsonObject] = field(default_factory=dict)
     metadata: dict[str, JsonObject] = field(default_factory=dict)
@@ -190,7 +204,7 @@ def _merge(target: JsonObject, meta: JsonObject, update: JsonObject, timestamp: 
                 meta[key] = {}
             _merge(child, meta.setdefault(key, {}), value, timestamp)
         else:
-            target[key] = copy.deepcopy(value)
+            target[key] = copy_json(value)
             meta[key] = leaf_metadata(value, timestamp)
 
 
@@ -201,7 +215,7 @@ def compute_delta(desired: Any, reported: Any) -> Any:
         delta: JsonObject = {}
         for key, value in desired.items():
             if key not in reported:
-                delta[key] = copy.deepcopy(value)
+                delta[key] = copy_json(value)
                 continue
             child = compute_delta(value, reported[key])
             if child is not None:
@@ -209,7 +223,7 @@ def compute_delta(desired: Any, reported: Any) -> Any:
         return delta or None
     if desired == reported and isinstance(desired, bool) == isinstance(reported, bool):
         return None
-    return copy.deepcopy(desired)
+    return copy_json(desired)
 
 
 def _delta_metadata(delta: JsonObject, metadata: JsonObject) -> JsonObject:
@@ -220,7 +234,7 @@ def _delta_metadata(delta: JsonObject, metadata: JsonObject) -> JsonObject:
         if isinstance(value, dict) and isinstance(meta, dict):
             out[key] = _delta_metadata(value, meta)
         elif meta is not None:
-            out[key] = copy.deepcopy(meta)
+            out[key] = copy_json(meta)
     return out
 
 
@@ -234,23 +248,24 @@ def delta_of(shadow: ShadowDocument) -> JsonObject | None:
 
 def full_document(shadow: ShadowDocument) -> JsonObject:
     """The document GetThingShadow returns: state with delta, metadata, version."""
-    state: JsonObject = copy.deepcopy(shadow.state)
+    state: JsonObject = dict(shadow.state)  # the stored tree itself stays untouched
     delta = delta_of(shadow)
     if delta is not None:
         state["delta"] = delta
     return {
         "state": state,
-        "metadata": copy.deepcopy(shadow.metadata),
+        "metadata": shadow.metadata,
         "version": shadow.version,
         "timestamp": shadow.timestamp,
     }
 
 
 def _snapshot(shadow: ShadowDocument) -> JsonObject:
-    """A document for the `/update/documents` topic: state without delta."""
+    """A document for the `/update/documents` topic: state without delta (sharing the
+    stored trees, which are never changed in place)."""
     return {
-        "state": copy.deepcopy(shadow.state),
-        "metadata": copy.deepcopy(shadow.metadata),
+        "state": shadow.state,
+        "metadata": shadow.metadata,
         "version": shadow.version,
     }
 
@@ -272,8 +287,8 @@ def apply_update(
     if "version" in request and request["version"] != base_version:
         raise conflict("Version conflict")
     previous = _snapshot(shadow)
-    state = copy.deepcopy(shadow.state)
-    metadata = copy.deepcopy(shadow.metadata)
+    state = copy_json(shadow.state)
+    metadata = copy_json(shadow.metadata)
     sent = request["state"]
     response_metadata: JsonObject
     if sent is None:
@@ -300,7 +315,7 @@ def apply_update(
     shadow.version = base_version + 1
     shadow.timestamp = timestamp
     response: JsonObject = {
-        "state": copy.deepcopy(sent),
+        "state": sent,
         "metadata": response_metadata,
         "version": shadow.version,
         "timestamp": timestamp,
