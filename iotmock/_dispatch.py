@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,30 @@ if TYPE_CHECKING:
     from ._mock import IotMock
 
 logger = logging.getLogger("iotmock")
+
+
+# Shared helpers (paging tokens, tagging, ...) raise the classic IoT codes; operations of
+# the newer families model an equivalent code instead, which is what AWS answers there.
+_EQUIVALENT_CODES = {
+    "InvalidRequestException": "ValidationException",
+    "LimitExceededException": "ServiceQuotaExceededException",
+}
+
+
+@functools.cache
+def _modeled_errors(service: str, operation: str) -> frozenset[str]:
+    return frozenset(shape.name for shape in operation_model(service, operation).error_shapes)
+
+
+def as_modeled(service: str, operation: str, error: ServiceError) -> ServiceError:
+    """`error`, or its modeled equivalent when the operation does not model its code."""
+    equivalent = _EQUIVALENT_CODES.get(error.code)
+    if equivalent is None or operation == "?":
+        return error
+    modeled = _modeled_errors(service, operation)
+    if error.code in modeled or equivalent not in modeled:
+        return error
+    return ServiceError(equivalent, error.message, **error.fields)
 
 
 def dispatch(
@@ -36,7 +61,7 @@ def dispatch(
             output = handler(ctx, params)
         return operation, encode_output(operation_model(service, operation), output)
     except ServiceError as error:
-        return operation, encode_error(service, error)
+        return operation, encode_error(service, as_modeled(service, operation, error))
     except Exception as exc:  # a bug in iotmock: answer it as AWS answers its own bugs
         logger.exception("iotmock handler for %s %s crashed", service, operation)
         failure = ServiceError(

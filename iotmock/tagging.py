@@ -61,6 +61,8 @@ def tag_list(backend: Backend, arn: str) -> list[dict[str, str]]:
 
 def add_tags(backend: Backend, arn: str, tags: dict[str, str]) -> None:
     """Add or overwrite tags, enforcing AWS's tag rules."""
+    if not tags:
+        return
     for key in tags:
         if key.lower().startswith("aws:"):
             raise invalid_request(f"Tag keys starting with 'aws:' are reserved for AWS use: {key}")

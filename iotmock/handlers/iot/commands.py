@@ -28,11 +28,11 @@ from typing import Any
 from ... import _clock, tagging
 from ..._errors import ServiceError, not_found
 from ..._events import subscribe
-from ..._paging import SortedIndex
+from ..._paging import SortedIndex, paginate
 from ..._registry import Params, RequestContext, operation
 from ...messages import Message, publish
 from ...state import Backend
-from ._validation_family import apply_tags, page, validation_error
+from ._validation_family import validation_error
 
 AWS_IOT, FLEETWISE = "AWS-IoT", "AWS-IoT-FleetWise"
 
@@ -369,7 +369,7 @@ def create_command(ctx: RequestContext, params: Params) -> dict[str, Any]:
         last_updated_at=now,
         sequence=store.sequence,
     )
-    apply_tags(backend, command.arn, tagging.from_list(params.get("tags")))
+    tagging.add_tags(backend, command.arn, tagging.from_list(params.get("tags")))
     store.commands[command_id] = command
     oldest, newest = _order_keys(command)
     store.oldest_first[oldest] = command
@@ -471,10 +471,11 @@ def list_commands(ctx: RequestContext, params: Params) -> dict[str, Any]:
             return any(p["name"] == parameter_name for p in command.mandatory_parameters)
         return True
 
-    found, token = page(
+    found, token = paginate(
         f"ListCommands:{namespace}:{parameter_name}:{ascending}",
         index.items_after,
-        params,
+        params.get("nextToken"),
+        params.get("maxResults"),
         default_limit=LIST_COMMANDS_DEFAULT,
         keep=keep,
     )
@@ -616,8 +617,12 @@ def list_command_executions(ctx: RequestContext, params: Params) -> dict[str, An
         [command_arn, target_arn, started_filter, completed_filter, namespace, status, descending],
         sort_keys=True,
     )
-    found, token = page(
-        f"ListCommandExecutions:{scope}", source, params, default_limit=LIST_EXECUTIONS_DEFAULT
+    found, token = paginate(
+        f"ListCommandExecutions:{scope}",
+        source,
+        params.get("nextToken"),
+        params.get("maxResults"),
+        default_limit=LIST_EXECUTIONS_DEFAULT,
     )
     return {
         "commandExecutions": [

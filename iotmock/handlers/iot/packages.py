@@ -21,10 +21,10 @@ from typing import Any
 
 from ... import _clock, tagging
 from ..._errors import ServiceError, conflict, not_found
-from ..._paging import SortedIndex
+from ..._paging import SortedIndex, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend
-from ._validation_family import apply_tags, page, validation_error
+from ._validation_family import validation_error
 
 DRAFT, PUBLISHED, DEPRECATED = "DRAFT", "PUBLISHED", "DEPRECATED"
 # UpdatePackageVersion `action` -> the statuses it may start from (Package version
@@ -182,7 +182,7 @@ def create_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
             modified_at=now,
         )
         # Packages and versions take tags as a map (TagMap), not a Tag list.
-        apply_tags(backend, package.arn, params.get("tags"))
+        tagging.add_tags(backend, package.arn, params.get("tags") or {})
         store.packages[name] = package
         return {
             "packageName": name,
@@ -241,7 +241,13 @@ def delete_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "ListPackages")
 def list_packages(ctx: RequestContext, params: Params) -> dict[str, Any]:
     packages = ctx.backend.store(PackageStore).packages
-    found, token = page("ListPackages", packages.items_after, params, default_limit=PAGE_DEFAULT)
+    found, token = paginate(
+        "ListPackages",
+        packages.items_after,
+        params.get("nextToken"),
+        params.get("maxResults"),
+        default_limit=PAGE_DEFAULT,
+    )
     return {
         "packageSummaries": [
             {
@@ -293,7 +299,7 @@ def create_package_version(ctx: RequestContext, params: Params) -> dict[str, Any
             created_at=now,
             modified_at=now,
         )
-        apply_tags(backend, version.arn, params.get("tags"))
+        tagging.add_tags(backend, version.arn, params.get("tags") or {})
         package.versions[version_name] = version
         return {
             "packageVersionArn": version.arn,
@@ -395,10 +401,11 @@ def list_package_versions(ctx: RequestContext, params: Params) -> dict[str, Any]
             yield from package.versions.items_after(after)
 
     keep = (lambda v: v.status == status) if status else None
-    found, token = page(
+    found, token = paginate(
         f"ListPackageVersions:{package_name}:{status}",
         source,
-        params,
+        params.get("nextToken"),
+        params.get("maxResults"),
         default_limit=PAGE_DEFAULT,
         keep=keep,
     )
@@ -512,10 +519,11 @@ def list_sbom_validation_results(ctx: RequestContext, params: Params) -> dict[st
                 yield result["fileName"], result
 
     keep = (lambda r: r["validationResult"] == wanted) if wanted else None
-    found, token = page(
+    found, token = paginate(
         f"ListSbomValidationResults:{version.arn}:{wanted}",
         source,
-        params,
+        params.get("nextToken"),
+        params.get("maxResults"),
         default_limit=PAGE_DEFAULT,
         keep=keep,
     )
