@@ -14,7 +14,8 @@ from . import handlers as _handlers  # noqa: F401  (registers every operation ha
 from ._errors import ServiceError
 from ._mock import IotMock, mock_iot
 from .messages import Message
+from .rules.store import RuleInvocation
 
 __version__ = "0.1.0"
 
-__all__ = ["IotMock", "Message", "ServiceError", "__version__", "mock_iot"]
+__all__ = ["IotMock", "Message", "RuleInvocation", "ServiceError", "__version__", "mock_iot"]
