@@ -4,9 +4,16 @@ A family that must react to another's change (a continuous job to a thing joinin
 group, the rules engine to a published message) subscribes by event name; the family
 that makes the change emits. Neither imports the other.
 
-Events of this mock: "thing_deleted"(thing_name), "thing_group_deleted"(group_name, arn),
-"thing_added_to_group"(thing_name, group_name), "thing_removed_from_group"(thing_name,
-group_name), "certificate_deleted"(certificate_id, arn), "message_published"(message).
+Events of this mock: "thing_created"(thing), "thing_updated"(thing, previous_type_name),
+"thing_deleted"(thing_name, thing), "thing_type_created"(thing_type),
+"thing_type_updated"(thing_type) (UpdateThingType, DeprecateThingType),
+"thing_type_deleted"(thing_type), "thing_group_created"(group), "thing_group_updated"(group),
+"thing_group_deleted"(group_name, arn, group), "thing_added_to_group"(thing_name,
+group_name), "thing_removed_from_group"(thing_name, group_name),
+"certificate_deleted"(certificate_id, arn), "message_published"(message). Records are
+passed as they are after the change (a deleted record is no longer in the backend).
+Subscribers that do not need every argument take `**_: Any`, so an event may gain
+arguments without breaking them.
 """
 
 from __future__ import annotations

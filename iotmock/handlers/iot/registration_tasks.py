@@ -28,6 +28,7 @@ from typing import Any
 
 from ... import _clock
 from ..._errors import ServiceError, invalid_request, not_found
+from ..._events import emit
 from ..._paging import SortedIndex, page_of, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend, Thing, ThingGroup
@@ -194,6 +195,7 @@ def _provision_thing(
             check_static(group)
         check_memberships(backend, name, {g.name for g in groups})
         thing = create_thing_record(backend, name, type_name, attributes)
+        emit(ctx, "thing_created", thing=thing)
         update_memberships(ctx, thing, to_add=groups)
     else:
         _apply_overrides(ctx, thing, attributes, type_name, groups, settings)
