@@ -5,15 +5,15 @@ group, the rules engine to a published message) subscribes by event name; the fa
 that makes the change emits. Neither imports the other.
 
 Events of this mock: "thing_created"(thing), "thing_updated"(thing, previous_type_name),
-"thing_deleted"(thing_name, thing), "thing_type_created"(thing_type),
+"thing_deleted"(thing_name), "thing_record_deleted"(thing), "thing_type_created"(thing_type),
 "thing_type_updated"(thing_type) (UpdateThingType, DeprecateThingType),
 "thing_type_deleted"(thing_type), "thing_group_created"(group), "thing_group_updated"(group),
-"thing_group_deleted"(group_name, arn, group), "thing_added_to_group"(thing_name,
-group_name), "thing_removed_from_group"(thing_name, group_name),
-"certificate_deleted"(certificate_id, arn), "message_published"(message). Records are
-passed as they are after the change (a deleted record is no longer in the backend).
-Subscribers that do not need every argument take `**_: Any`, so an event may gain
-arguments without breaking them.
+"thing_group_deleted"(group_name, arn), "thing_group_record_deleted"(group),
+"thing_added_to_group"(thing_name, group_name), "thing_removed_from_group"(thing_name,
+group_name), "certificate_deleted"(certificate_id, arn), "message_published"(message).
+Records are passed as they are after the change; the "*_record_deleted" events carry the
+deleted record (no longer in the backend) for subscribers that need more than its name,
+such as the registry event messages of `iotmock.registry_events`.
 """
 
 from __future__ import annotations

@@ -131,8 +131,8 @@ def _on_thing_updated(ctx: RequestContext, thing: Thing, previous_type_name: str
         _type_association_event(ctx, thing, thing.thing_type_name, "ADDED")
 
 
-@subscribe("thing_deleted")
-def _on_thing_deleted(ctx: RequestContext, thing_name: str, thing: Thing) -> None:
+@subscribe("thing_record_deleted")
+def _on_thing_deleted(ctx: RequestContext, thing: Thing) -> None:
     _thing_event(ctx, thing, "DELETED")
 
 
@@ -242,10 +242,8 @@ def _on_thing_group_updated(ctx: RequestContext, group: ThingGroup) -> None:
     _thing_group_event(ctx, group, "UPDATED")
 
 
-@subscribe("thing_group_deleted")
-def _on_thing_group_deleted(
-    ctx: RequestContext, group_name: str, arn: str, group: ThingGroup
-) -> None:
+@subscribe("thing_group_record_deleted")
+def _on_thing_group_deleted(ctx: RequestContext, group: ThingGroup) -> None:
     _hierarchy_event(ctx, group, "REMOVED")
     _thing_group_event(ctx, group, "DELETED")
 

@@ -172,7 +172,8 @@ def remove_group(ctx: RequestContext, group: ThingGroup) -> None:
         if thing is not None:
             thing.group_names.discard(group.name)
     tagging.drop(backend, group.arn)
-    emit(ctx, "thing_group_deleted", group_name=group.name, arn=group.arn, group=group)
+    emit(ctx, "thing_group_deleted", group_name=group.name, arn=group.arn)
+    emit(ctx, "thing_group_record_deleted", group=group)
 
 
 # ---------------------------------------------------------------- create / describe

@@ -170,7 +170,8 @@ def remove_thing(ctx: RequestContext, thing: Thing) -> None:
         group = backend.thing_groups.get(group_name)
         if group is not None:
             group.thing_names.discard(thing.name)
-    emit(ctx, "thing_deleted", thing_name=thing.name, thing=thing)
+    emit(ctx, "thing_deleted", thing_name=thing.name)
+    emit(ctx, "thing_record_deleted", thing=thing)
 
 
 def _identity(thing: Thing) -> dict[str, Any]:
