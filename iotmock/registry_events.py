@@ -14,8 +14,13 @@ message (developer guide, "Registry events") with `source="events"`:
 - THING_GROUP_HIERARCHY: `$aws/events/thingGroupHierarchy/thingGroup/<parentName>/
   childThingGroup/<childName>/added|removed`
 
-JOB, JOB_EXECUTION, POLICY, CERTIFICATE and CA_CERTIFICATE are stored and described but
-publish nothing yet.
+Jobs events (developer guide, "Jobs events"):
+
+- JOB: `$aws/events/job/<jobId>/completed|canceled|deleted`
+- JOB_EXECUTION: `$aws/events/jobExecution/<jobId>/succeeded|failed|rejected|canceled|
+  timed_out|removed|deleted`
+
+POLICY, CERTIFICATE and CA_CERTIFICATE are stored and described but publish nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from ._events import subscribe
 from ._model import service_model
 from ._registry import RequestContext
 from .handlers.iot.thing_groups import ancestors
+from .jobs import COUNT_MEMBERS, TERMINAL_STATUSES, Job, JobExecution
 from .messages import publish
 from .state import Backend, Thing, ThingGroup, ThingType
 
@@ -63,13 +69,20 @@ _MEMBERSHIP_NAMESPACE = uuid.UUID("5d1f0d3e-4b0a-4f7e-9a51-7b1c1de0e0a1")
 
 
 def _publish_event(
-    ctx: RequestContext, event_type: str, topic: str, payload: dict[str, Any]
+    ctx: RequestContext,
+    event_type: str,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    payload_type: str | None = None,
 ) -> None:
-    """Publish one registry event message when `event_type` is enabled in the account."""
+    """Publish one event message when `event_type` is enabled in the account. The
+    payload's eventType is `<event_type>_EVENT` for registry events; jobs events use
+    their configuration name (`payload_type`)."""
     if not is_enabled(ctx, event_type):
         return
     header = {
-        "eventType": f"{event_type}_EVENT",
+        "eventType": payload_type or f"{event_type}_EVENT",
         "eventId": str(uuid.uuid4()),
         # Registry events carry epoch milliseconds.
         "timestamp": int(_clock.now() * 1000),
@@ -283,3 +296,55 @@ def _on_thing_added_to_group(ctx: RequestContext, thing_name: str, group_name: s
 @subscribe("thing_removed_from_group")
 def _on_thing_removed_from_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     _membership_event(ctx, thing_name, group_name, "REMOVED")
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def _millis(moment: float | None) -> int | None:
+    return int(moment * 1000) if moment is not None else None
+
+
+@subscribe("job_changed")
+def _on_job_changed(ctx: RequestContext, job: Job, operation: str) -> None:
+    payload: dict[str, Any] = {
+        "operation": operation,
+        "jobId": job.job_id,
+        "status": job.status,
+        "targetSelection": job.target_selection,
+        "targets": list(job.targets),
+        "description": job.description,
+        "completedAt": _millis(job.completed_at),
+        "createdAt": _millis(job.created_at),
+        "lastUpdatedAt": _millis(job.last_updated_at),
+        # The counters of the things whose current execution has ended.
+        "jobProcessDetails": {
+            member: job.counts.get(status, 0)
+            for status, member in COUNT_MEMBERS.items()
+            if status in TERMINAL_STATUSES
+        },
+    }
+    if job.reason_code is not None:
+        payload["reasonCode"] = job.reason_code
+    if job.comment is not None:
+        payload["comment"] = job.comment
+    _publish_event(
+        ctx, "JOB", f"$aws/events/job/{job.job_id}/{operation}", payload, payload_type="JOB"
+    )
+
+
+@subscribe("job_execution_changed")
+def _on_job_execution_changed(ctx: RequestContext, execution: JobExecution, operation: str) -> None:
+    _publish_event(
+        ctx,
+        "JOB_EXECUTION",
+        f"$aws/events/jobExecution/{execution.job_id}/{operation}",
+        {
+            "operation": operation,
+            "jobId": execution.job_id,
+            "thingArn": execution.thing_arn,
+            "status": execution.status,
+            "statusDetails": dict(execution.status_details),
+        },
+        payload_type="JOB_EXECUTION",
+    )

@@ -380,7 +380,7 @@ def test_only_enabled_types_publish(iot_mock: IotMock, iot: Any) -> None:
     assert len(events(iot_mock)) == 1
 
 
-def test_stored_only_types_publish_nothing(iot_mock: IotMock, iot: Any) -> None:
+def test_policy_and_certificate_types_publish_nothing(iot_mock: IotMock, iot: Any) -> None:
     enable(iot, "POLICY", "CERTIFICATE")
     iot.create_policy(
         policyName="p",
@@ -439,3 +439,98 @@ def test_a_topic_rule_receives_registry_events(iot_mock: IotMock, iot: Any) -> N
     iot.create_thing(thingName="t")
     (audit,) = iot_mock.messages("audit/things")
     assert audit.json() == {"thingName": "t", "operation": "CREATED"}
+
+
+# ---------------------------------------------------------------- jobs events
+
+DOCUMENT = json.dumps({"operation": "reboot"})
+
+
+def test_job_execution_and_job_completed_events(
+    iot_mock: IotMock, iot: Any, jobs_data: Any
+) -> None:
+    enable(iot, "JOB", "JOB_EXECUTION")
+    iot.create_thing(thingName="t1")
+    iot.create_thing(thingName="t2")
+    targets = [f"{ARN}:thing/t1", f"{ARN}:thing/t2"]
+    with time_machine.travel(START, tick=False):
+        iot.create_job(jobId="reboot", targets=targets, document=DOCUMENT, description="Reboot")
+        jobs_data.update_job_execution(
+            jobId="reboot", thingName="t1", status="SUCCEEDED", statusDetails={"step": "done"}
+        )
+        jobs_data.update_job_execution(jobId="reboot", thingName="t2", status="FAILED")
+    published = events(iot_mock)
+    assert [topic for topic, _ in published] == [
+        "$aws/events/jobExecution/reboot/succeeded",
+        "$aws/events/jobExecution/reboot/failed",
+        "$aws/events/job/reboot/completed",
+    ]
+    succeeded = published[0][1]
+    succeeded.pop("eventId")
+    assert succeeded == {
+        "eventType": "JOB_EXECUTION",
+        "timestamp": START_MS,
+        "operation": "succeeded",
+        "jobId": "reboot",
+        "thingArn": f"{ARN}:thing/t1",
+        "status": "SUCCEEDED",
+        "statusDetails": {"step": "done"},
+    }
+    completed = published[2][1]
+    completed.pop("eventId")
+    assert completed == {
+        "eventType": "JOB",
+        "timestamp": START_MS,
+        "operation": "completed",
+        "jobId": "reboot",
+        "status": "COMPLETED",
+        "targetSelection": "SNAPSHOT",
+        "targets": targets,
+        "description": "Reboot",
+        "completedAt": START_MS,
+        "createdAt": START_MS,
+        "lastUpdatedAt": START_MS,
+        "jobProcessDetails": {
+            "numberOfCanceledThings": 0,
+            "numberOfSucceededThings": 1,
+            "numberOfFailedThings": 1,
+            "numberOfRejectedThings": 0,
+            "numberOfRemovedThings": 0,
+            "numberOfTimedOutThings": 0,
+        },
+    }
+
+
+def test_job_canceled_and_deleted_events(iot_mock: IotMock, iot: Any) -> None:
+    enable(iot, "JOB", "JOB_EXECUTION")
+    iot.create_thing(thingName="t1")
+    iot.create_job(jobId="j", targets=[f"{ARN}:thing/t1"], document=DOCUMENT)
+    iot.cancel_job(jobId="j", reasonCode="OPS", comment="not needed")
+    iot.cancel_job(jobId="j", force=True)  # already canceled: no second job event
+    iot.delete_job_execution(jobId="j", thingName="t1", executionNumber=1)
+    iot.delete_job(jobId="j")
+    published = events(iot_mock)
+    assert [topic for topic, _ in published] == [
+        "$aws/events/jobExecution/j/canceled",
+        "$aws/events/job/j/canceled",
+        "$aws/events/jobExecution/j/deleted",
+        "$aws/events/job/j/deleted",
+    ]
+    canceled = published[1][1]
+    assert (canceled["status"], canceled["reasonCode"], canceled["comment"]) == (
+        "CANCELED",
+        "OPS",
+        "not needed",
+    )
+    assert canceled["jobProcessDetails"]["numberOfCanceledThings"] == 1
+    assert published[2][1]["status"] == "CANCELED"
+
+
+def test_jobs_events_follow_their_own_configuration(
+    iot_mock: IotMock, iot: Any, jobs_data: Any
+) -> None:
+    enable(iot, "JOB")
+    iot.create_thing(thingName="t1")
+    iot.create_job(jobId="j", targets=[f"{ARN}:thing/t1"], document=DOCUMENT)
+    jobs_data.update_job_execution(jobId="j", thingName="t1", status="REJECTED")
+    assert [topic for topic, _ in events(iot_mock)] == ["$aws/events/job/j/completed"]
