@@ -420,6 +420,53 @@ def test_bulk_registration_publishes_thing_created(iot_mock: IotMock, iot: Any) 
     ]
 
 
+def test_bulk_registration_override_publishes_thing_updated(iot_mock: IotMock, iot: Any) -> None:
+    iot.create_thing(thingName="bulk-1", attributePayload={"attributes": {"old": "1"}})
+    enable(iot, "THING")
+    template = {
+        "Parameters": {"ThingName": {"Type": "String"}},
+        "Resources": {
+            "thing": {
+                "Type": "AWS::IoT::Thing",
+                "Properties": {
+                    "ThingName": {"Ref": "ThingName"},
+                    "AttributePayload": {"new": "2"},
+                },
+                "OverrideSettings": {"AttributePayload": "MERGE"},
+            }
+        },
+    }
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "bulk-1"}])
+    iot.start_thing_registration_task(
+        templateBody=json.dumps(template),
+        inputFileBucket="bucket",
+        inputFileKey="things.json",
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/provisioning",
+    )
+    ((topic, payload),) = events(iot_mock)
+    assert topic == "$aws/events/thing/bulk-1/updated"
+    assert (payload["versionNumber"], payload["attributes"]) == (2, {"old": "1", "new": "2"})
+
+
+def test_register_thing_override_publishes_thing_updated(iot_mock: IotMock, iot: Any) -> None:
+    iot.create_thing(thingName="dev", attributePayload={"attributes": {"a": "1"}})
+    enable(iot, "THING")
+    template = {
+        "Parameters": {"ThingName": {"Type": "String"}},
+        "Resources": {
+            "thing": {
+                "Type": "AWS::IoT::Thing",
+                "Properties": {"ThingName": {"Ref": "ThingName"}, "AttributePayload": {"b": "2"}},
+                "OverrideSettings": {"AttributePayload": "REPLACE"},
+            }
+        },
+    }
+    iot.register_thing(templateBody=json.dumps(template), parameters={"ThingName": "dev"})
+    ((topic, payload),) = events(iot_mock)
+    assert topic == "$aws/events/thing/dev/updated"
+    assert (payload["versionNumber"], payload["attributes"]) == (2, {"b": "2"})
+
+
 def test_a_topic_rule_receives_registry_events(iot_mock: IotMock, iot: Any) -> None:
     enable(iot, "THING")
     iot.create_topic_rule(

@@ -240,9 +240,11 @@ def _apply_overrides(
         )
         update_memberships(ctx, thing, to_add=groups, to_remove=stale)
     if new_attributes != thing.attributes or new_type != thing.thing_type_name:
+        previous_type_name = thing.thing_type_name
         set_thing_type(ctx.backend, thing, new_type)
         thing.attributes = dict(new_attributes)
         thing.version += 1
+        emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
 
 
 def _provision_line(ctx: RequestContext, template: dict[str, Any], line: str) -> dict[str, str]:
