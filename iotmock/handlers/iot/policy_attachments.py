@@ -304,5 +304,5 @@ def _on_certificate_deleted(ctx: RequestContext, certificate_id: str, arn: str) 
 
 
 @subscribe("thing_group_deleted")
-def _on_thing_group_deleted(ctx: RequestContext, group_name: str, arn: str, **_: Any) -> None:
+def _on_thing_group_deleted(ctx: RequestContext, group_name: str, arn: str) -> None:
     drop_target(ctx.backend, arn)
