@@ -20,7 +20,7 @@ from typing import Any
 
 from . import _clock
 from ._errors import ServiceError, already_exists, invalid_request, not_found
-from ._events import subscribe
+from ._events import emit, subscribe
 from ._paging import SortedIndex
 from ._registry import RequestContext
 from .messages import publish
@@ -566,6 +566,8 @@ def transition(
         job.count(status, 1)
     if execution.deadline is not None:
         _add_timer(store, execution.deadline, "timeout", job, execution.job_key)
+    if status in TERMINAL_STATUSES and previous != status:
+        emit(ctx, "job_execution_changed", execution=execution, operation=status.lower())
     if status in TERMINAL_STATUSES:
         _retry(ctx, store, job, execution)
         _check_abort(ctx, store, job)
@@ -625,6 +627,7 @@ def _roll_up(ctx: RequestContext, store: JobsStore, job: Job) -> None:
     if job.status == JOB_IN_PROGRESS and not job.continuous and job.pending_things == 0:
         job.status = JOB_COMPLETED
         job.completed_at = job.last_updated_at = _clock.now()
+        emit(ctx, "job_changed", job=job, operation="completed")
 
 
 def cancel_job(
@@ -639,6 +642,7 @@ def cancel_job(
     """CancelJob: QUEUED executions are canceled, IN_PROGRESS ones only with force."""
     if job.status == JOB_COMPLETED:
         raise invalid_request(f"Job {job.job_id} is COMPLETED and cannot be canceled.")
+    previous = job.status
     job.status = JOB_CANCELED
     job.force_canceled = bool(force) or bool(job.force_canceled)
     job.reason_code = reason_code if reason_code is not None else job.reason_code
@@ -648,6 +652,8 @@ def cancel_job(
         if execution.status == QUEUED or (force and execution.status == IN_PROGRESS):
             execution.force_canceled = execution.status == IN_PROGRESS
             transition(ctx, store, execution, "CANCELED")
+    if previous != JOB_CANCELED:
+        emit(ctx, "job_changed", job=job, operation="canceled")
 
 
 def cancel_execution(
@@ -701,6 +707,7 @@ def delete_job(ctx: RequestContext, store: JobsStore, job: Job, *, force: bool) 
     for thing_name in list(job.latest):
         notify(ctx, store, thing_name, job.namespace_id)
     drop(ctx.backend, job.arn)
+    emit(ctx, "job_changed", job=job, operation="deleted")
 
 
 def _unindex_execution(store: JobsStore, execution: JobExecution) -> None:
@@ -736,6 +743,7 @@ def delete_execution(
             job.latest[execution.thing_name] = earlier
             job.count(earlier.status, 1)
     _unindex_execution(store, execution)
+    emit(ctx, "job_execution_changed", execution=execution, operation="deleted")
     _roll_up(ctx, store, job)
     notify(ctx, store, execution.thing_name, job.namespace_id)
 

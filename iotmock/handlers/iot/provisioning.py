@@ -596,11 +596,13 @@ def _provision_thing(ctx: RequestContext, plan: _ThingPlan) -> Thing:
         thing = backend.things[plan.name]
     else:
         if plan.new_attributes is not None or plan.new_type is not None:
+            previous_type_name = thing.thing_type_name
             if plan.new_attributes is not None:
                 thing.attributes = plan.new_attributes
             if plan.new_type is not None:
                 thing.thing_type_name = plan.new_type
             thing.version += 1
+            emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
         if plan.billing_group is not None and thing.billing_group_name is None:
             _set_billing_group(backend, thing, plan.billing_group)
     if plan.groups is not None and plan.join_groups:

@@ -28,6 +28,7 @@ from typing import Any
 
 from ... import _clock
 from ..._errors import ServiceError, invalid_request, not_found
+from ..._events import emit
 from ..._paging import SortedIndex, page_of, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend, Thing, ThingGroup
@@ -194,6 +195,7 @@ def _provision_thing(
             check_static(group)
         check_memberships(backend, name, {g.name for g in groups})
         thing = create_thing_record(backend, name, type_name, attributes)
+        emit(ctx, "thing_created", thing=thing)
         update_memberships(ctx, thing, to_add=groups)
     else:
         _apply_overrides(ctx, thing, attributes, type_name, groups, settings)
@@ -238,9 +240,11 @@ def _apply_overrides(
         )
         update_memberships(ctx, thing, to_add=groups, to_remove=stale)
     if new_attributes != thing.attributes or new_type != thing.thing_type_name:
+        previous_type_name = thing.thing_type_name
         set_thing_type(ctx.backend, thing, new_type)
         thing.attributes = dict(new_attributes)
         thing.version += 1
+        emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
 
 
 def _provision_line(ctx: RequestContext, template: dict[str, Any], line: str) -> dict[str, str]:

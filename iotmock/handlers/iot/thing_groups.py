@@ -173,6 +173,7 @@ def remove_group(ctx: RequestContext, group: ThingGroup) -> None:
             thing.group_names.discard(group.name)
     tagging.drop(backend, group.arn)
     emit(ctx, "thing_group_deleted", group_name=group.name, arn=group.arn)
+    emit(ctx, "thing_group_record_deleted", group=group)
 
 
 # ---------------------------------------------------------------- create / describe
@@ -246,6 +247,7 @@ def create_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend.thing_groups[name] = group
     if parent is not None:
         parent.child_names.add(name)
+    emit(ctx, "thing_group_created", group=group)
     return _identity(group)
 
 
@@ -289,6 +291,7 @@ def update_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
         group.description = properties["thingGroupDescription"]
     group.attributes = merged_attributes(group.attributes, properties.get("attributePayload"))
     group.version += 1
+    emit(ctx, "thing_group_updated", group=group)
     return {"version": group.version}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import _clock, tagging
 from ..._errors import already_exists, invalid_request, not_found
+from ..._events import emit
 from ..._paging import page_of
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend, ThingType
@@ -121,6 +122,7 @@ def create_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
     )
     tagging.tag_on_create(backend, thing_type.arn, params.get("tags"))
     backend.thing_types[name] = thing_type
+    emit(ctx, "thing_type_created", thing_type=thing_type)
     return _identity(thing_type)
 
 
@@ -180,6 +182,7 @@ def update_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
     if "mqtt5Configuration" in properties:
         _check_mqtt5(properties["mqtt5Configuration"])
         thing_type.mqtt5_configuration = properties["mqtt5Configuration"]
+    emit(ctx, "thing_type_updated", thing_type=thing_type)
     return {}
 
 
@@ -193,6 +196,7 @@ def deprecate_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
         # Deprecating again keeps the first date: the deletion wait does not restart.
         thing_type.deprecated = True
         thing_type.deprecation_date = _clock.now()
+    emit(ctx, "thing_type_updated", thing_type=thing_type)
     return {}
 
 
@@ -220,4 +224,5 @@ def delete_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
         )
     backend.thing_types.pop(name)
     tagging.drop(backend, thing_type.arn)
+    emit(ctx, "thing_type_deleted", thing_type=thing_type)
     return {}

@@ -171,6 +171,7 @@ def remove_thing(ctx: RequestContext, thing: Thing) -> None:
         if group is not None:
             group.thing_names.discard(thing.name)
     emit(ctx, "thing_deleted", thing_name=thing.name)
+    emit(ctx, "thing_record_deleted", thing=thing)
 
 
 def _identity(thing: Thing) -> dict[str, Any]:
@@ -199,6 +200,7 @@ def create_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
             existing.arn,
         )
     thing = create_thing_record(backend, name, type_name, attributes, billing_group_name)
+    emit(ctx, "thing_created", thing=thing)
     return _identity(thing)
 
 
@@ -233,10 +235,12 @@ def update_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
             check_thing_type(backend, type_name)
     attributes = merged_attributes(thing.attributes, params.get("attributePayload"))
     check_attribute_count(attributes, type_name)
-    if type_name != thing.thing_type_name:
+    previous_type_name = thing.thing_type_name
+    if type_name != previous_type_name:
         set_thing_type(backend, thing, type_name)
     thing.attributes = attributes
     thing.version += 1
+    emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
     return {}
 
 
