@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import time_machine
 from botocore.exceptions import ClientError
 from test_defender_mitigation_actions import error
 
@@ -343,3 +344,48 @@ def test_behavior_model_training_summaries(iot: Any, iot_mock: IotMock) -> None:
     with pytest.raises(ClientError) as exc:
         iot.get_behavior_model_training_summaries(securityProfileName="missing")
     assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+
+
+def test_statistical_threshold_uses_fleet_percentile(iot: Any, iot_mock: IotMock) -> None:
+    stat = {
+        "name": "typical-bytes",
+        "metric": "aws:all-bytes-out",
+        "criteria": {
+            "comparisonOperator": "less-than-equals",
+            "statisticalThreshold": {"statistic": "p50"},
+            "durationSeconds": 300,
+        },
+    }
+    profile(iot, [stat])
+    base = 2_000_000_000.0
+    for index, thing in enumerate(("t1", "t2", "t3")):
+        iot.create_thing(thingName=thing)
+        iot_mock.report_device_metric(thing, "aws:all-bytes-out", 10, timestamp=base + index)
+    iot.create_thing(thingName="outlier")
+    iot_mock.report_device_metric("outlier", "aws:all-bytes-out", 100, timestamp=base + 3)
+    [violation] = active(iot, behaviorCriteriaType="STATISTICAL")
+    assert violation["thingName"] == "outlier"
+    assert violation["lastViolationValue"] == {"count": 100}
+    # Ten minutes later the old datapoints left the 300 s window: 100 is the median now.
+    iot_mock.report_device_metric("outlier", "aws:all-bytes-out", 100, timestamp=base + 600)
+    assert active(iot) == []
+
+
+def test_behavior_model_becomes_active(iot: Any, iot_mock: IotMock) -> None:
+    ml = {
+        "name": "ml",
+        "metric": "aws:num-connection-attempts",
+        "criteria": {"mlDetectionConfig": {"confidenceLevel": "LOW"}},
+    }
+    with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), tick=False) as clock:
+        iot.create_thing(thingName="dev")
+        profile(iot, [ml])
+        for _ in range(25_000):
+            iot_mock.report_device_metric("dev", "aws:num-connection-attempts", 1)
+        [summary] = iot.get_behavior_model_training_summaries()["summaries"]
+        assert summary["datapointsCollectionPercentage"] == 100.0
+        assert summary["modelStatus"] == "PENDING_BUILD"  # 14 days of data are needed too
+        clock.shift(dt.timedelta(days=14))
+        [summary] = iot.get_behavior_model_training_summaries()["summaries"]
+        assert summary["modelStatus"] == "ACTIVE"
+        assert summary["lastModelRefreshDate"] == dt.datetime(2030, 1, 15, tzinfo=dt.timezone.utc)

@@ -7,13 +7,16 @@ The mock has no Device Defender agent: tests report metric values with
 for every security profile that applies to the thing. Static (rule-based) behaviors are
 evaluated on it: after `consecutiveDatapointsToAlarm` violating datapoints a violation
 opens ("in-alarm" event), after `consecutiveDatapointsToClear` normal ones it closes
-("alarm-cleared"). Statistical and ML Detect behaviors need fleet-wide models and are
-not evaluated; their datapoints feed GetBehaviorModelTrainingSummaries.
+("alarm-cleared"). Statistical behaviors compare with the percentile of the datapoints
+the profile saw within `durationSeconds`. ML Detect behaviors need a trained model and
+are not evaluated; their datapoints feed GetBehaviorModelTrainingSummaries.
 """
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+import math
 import operator as op
 import uuid
 from collections.abc import Iterator
@@ -109,6 +112,9 @@ class ViolationStore:
     datapoints: dict[tuple[str, str, str | None, str | None], SortedIndex[dict[str, Any]]] = field(
         default_factory=dict
     )
+    # (profile, behavior) -> (time, value) of every datapoint a statistical behavior
+    # saw, sorted by time: the fleet its percentile threshold is computed over.
+    fleet: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
     # (profile, behavior) -> datapoints reported for an ML Detect behavior.
     training_datapoints: dict[tuple[str, str], int] = field(default_factory=dict)
     sequence: int = 0
@@ -143,6 +149,9 @@ def _as_metric_value(kind: str, value: Any) -> dict[str, Any]:
         return {"number": float(value)}
     if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set):
         raise ValueError(f"a {kind} metric takes a list of values, not {value!r}")
+    if member == "cidrs":
+        for address in value:
+            ipaddress.ip_address(address)  # ValueError for anything but an IP address
     return {member: list(value)}
 
 
@@ -198,6 +207,28 @@ def _close(store: ViolationStore, violation: Violation, event_type: str, time: f
     _record_event(store, violation, event_type, None, time)
 
 
+def _statistical_criteria(
+    store: ViolationStore,
+    profile: SecurityProfile,
+    behavior: dict[str, Any],
+    value: dict[str, Any],
+    time: float,
+) -> dict[str, Any]:
+    """The behavior's criteria with its percentile resolved to a value: the nearest-rank
+    percentile of the fleet's datapoints within `durationSeconds` (all without it)."""
+    criteria: dict[str, Any] = behavior["criteria"]
+    series = store.fleet.setdefault((profile.name, behavior["name"]), [])
+    measured = float(value["count"] if "count" in value else value["number"])
+    bisect.insort(series, (time, measured))
+    duration = criteria.get("durationSeconds")
+    first = 0 if duration is None else bisect.bisect_left(series, (time - duration,))
+    last = bisect.bisect_right(series, (time, math.inf))
+    window = sorted(v for _, v in series[first:last])
+    percentile = float(criteria["statisticalThreshold"]["statistic"][1:])
+    rank = max(1, math.ceil(percentile / 100 * len(window)))
+    return {**criteria, "value": {"number": window[rank - 1]}}
+
+
 def _evaluate(
     store: ViolationStore,
     thing_name: str,
@@ -205,8 +236,8 @@ def _evaluate(
     behavior: dict[str, Any],
     value: dict[str, Any],
     time: float,
+    criteria: dict[str, Any],
 ) -> None:
-    criteria = behavior["criteria"]
     key = (thing_name, profile.name, behavior["name"])
     streak = store.streaks.setdefault(key, Streak())
     open_id = store.open_by_behavior.get(key)
@@ -290,7 +321,11 @@ def report_metric(
                 continue
             kind = criteria_type(behavior)
             if kind == "STATIC":
-                _evaluate(store, thing_name, profile, behavior, metric_value, time)
+                criteria = behavior["criteria"]
+                _evaluate(store, thing_name, profile, behavior, metric_value, time, criteria)
+            elif kind == "STATISTICAL":
+                criteria = _statistical_criteria(store, profile, behavior, metric_value, time)
+                _evaluate(store, thing_name, profile, behavior, metric_value, time, criteria)
             elif kind == "MACHINE_LEARNING":
                 key = (profile.name, behavior["name"])
                 store.training_datapoints[key] = store.training_datapoints.get(key, 0) + 1
