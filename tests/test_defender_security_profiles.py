@@ -397,3 +397,16 @@ def test_security_profiles_for_target_recursive_and_group_deletion(iot: Any) -> 
     iot.delete_thing_group(thingGroupName="child")
     targets = iot.list_targets_for_security_profile(securityProfileName="b")
     assert targets["securityProfileTargets"] == []
+
+
+def test_security_profiles_for_target_errors(iot: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        iot.list_security_profiles_for_target(
+            securityProfileTargetArn=f"{ACCOUNT_ARN}:thinggroup/missing"
+        )
+    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as exc:
+        iot.list_security_profiles_for_target(securityProfileTargetArn=f"{ACCOUNT_ARN}:thing/t")
+    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    empty = iot.list_security_profiles_for_target(securityProfileTargetArn=UNREGISTERED)
+    assert empty["securityProfileTargetMappings"] == []

@@ -102,6 +102,13 @@ def test_unregistered_things_and_groups(iot: Any, iot_mock: IotMock) -> None:
     assert found == {("ghost", "unregistered"), ("member", "grouped")}
     assert [v["thingName"] for v in active(iot, thingName="member")] == ["member"]
     assert [v["thingName"] for v in active(iot, securityProfileName="unregistered")] == ["ghost"]
+    assert active(iot, thingName="ghost", securityProfileName="grouped") == []
+    paged = iot.list_active_violations(maxResults=1)
+    rest = iot.list_active_violations(nextToken=paged["nextToken"])
+    assert len(paged["activeViolations"] + rest["activeViolations"]) == 2
+    with pytest.raises(ClientError) as exc:
+        iot.list_active_violations(thingName="ghost", nextToken=paged["nextToken"])
+    assert error(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_set_operators_and_custom_metrics(iot: Any, iot_mock: IotMock) -> None:

@@ -588,6 +588,7 @@ def list_security_profiles_for_target(ctx: RequestContext, params: Params) -> di
     backend = ctx.backend
     store = profile_store(backend)
     target_arn = params["securityProfileTargetArn"]
+    _check_target(backend, target_arn)
     target_arns = [target_arn]
     prefix = backend.arn("thinggroup/")
     if params.get("recursive") and target_arn.startswith(prefix):

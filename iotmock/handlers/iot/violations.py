@@ -19,9 +19,9 @@ import ipaddress
 import math
 import operator as op
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ... import _clock
 from ..._errors import invalid_request
@@ -38,6 +38,8 @@ from .security_profiles import (
     profile_store,
     profiles_for_thing,
 )
+
+T = TypeVar("T")
 
 # ML Detect builds a model once it has 14 days and 25,000 datapoints of training data.
 TRAINING_DAYS = 14
@@ -75,6 +77,10 @@ class Violation:
     verification_description: str | None = None
 
     @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.thing_name, self.profile_name, self.behavior["name"])
+
+    @property
     def suppressed(self) -> bool:
         return bool(self.behavior.get("suppressAlerts"))
 
@@ -103,6 +109,10 @@ class Streak:
 class ViolationStore:
     violations: dict[str, Violation] = field(default_factory=dict)
     active: SortedIndex[Violation] = field(default_factory=SortedIndex)
+    # The active violations again by thing and by profile, for filtered lists and for
+    # invalidating a thing's or a profile's alarms without scanning the others.
+    active_by_thing: dict[str, SortedIndex[Violation]] = field(default_factory=dict)
+    active_by_profile: dict[str, SortedIndex[Violation]] = field(default_factory=dict)
     # (thing, profile, behavior) -> the open violation's id, and the current streak.
     open_by_behavior: dict[tuple[str, str, str], str] = field(default_factory=dict)
     streaks: dict[tuple[str, str, str], Streak] = field(default_factory=dict)
@@ -118,6 +128,35 @@ class ViolationStore:
     # (profile, behavior) -> datapoints reported for an ML Detect behavior.
     training_datapoints: dict[tuple[str, str], int] = field(default_factory=dict)
     sequence: int = 0
+
+    def _by(self, violation: Violation) -> Iterator[tuple[dict[str, SortedIndex[Violation]], str]]:
+        yield self.active_by_thing, violation.thing_name
+        yield self.active_by_profile, violation.profile_name
+
+    def activate(self, violation: Violation) -> None:
+        self.active[violation.violation_id] = violation
+        for index, key in self._by(violation):
+            index.setdefault(key, SortedIndex())[violation.violation_id] = violation
+        self.open_by_behavior[violation.key] = violation.violation_id
+
+    def deactivate(self, violation: Violation) -> None:
+        self.active.pop(violation.violation_id)
+        for index, key in self._by(violation):
+            found = index.get(key)
+            if found is not None:
+                found.pop(violation.violation_id)
+                if not found:
+                    del index[key]
+        self.open_by_behavior.pop(violation.key, None)
+
+    def active_of(self, thing_name: str | None, profile_name: str | None) -> SortedIndex[Violation]:
+        """The smallest index holding the active violations of a thing and/or profile."""
+        candidates = [self.active]
+        if thing_name is not None:
+            candidates.append(self.active_by_thing.get(thing_name) or SortedIndex())
+        if profile_name is not None:
+            candidates.append(self.active_by_profile.get(profile_name) or SortedIndex())
+        return min(candidates, key=len)
 
     def next_key(self, time: float) -> str:
         self.sequence += 1
@@ -200,10 +239,10 @@ def _record_event(
 
 def _close(store: ViolationStore, violation: Violation, event_type: str, time: float) -> None:
     violation.end_time = time
-    store.active.pop(violation.violation_id)
-    store.open_by_behavior.pop(
-        (violation.thing_name, violation.profile_name, violation.behavior["name"]), None
-    )
+    store.deactivate(violation)
+    if event_type == "alarm-invalidated":
+        # The behavior or thing is gone: a later one of the same name starts afresh.
+        store.streaks.pop(violation.key, None)
     _record_event(store, violation, event_type, None, time)
 
 
@@ -263,8 +302,7 @@ def _evaluate(
         last_time=time,
     )
     store.violations[violation.violation_id] = violation
-    store.active[violation.violation_id] = violation
-    store.open_by_behavior[key] = violation.violation_id
+    store.activate(violation)
     _record_event(store, violation, "in-alarm", value, time)
 
 
@@ -336,10 +374,9 @@ def invalidate_behaviors(backend: Backend, profile_name: str, behavior_names: se
     """Close the open violations of removed behaviors with "alarm-invalidated"."""
     store = violation_store(backend)
     now = _clock.now()
-    for (thing, profile, behavior), violation_id in list(store.open_by_behavior.items()):
-        if profile == profile_name and behavior in behavior_names:
-            _close(store, store.violations[violation_id], "alarm-invalidated", now)
-            store.streaks.pop((thing, profile, behavior), None)
+    for violation in list(store.active_of(None, profile_name).values()):
+        if violation.behavior["name"] in behavior_names:
+            _close(store, violation, "alarm-invalidated", now)
 
 
 @subscribe("thing_deleted")
@@ -347,15 +384,14 @@ def _on_thing_deleted(ctx: RequestContext, thing_name: str) -> None:
     # A deleted thing's alarms can never clear: AWS invalidates them.
     store = violation_store(ctx.backend)
     now = _clock.now()
-    for key, violation_id in list(store.open_by_behavior.items()):
-        if key[0] == thing_name:
-            _close(store, store.violations[violation_id], "alarm-invalidated", now)
+    for violation in list(store.active_of(thing_name, None).values()):
+        _close(store, violation, "alarm-invalidated", now)
 
 
 # ---------------------------------------------------------------- handlers
 
 
-def _keep(params: Params) -> Any:
+def _keep(params: Params) -> Callable[[Violation], bool]:
     """The filter of ListActiveViolations / ListViolationEvents over violations."""
     thing_name = params.get("thingName")
     profile_name = params.get("securityProfileName")
@@ -399,7 +435,9 @@ def list_active_violations(ctx: RequestContext, params: Params) -> dict[str, Any
     keep = _keep(params)
     page, token = page_of(
         _scope("ListActiveViolations", params),
-        violation_store(ctx.backend).active,
+        violation_store(ctx.backend).active_of(
+            params.get("thingName"), params.get("securityProfileName")
+        ),
         params,
         keep=keep,
     )
@@ -430,12 +468,14 @@ def _time_range(params: Params) -> tuple[float, float]:
     return start, end
 
 
-def _between(index: SortedIndex[Any], start: float, end: float) -> Any:
+def _between(
+    index: SortedIndex[T], start: float, end: float
+) -> Callable[[str | None], Iterator[tuple[str, T]]]:
     """A `paginate` source over a "<time>:<sequence>"-keyed index, limited to
     [start, end]."""
     first, last = time_key(start), time_key(end) + ";"  # ";" sorts after ":<sequence>"
 
-    def source(after: str | None) -> Iterator[tuple[str, Any]]:
+    def source(after: str | None) -> Iterator[tuple[str, T]]:
         for key, item in index.items_after(after if after is not None else first):
             if key > last:
                 return
