@@ -410,3 +410,26 @@ def test_security_profiles_for_target_errors(iot: Any) -> None:
     assert error(exc)[:2] == ("InvalidRequestException", 400)
     empty = iot.list_security_profiles_for_target(securityProfileTargetArn=UNREGISTERED)
     assert empty["securityProfileTargetMappings"] == []
+
+
+def test_limits_and_retained_metric_errors(iot: Any) -> None:
+    too_many = [behavior(f"b{index}") for index in range(101)]
+    with pytest.raises(ClientError) as exc:
+        iot.create_security_profile(securityProfileName="sp", behaviors=too_many)
+    code, status, message = error(exc)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "behaviors" in message
+    iot.create_security_profile(securityProfileName="sp", behaviors=too_many[:100])
+    with pytest.raises(ClientError) as exc:
+        iot.create_security_profile(
+            securityProfileName="retains",
+            additionalMetricsToRetainV2=[{"metric": "aws:nothing"}],
+        )
+    assert error(exc)[2] == (
+        "additionalMetricsToRetainV2: metric aws:nothing is not a Device Defender metric."
+    )
+    with pytest.raises(ClientError) as exc:
+        iot.create_security_profile(
+            securityProfileName="retains", additionalMetricsToRetain=["gone"]
+        )
+    assert error(exc)[2] == "additionalMetricsToRetain: custom metric gone does not exist."

@@ -108,23 +108,23 @@ def criteria_type(behavior: dict[str, Any]) -> str | None:
 # ---------------------------------------------------------------- behavior validation
 
 
-def _metric_errors(backend: Backend, name: str, metric: str) -> tuple[MetricInfo | None, str]:
+def _metric_errors(backend: Backend, where: str, metric: str) -> tuple[MetricInfo | None, str]:
     info = metric_info(backend, metric)
     if info is not None:
         return info, ""
     if metric.startswith("aws:"):
-        return None, f"Behavior {name}: metric {metric} is not a Device Defender metric."
-    return None, f"Behavior {name}: custom metric {metric} does not exist."
+        return None, f"{where}: metric {metric} is not a Device Defender metric."
+    return None, f"{where}: custom metric {metric} does not exist."
 
 
 def _dimension_error(
-    backend: Backend, name: str, metric: str, info: MetricInfo, dimension: dict[str, Any]
+    backend: Backend, where: str, metric: str, info: MetricInfo, dimension: dict[str, Any]
 ) -> str | None:
     dimension_name = dimension["dimensionName"]
     if not info.takes_dimension:
-        return f"Behavior {name}: metric {metric} cannot be scoped by a dimension."
+        return f"{where}: metric {metric} cannot be scoped by a dimension."
     if dimensions.find_dimension(backend, dimension_name) is None:
-        return f"Behavior {name}: dimension {dimension_name} does not exist."
+        return f"{where}: dimension {dimension_name} does not exist."
     return None
 
 
@@ -190,13 +190,13 @@ def behavior_errors(backend: Backend, behaviors: list[dict[str, Any]]) -> list[s
         if metric is None:
             errors.append(f"Behavior {name}: metric must be specified.")
             continue
-        info, message = _metric_errors(backend, name, metric)
+        info, message = _metric_errors(backend, f"Behavior {name}", metric)
         if info is None:
             errors.append(message)
             continue
         dimension = behavior.get("metricDimension")
         if dimension is not None:
-            problem = _dimension_error(backend, name, metric, info, dimension)
+            problem = _dimension_error(backend, f"Behavior {name}", metric, info, dimension)
             if problem is not None:
                 errors.append(problem)
         criteria = behavior.get("criteria")
