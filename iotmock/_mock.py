@@ -453,6 +453,36 @@ class IotMock:
                 timestamp=timestamp,
             )
 
+    def hold_detect_mitigation_actions_tasks(
+        self, hold: bool = True, *, account_id: str | None = None, region: str | None = None
+    ) -> None:
+        """While held, new Detect mitigation actions tasks stay IN_PROGRESS (so they can
+        be canceled) until `run_detect_mitigation_actions_tasks()`."""
+        from .handlers.iot import detect_mitigation
+
+        with self.lock:
+            detect_mitigation.hold(self.backend(account_id, region), hold)
+
+    def run_detect_mitigation_actions_tasks(
+        self, *, account_id: str | None = None, region: str | None = None
+    ) -> list[str]:
+        """Run every IN_PROGRESS Detect mitigation actions task to completion; returns
+        their task ids."""
+        from ._registry import RequestContext
+        from .handlers.iot import detect_mitigation
+
+        with self.lock:
+            backend = self.backend(account_id, region)
+            ctx = RequestContext(
+                self,
+                backend,
+                "iot",
+                "StartDetectMitigationActionsTask",
+                backend.account_id,
+                backend.region,
+            )
+            return detect_mitigation.run_held(ctx)
+
 
 @overload
 def mock_iot(target: F, /) -> F: ...

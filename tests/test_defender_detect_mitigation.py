@@ -164,3 +164,34 @@ def test_list_tasks_and_executions(iot: Any, violating: list[str]) -> None:
     with pytest.raises(ClientError) as exc:
         iot.list_detect_mitigation_actions_executions(thingName="a")
     assert error(exc)[:2] == ("InvalidRequestException", 400)
+
+
+def test_held_task_can_be_canceled_or_run(
+    iot: Any, iot_mock: IotMock, violating: list[str]
+) -> None:
+    iot_mock.hold_detect_mitigation_actions_tasks()
+    start(iot, "held")
+    start(iot, "canceled")
+    summary = iot.describe_detect_mitigation_actions_task(taskId="held")["taskSummary"]
+    assert summary["taskStatus"] == "IN_PROGRESS"
+    assert "taskEndTime" not in summary
+    assert iot.list_things_in_thing_group(thingGroupName="quarantine")["things"] == []
+    iot.cancel_detect_mitigation_actions_task(taskId="canceled")
+    canceled = iot.describe_detect_mitigation_actions_task(taskId="canceled")["taskSummary"]
+    assert canceled["taskStatus"] == "CANCELED"
+    assert iot_mock.run_detect_mitigation_actions_tasks() == ["held"]
+    summary = iot.describe_detect_mitigation_actions_task(taskId="held")["taskSummary"]
+    assert summary["taskStatus"] == "SUCCESSFUL"
+    assert sorted(iot.list_things_in_thing_group(thingGroupName="quarantine")["things"]) == [
+        "a",
+        "b",
+    ]
+    assert (
+        iot.list_detect_mitigation_actions_executions(taskId="canceled")["actionsExecutions"] == []
+    )
+    iot_mock.hold_detect_mitigation_actions_tasks(False)
+    start(iot, "immediate")
+    status = iot.describe_detect_mitigation_actions_task(taskId="immediate")["taskSummary"][
+        "taskStatus"
+    ]
+    assert status == "SUCCESSFUL"

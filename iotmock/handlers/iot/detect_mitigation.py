@@ -2,7 +2,8 @@
 CancelDetectMitigationActionsTask, DescribeDetectMitigationActionsTask,
 ListDetectMitigationActionsTasks, ListDetectMitigationActionsExecutions.
 
-A task runs synchronously when it starts: it selects the violations of its target
+A task runs synchronously when it starts (or, while tasks are held for tests, when
+`IotMock.run_detect_mitigation_actions_tasks()` runs it): it selects the violations of its target
 (violation ids, or a security profile and optionally one behavior) and applies each
 mitigation action to each violating thing, recording one execution per (violation,
 action). Detect mitigation supports ADD_THINGS_TO_THING_GROUP actions only
@@ -68,6 +69,8 @@ class DetectTask:
     include_suppressed: bool
     actions: list[dict[str, Any]]
     executions: list[Execution] = field(default_factory=list)
+    # What a held task will apply when it runs: its violations and actions.
+    pending: list[tuple[Violation, MitigationAction]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         counts = {status: 0 for status in ("SUCCESSFUL", "SKIPPED", "FAILED")}
@@ -96,6 +99,9 @@ class DetectTaskStore:
     tasks: SortedIndex[DetectTask] = field(default_factory=SortedIndex)
     # Executions of every task, keyed "<task id>\0<sequence>" (task, then run order).
     executions: SortedIndex[Execution] = field(default_factory=SortedIndex)
+    # While held (IotMock.hold_detect_mitigation_actions_tasks), new tasks stay
+    # IN_PROGRESS until IotMock.run_detect_mitigation_actions_tasks runs them.
+    hold: bool = False
 
 
 def _store(backend: Backend) -> DetectTaskStore:
@@ -205,6 +211,43 @@ def _apply(
     return "SUCCESSFUL", None, None
 
 
+def _run(ctx: RequestContext, store: DetectTaskStore, task: DetectTask) -> None:
+    """Apply a task's actions to its violations, one execution each, and finish it."""
+    for violation, action in task.pending:
+        started = _clock.now()
+        status, code, message = _apply(ctx, action, violation.thing_name)
+        execution = Execution(
+            task.task_id,
+            violation.violation_id,
+            action.name,
+            violation.thing_name,
+            started,
+            _clock.now(),
+            status,
+            code,
+            message,
+        )
+        task.executions.append(execution)
+        store.executions[f"{task.task_id}\0{len(task.executions):08d}"] = execution
+    task.pending = []
+    failed = any(e.status == "FAILED" for e in task.executions)
+    task.status = "FAILED" if failed else "SUCCESSFUL"
+    task.ended_at = _clock.now()
+
+
+def run_held(ctx: RequestContext) -> list[str]:
+    """Run every IN_PROGRESS task to completion; their ids."""
+    store = _store(ctx.backend)
+    ran = [task for task in store.tasks.values() if task.status == "IN_PROGRESS"]
+    for task in ran:
+        _run(ctx, store, task)
+    return [task.task_id for task in ran]
+
+
+def hold(backend: Backend, held: bool) -> None:
+    _store(backend).hold = held
+
+
 @operation("iot", "StartDetectMitigationActionsTask")
 def start_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
@@ -233,26 +276,10 @@ def start_detect_mitigation_actions_task(ctx: RequestContext, params: Params) ->
         include_suppressed=bool(params.get("includeSuppressedAlerts")),
         actions=[a.definition() for a in actions],
     )
+    task.pending = [(violation, action) for violation in violations for action in actions]
     store.tasks[task_id] = task
-    for violation in violations:
-        for action in actions:
-            status, code, message = _apply(ctx, action, violation.thing_name)
-            execution = Execution(
-                task_id,
-                violation.violation_id,
-                action.name,
-                violation.thing_name,
-                now,
-                _clock.now(),
-                status,
-                code,
-                message,
-            )
-            task.executions.append(execution)
-            store.executions[f"{task_id}\0{len(task.executions):08d}"] = execution
-    failed = any(e.status == "FAILED" for e in task.executions)
-    task.status = "FAILED" if failed else "SUCCESSFUL"
-    task.ended_at = _clock.now()
+    if not store.hold:
+        _run(ctx, store, task)
     return {"taskId": task_id}
 
 
@@ -265,6 +292,7 @@ def cancel_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -
             "IN_PROGRESS task can be canceled."
         )
     task.status = "CANCELED"
+    task.pending = []
     task.ended_at = _clock.now()
     return {}
 
