@@ -195,3 +195,23 @@ def test_held_task_can_be_canceled_or_run(
         "taskStatus"
     ]
     assert status == "SUCCESSFUL"
+
+
+def test_recreated_profile_has_no_old_violations(iot: Any, violating: list[str]) -> None:
+    iot.delete_security_profile(securityProfileName="sp")
+    iot.create_security_profile(securityProfileName="sp", behaviors=[few_messages()])
+    start(iot)
+    summary = iot.describe_detect_mitigation_actions_task(taskId="task")["taskSummary"]
+    assert summary["taskStatus"] == "SUCCESSFUL"
+    assert summary["taskStatistics"] == {
+        "actionsExecuted": 0,
+        "actionsSkipped": 0,
+        "actionsFailed": 0,
+    }
+    history = iot.list_violation_events(startTime=PAST, endTime=FUTURE)["violationEvents"]
+    assert sorted(e["violationEventType"] for e in history) == [
+        "alarm-invalidated",
+        "alarm-invalidated",
+        "in-alarm",
+        "in-alarm",
+    ]

@@ -155,9 +155,8 @@ def _select(backend: Backend, params: Params) -> list[Violation]:
             )
         chosen = [
             v
-            for v in store.violations.values()
-            if v.profile_name == profile_name
-            and (behavior_name is None or v.behavior["name"] == behavior_name)
+            for v in store.by_profile.get(profile_name, ())
+            if behavior_name is None or v.behavior["name"] == behavior_name
         ]
     window = params.get("violationEventOccurrenceRange")
     start = window["startTime"].timestamp() if window else None

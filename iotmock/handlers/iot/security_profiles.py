@@ -429,6 +429,7 @@ _CLEARABLE = (
 
 @operation("iot", "UpdateSecurityProfile")
 def update_security_profile(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    # Imported here: violations builds on this module.
     from .violations import invalidate_behaviors
 
     backend = ctx.backend
@@ -459,7 +460,8 @@ def update_security_profile(ctx: RequestContext, params: Params) -> dict[str, An
 
 @operation("iot", "DeleteSecurityProfile")
 def delete_security_profile(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    from .violations import invalidate_behaviors
+    # Imported here: violations builds on this module.
+    from .violations import profile_deleted
 
     backend = ctx.backend
     store = profile_store(backend)
@@ -471,7 +473,7 @@ def delete_security_profile(ctx: RequestContext, params: Params) -> dict[str, An
     for target_arn in list(store.targets.get(profile.name, ())):
         _detach(store, profile.name, target_arn)
     _index_usage(backend, profile, add=False)
-    invalidate_behaviors(backend, profile.name, {b["name"] for b in profile.behaviors})
+    profile_deleted(backend, profile)
     store.profiles.pop(profile.name)
     tagging.drop(backend, profile.arn)
     return {}

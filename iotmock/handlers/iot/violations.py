@@ -108,6 +108,9 @@ class Streak:
 @dataclass(slots=True)
 class ViolationStore:
     violations: dict[str, Violation] = field(default_factory=dict)
+    # Every violation (active or not) of a profile, oldest first: Detect mitigation
+    # tasks targeting a profile select from these.
+    by_profile: dict[str, list[Violation]] = field(default_factory=dict)
     active: SortedIndex[Violation] = field(default_factory=SortedIndex)
     # The active violations again by thing and by profile, for filtered lists and for
     # invalidating a thing's or a profile's alarms without scanning the others.
@@ -302,6 +305,7 @@ def _evaluate(
         last_time=time,
     )
     store.violations[violation.violation_id] = violation
+    store.by_profile.setdefault(profile.name, []).append(violation)
     store.activate(violation)
     _record_event(store, violation, "in-alarm", value, time)
 
@@ -377,6 +381,13 @@ def invalidate_behaviors(backend: Backend, profile_name: str, behavior_names: se
     for violation in list(store.active_of(None, profile_name).values()):
         if violation.behavior["name"] in behavior_names:
             _close(store, violation, "alarm-invalidated", now)
+
+
+def profile_deleted(backend: Backend, profile: SecurityProfile) -> None:
+    """Invalidate a deleted profile's alarms; a new profile of the same name starts
+    without its violations (its events stay listed)."""
+    invalidate_behaviors(backend, profile.name, {b["name"] for b in profile.behaviors})
+    violation_store(backend).by_profile.pop(profile.name, None)
 
 
 @subscribe("thing_deleted")
