@@ -413,6 +413,76 @@ class IotMock:
         process, so tests may verify chains with it."""
         return mock_ca(account_id or self.account_id, region or self.region).pem
 
+    # ---- defender
+
+    def report_device_metric(
+        self,
+        thing_name: str,
+        metric: str,
+        value: Any,
+        *,
+        topic: str | None = None,
+        timestamp: float | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> dict[str, Any]:
+        """Report one datapoint of a Device Defender metric for a thing, as its device
+        agent (device-side and custom metrics) or AWS IoT (cloud-side metrics) would.
+
+        `metric` is an AWS metric (`"aws:num-messages-sent"`) or a custom metric's name.
+        `value` is a number for count and `number` metrics, a list of IP addresses for
+        `ip-address-list` metrics, of ports for `aws:listening-*-ports`, of strings or
+        numbers for `string-list` / `number-list` metrics. `topic` is the MQTT topic the
+        datapoint concerns, for behaviors scoped by a TOPIC_FILTER dimension.
+        `timestamp` (epoch seconds) defaults to now.
+
+        The datapoint is retained for ListMetricValues when a security profile applying to
+        the thing uses the metric, and evaluated against those profiles' static behaviors:
+        violations open and clear after the behaviors' consecutive datapoints. Returns
+        the MetricValue recorded. Raises ValueError for an unknown metric or a value of
+        the wrong kind."""
+        from .handlers.iot.violations import report_metric
+
+        with self.lock:
+            return report_metric(
+                self.backend(account_id, region),
+                thing_name,
+                metric,
+                value,
+                topic=topic,
+                timestamp=timestamp,
+            )
+
+    def hold_detect_mitigation_actions_tasks(
+        self, hold: bool = True, *, account_id: str | None = None, region: str | None = None
+    ) -> None:
+        """While held, new Detect mitigation actions tasks stay IN_PROGRESS (so they can
+        be canceled) until `run_detect_mitigation_actions_tasks()`."""
+        from .handlers.iot import detect_mitigation
+
+        with self.lock:
+            detect_mitigation.hold(self.backend(account_id, region), hold)
+
+    def run_detect_mitigation_actions_tasks(
+        self, *, account_id: str | None = None, region: str | None = None
+    ) -> list[str]:
+        """Run every IN_PROGRESS Detect mitigation actions task to completion; returns
+        their task ids."""
+        from ._registry import RequestContext
+        from .handlers.iot import detect_mitigation
+
+        with self.lock:
+            backend = self.backend(account_id, region)
+            ctx = RequestContext(
+                self,
+                backend,
+                "iot",
+                "StartDetectMitigationActionsTask",
+                backend.account_id,
+                backend.region,
+            )
+            return detect_mitigation.run_held(ctx)
+
 
 @overload
 def mock_iot(target: F, /) -> F: ...
