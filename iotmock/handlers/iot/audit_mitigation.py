@@ -12,6 +12,7 @@ and PUBLISH_FINDING_TO_SNS records the notification (IotMock.audit_notifications
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -127,6 +128,7 @@ def _deactivate_ca(ctx: RequestContext, finding: Finding, action: Action) -> Non
         ca.status = "INACTIVE"
         ca.last_modified_at = _clock.now()
         ca.customer_version += 1
+        ca.generation_id = str(uuid.uuid4())
 
 
 def _finding_things(ctx: RequestContext, finding: Finding) -> list[Thing]:
@@ -152,8 +154,7 @@ def _add_things_to_groups(ctx: RequestContext, finding: Finding, action: Action)
         raise ActionFailed("RESOURCE_NOT_FOUND", "No thing is associated with the finding.")
     for group in groups:
         for thing in things:
-            if group.name not in thing.group_names:
-                add_thing_to_group(ctx, thing, group)
+            add_thing_to_group(ctx, thing, group)
 
 
 def _replace_default_policy_version(ctx: RequestContext, finding: Finding, action: Action) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ... import _clock
-from ..._errors import already_exists, invalid_request, not_found
+from ..._errors import ServiceError, invalid_request, not_found
 from ..._paging import SortedIndex, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend
@@ -381,11 +381,10 @@ def create_audit_suppression(ctx: RequestContext, params: Params) -> dict[str, A
     if existing is not None:
         if existing.client_token == params["clientRequestToken"]:
             return {}  # An idempotent retry of the same request.
-        raise already_exists(
+        raise ServiceError(
+            "ResourceAlreadyExistsException",
             f"An audit suppression already exists for check {params['checkName']} and this "
             "resource.",
-            params["checkName"],
-            "",
         )
     expiration, indefinitely = _expiry_fields(params, None)
     suppression = Suppression(
