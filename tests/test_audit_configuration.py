@@ -295,3 +295,14 @@ def test_run_scheduled_audit_now(iot: Any, iot_mock: IotMock) -> None:
     assert described["scheduledAuditName"] == "nightly"
     assert described["taskStatus"] == "COMPLETED"
     assert list(described["auditDetails"]) == ["LOGGING_DISABLED_CHECK"]
+
+
+def test_scheduled_audits_are_taggable(iot: Any) -> None:
+    enable(iot, "LOGGING_DISABLED_CHECK")
+    arn = iot.create_scheduled_audit(
+        scheduledAuditName="tagged", frequency="DAILY", targetCheckNames=["LOGGING_DISABLED_CHECK"]
+    )["scheduledAuditArn"]
+    iot.tag_resource(resourceArn=arn, tags=[{"Key": "env", "Value": "prod"}])
+    iot.untag_resource(resourceArn=arn, tagKeys=["env"])
+    iot.tag_resource(resourceArn=arn, tags=[{"Key": "owner", "Value": "me"}])
+    assert iot.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "owner", "Value": "me"}]

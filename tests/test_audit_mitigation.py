@@ -306,3 +306,31 @@ def test_cancel_and_list_tasks(iot: Any, iot_mock: IotMock) -> None:
         startTime=EPOCH, endTime=FAR, auditTaskId=audit_id
     )
     assert by_audit["tasks"] == []  # these tasks targeted findings, not the audit
+
+
+def test_missing_group_and_full_policy_fail_their_executions(
+    iot: Any, shared_certificate: dict[str, Any]
+) -> None:
+    iot.create_policy(policyName="broad", policyDocument=BROAD)
+    iot.attach_policy(policyName="broad", target=shared_certificate["certificateArn"])
+    for _ in range(4):
+        iot.create_policy_version(policyName="broad", policyDocument=BROAD)
+    action(iot, "blank", {"replaceDefaultPolicyVersionParams": {"templateName": "BLANK_POLICY"}})
+    action(iot, "isolate", {"addThingsToThingGroupParams": {"thingGroupNames": ["missing"]}})
+    audit_id = audit(iot, "IOT_POLICY_OVERLY_PERMISSIVE_CHECK")
+    [finding_id] = finding_ids(iot, audit_id)
+    iot.start_audit_mitigation_actions_task(
+        taskId="fix-7",
+        target={"auditTaskId": audit_id},
+        auditCheckToActionsMapping={"IOT_POLICY_OVERLY_PERMISSIVE_CHECK": ["blank", "isolate"]},
+    )
+    executions = iot.list_audit_mitigation_actions_executions(taskId="fix-7", findingId=finding_id)[
+        "actionsExecutions"
+    ]
+    assert [(e["actionName"], e["status"], e["errorCode"]) for e in executions] == [
+        ("blank", "FAILED", "VersionsLimitExceededException"),
+        ("isolate", "FAILED", "ResourceNotFoundException"),
+    ]
+    assert iot.get_policy(policyName="broad")["defaultVersionId"] == "1"
+    statistics = iot.describe_audit_mitigation_actions_task(taskId="fix-7")["taskStatistics"]
+    assert statistics["IOT_POLICY_OVERLY_PERMISSIVE_CHECK"]["failedFindingsCount"] == 1

@@ -639,3 +639,27 @@ def test_list_suppressions_orders_by_expiration(iot: Any) -> None:
     first = iot.list_audit_suppressions(maxResults=2)
     second = iot.list_audit_suppressions(maxResults=2, nextToken=first["nextToken"])
     assert len(second["suppressions"]) == 1 and "nextToken" not in second
+
+
+def test_related_resources_page(iot: Any) -> None:
+    iot.create_policy(policyName="broad", policyDocument=BROAD)
+    arns = []
+    for _ in range(12):
+        arn = iot.create_keys_and_certificate(setAsActive=True)["certificateArn"]
+        iot.attach_policy(policyName="broad", target=arn)
+        arns.append(arn)
+    task_id, _ = audit(iot, "IOT_POLICY_OVERLY_PERMISSIVE_CHECK")
+    [finding] = findings_of(iot, task_id)
+    assert len(finding["relatedResources"]) == 10  # DescribeAuditFinding shows at most 10
+    first = iot.list_related_resources_for_audit_finding(
+        findingId=finding["findingId"], maxResults=8
+    )
+    second = iot.list_related_resources_for_audit_finding(
+        findingId=finding["findingId"], maxResults=8, nextToken=first["nextToken"]
+    )
+    listed = first["relatedResources"] + second["relatedResources"]
+    assert [r["resourceIdentifier"]["deviceCertificateArn"] for r in listed] == arns
+    assert "nextToken" not in second
+    with pytest.raises(ClientError) as exc:
+        iot.list_related_resources_for_audit_finding(findingId="missing")
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)

@@ -35,7 +35,6 @@ from .audit_state import (
 )
 from .ca_certificates import get_ca
 from .certificates import check_status_change, get_certificate, touch
-from .mitigation_actions import get_mitigation_action
 from .policies import create_policy_version
 from .thing_groups import add_thing_to_group, get_group
 
@@ -218,6 +217,10 @@ def _execute(
 
 
 def _resolve_actions(ctx: RequestContext, mapping: dict[str, list[str]]) -> dict[str, Action]:
+    # Imported here so the audit family loads even where the mitigation actions family
+    # (Create/Describe/Update/Delete/ListMitigationActions) is not merged yet.
+    from .mitigation_actions import get_mitigation_action
+
     actions: dict[str, Action] = {}
     for check_name, names in mapping.items():
         if check_name not in CHECKS:
