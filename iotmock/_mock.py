@@ -13,7 +13,10 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from . import _intercept
+from ._registry import RequestContext
 from .crypto import mock_ca
+from .handlers.iot import audit_mitigation, audit_tasks
+from .handlers.iot.audit_state import AuditStore
 from .handlers.iot_data import messaging
 from .messages import Message, MessageLog, topic_matches
 from .rules import engine as rules_engine
@@ -482,6 +485,58 @@ class IotMock:
                 backend.region,
             )
             return detect_mitigation.run_held(ctx)
+
+    # ---- audit
+
+    def _audit_context(self, account_id: str | None, region: str | None) -> RequestContext:
+        account, where = account_id or self.account_id, region or self.region
+        return RequestContext(self, self.backend(account, where), "iot", "Audit", account, where)
+
+    def run_scheduled_audit(
+        self, name: str, *, account_id: str | None = None, region: str | None = None
+    ) -> str:
+        """Run the scheduled audit `name` now (the mock never runs them on a timer) as a
+        SCHEDULED_AUDIT_TASK; returns its task id."""
+        with self.lock:
+            return audit_tasks.run_scheduled_audit(
+                self._audit_context(account_id, region), name
+            ).task_id
+
+    def hold_audit_tasks(
+        self, held: bool = True, *, account_id: str | None = None, region: str | None = None
+    ) -> None:
+        """While held, new audit tasks and audit mitigation actions tasks stay IN_PROGRESS
+        (so tests can cancel them) until `run_audit_tasks`."""
+        with self.lock:
+            self.backend(account_id, region).store(AuditStore).hold = held
+
+    def run_audit_tasks(
+        self, *, account_id: str | None = None, region: str | None = None
+    ) -> list[str]:
+        """Complete every IN_PROGRESS audit task, then every held audit mitigation actions
+        task; returns their ids."""
+        with self.lock:
+            ctx = self._audit_context(account_id, region)
+            return audit_tasks.run_held_tasks(ctx.backend) + (
+                audit_mitigation.run_held_mitigation_tasks(ctx)
+            )
+
+    def revoke_at_issuer(
+        self, certificate_id: str, *, account_id: str | None = None, region: str | None = None
+    ) -> None:
+        """Record that the issuer of a device or CA certificate revoked it (as a CRL would
+        say): the REVOKED_*_STILL_ACTIVE and INTERMEDIATE_CA_REVOKED audit checks see it."""
+        with self.lock:
+            self.backend(account_id, region).store(AuditStore).revoked_at_issuer.add(certificate_id)
+
+    def audit_notifications(
+        self, *, account_id: str | None = None, region: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The SNS notifications Device Defender Audit sent, oldest first: audit
+        completions (to the account's SNS notification target) and findings published by
+        PUBLISH_FINDING_TO_SNS actions; each `{"targetArn", "roleArn", "message"}`."""
+        with self.lock:
+            return list(self.backend(account_id, region).store(AuditStore).notifications)
 
 
 @overload
