@@ -171,6 +171,9 @@ def test_enable_logging_makes_the_logging_check_compliant(iot: Any) -> None:
     again = iot.start_on_demand_audit_task(targetCheckNames=["LOGGING_DISABLED_CHECK"])["taskId"]
     details = iot.describe_audit_task(taskId=again)["auditDetails"]["LOGGING_DISABLED_CHECK"]
     assert details["checkRunStatus"] == "COMPLETED_COMPLIANT"
+    # The action set the account's (v1) logging options, as SetLoggingOptions would.
+    options = iot.get_logging_options()
+    assert (options["roleArn"], options["logLevel"]) == (ROLE, "ERROR")
 
 
 def test_deactivate_ca_certificate(iot: Any, iot_mock: IotMock) -> None:

@@ -370,6 +370,32 @@ def test_logging_disabled_and_unobservable_checks(iot: Any) -> None:
     assert described["taskStatistics"]["nonCompliantChecks"] == 1
 
 
+@pytest.mark.parametrize(
+    ("configure", "compliant"),
+    [
+        (lambda iot: iot.set_logging_options(loggingOptionsPayload={"roleArn": ROLE}), False),
+        (
+            lambda iot: iot.set_logging_options(
+                loggingOptionsPayload={"roleArn": ROLE, "logLevel": "INFO"}
+            ),
+            True,
+        ),
+        (lambda iot: iot.set_v2_logging_options(roleArn=ROLE, defaultLogLevel="WARN"), True),
+        (
+            lambda iot: iot.set_v2_logging_options(
+                roleArn=ROLE, defaultLogLevel="WARN", disableAllLogs=True
+            ),
+            False,
+        ),
+    ],
+)
+def test_logging_check_reads_the_logging_options(iot: Any, configure: Any, compliant: bool) -> None:
+    configure(iot)
+    _, described = audit(iot, "LOGGING_DISABLED_CHECK")
+    status = described["auditDetails"]["LOGGING_DISABLED_CHECK"]["checkRunStatus"]
+    assert status == ("COMPLETED_COMPLIANT" if compliant else "COMPLETED_NON_COMPLIANT")
+
+
 def test_audit_completion_notification(iot: Any, iot_mock: IotMock) -> None:
     iot.update_account_audit_configuration(
         roleArn=ROLE,

@@ -23,6 +23,7 @@ from ...messages import Message
 from ...state import Backend, Certificate, Policy
 from .audit_state import AuditStore
 from .identity_state import CACertificate, CAStore
+from .logging_options import logging_enabled
 
 DAY = 24 * 3600
 
@@ -438,12 +439,6 @@ def _policy_misconfiguration(backend: Backend, settings: dict[str, str]) -> Chec
 
 
 # --------------------------------------------------------------------------- account
-
-
-def logging_enabled(backend: Backend) -> bool:
-    """Whether IoT logging is on for the account (set by an ENABLE_IOT_LOGGING action)."""
-    options = backend.store(AuditStore).logging
-    return options is not None and options.get("logLevel") != "DISABLED"
 
 
 @audit_check("LOGGING_DISABLED_CHECK", "LOW")

@@ -35,6 +35,7 @@ from .audit_state import (
 )
 from .ca_certificates import get_ca
 from .certificates import check_status_change, get_certificate, touch
+from .logging_options import set_v1_options
 from .policies import create_policy_version
 from .thing_groups import add_thing_to_group, get_group
 
@@ -170,10 +171,7 @@ def _replace_default_policy_version(ctx: RequestContext, finding: Finding, actio
 
 def _enable_logging(ctx: RequestContext, finding: Finding, action: Action) -> None:
     options = action.params["enableIoTLoggingParams"]
-    audit_store(ctx.backend).logging = {
-        "roleArn": options["roleArnForLogging"],
-        "logLevel": options["logLevel"],
-    }
+    set_v1_options(ctx.backend, options["roleArnForLogging"], options["logLevel"])
 
 
 def _publish_to_sns(ctx: RequestContext, finding: Finding, action: Action) -> None:

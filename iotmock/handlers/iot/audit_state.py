@@ -301,7 +301,6 @@ class AuditStore:
     client_principals: dict[str, set[str]] = field(default_factory=dict)
     principal_clients: dict[str, set[str]] = field(default_factory=dict)
     revoked_at_issuer: set[str] = field(default_factory=set)
-    logging: dict[str, str] | None = None
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..._errors import ServiceError, invalid_request, limit_exceeded
 from ..._paging import SortedIndex, paginate
 from ..._registry import Params, RequestContext, operation
+from ...state import Backend
 
 DEFAULT_TARGET = "DEFAULT"
 # Fine-grained log level targets per account (AWS IoT Core quotas: 1,000).
@@ -87,6 +88,22 @@ def _store(ctx: RequestContext) -> LoggingStore:
     return ctx.backend.store(LoggingStore)
 
 
+def set_v1_options(backend: Backend, role_arn: str, log_level: str | None) -> None:
+    """What SetLoggingOptions stores (also used by the ENABLE_IOT_LOGGING mitigation)."""
+    backend.store(LoggingStore).v1 = V1Options(role_arn, log_level)
+
+
+def logging_enabled(backend: Backend) -> bool:
+    """Whether the account logs anything: v1 options with a level other than DISABLED,
+    or v2 options not disabling all logs with a default level other than DISABLED."""
+    store = backend.store(LoggingStore)
+    if store.v1 is not None and store.v1.log_level not in (None, "DISABLED"):
+        return True
+    if store.v2 is None or store.v2.disable_all_logs:
+        return False
+    return _default_level(store) not in (None, "DISABLED")
+
+
 def _key(target_type: str, target_name: str | None) -> str:
     return f"{target_type}{_KEY_SEPARATOR}{target_name or ''}"
 
@@ -122,7 +139,7 @@ def _set_default_level(store: LoggingStore, log_level: str | None) -> None:
 def set_logging_options(ctx: RequestContext, params: Params) -> dict[str, Any]:
     # The whole request body is the LoggingOptionsPayload structure (its HTTP payload).
     payload = params["loggingOptionsPayload"]
-    _store(ctx).v1 = V1Options(role_arn=payload["roleArn"], log_level=payload.get("logLevel"))
+    set_v1_options(ctx.backend, payload["roleArn"], payload.get("logLevel"))
     return {}
 
 
