@@ -174,6 +174,15 @@ def test_managed_fields_may_be_echoed(iot: Any) -> None:
     config = thing_config(iot)
     iot.update_indexing_configuration(thingIndexingConfiguration=config)
     assert thing_config(iot) == config
+    for wrong in ({"name": "thingName", "type": "Number"}, {"name": "attributes.x"}):
+        with pytest.raises(ClientError) as exc:
+            iot.update_indexing_configuration(
+                thingIndexingConfiguration={
+                    "thingIndexingMode": "REGISTRY",
+                    "managedFields": [wrong],
+                }
+            )
+        assert error_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_named_shadow_filter_is_returned(iot: Any) -> None:

@@ -124,9 +124,8 @@ def _custom_fields(
 def _check_managed(given: list[dict[str, Any]] | None, managed: Fields) -> None:
     """managedFields cannot be changed: only the current managed fields may be echoed."""
     for item in given or ():
-        if managed.get(item.get("name") or "") != item.get(
-            "type", managed.get(item.get("name") or "")
-        ):
+        kind = managed.get(item.get("name") or "")
+        if kind is None or item.get("type", kind) != kind:
             raise invalid_request(
                 f"You can't modify managed fields: {item.get('name')} is not a managed field "
                 "of this indexing configuration."
