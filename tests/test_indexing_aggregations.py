@@ -175,6 +175,13 @@ def test_buckets_aggregation(fleet: Any) -> None:
         {"keyValue": "true", "count": 2},
         {"keyValue": "false", "count": 1},
     ]
+    numbers = fleet.get_buckets_aggregation(
+        queryString="thingName:t*",
+        aggregationField="shadow.reported.batt",
+        bucketsAggregationType={"termsAggregation": {"maxBuckets": 10}},
+    )
+    assert numbers["totalCount"] == 4
+    assert [b["keyValue"] for b in numbers["buckets"]] == ["40", "60", "80"]
 
 
 @pytest.mark.parametrize(

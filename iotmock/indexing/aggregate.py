@@ -123,11 +123,18 @@ def cardinality(per_document: list[list[Scalar]]) -> int:
     return len({text_of(v) for values in per_document for v in values})
 
 
+def _bucket_key(value: Scalar) -> str:
+    """A bucket's keyValue: whole numbers without a fraction (40, not 40.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return text_of(value)
+
+
 def buckets(per_document: list[list[Scalar]], max_buckets: int) -> list[dict[str, Any]]:
     """Terms buckets: each distinct value with the number of documents having it, most
     frequent first (ties in value order)."""
     counts: Counter[str] = Counter()
     for values in per_document:
-        counts.update({text_of(v) for v in values})
+        counts.update({_bucket_key(v) for v in values})
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [{"keyValue": key, "count": count} for key, count in ranked[:max_buckets]]
