@@ -149,24 +149,29 @@ def _check_not_in_use(ctx: RequestContext, index_name: str) -> None:
         )
 
 
-def _update_things(ctx: RequestContext, store: IndexingStore, config: dict[str, Any]) -> None:
-    mode = config["thingIndexingMode"]
-    connectivity = config.get("thingConnectivityIndexingMode") or "OFF"
-    defender = config.get("deviceDefenderIndexingMode") or "OFF"
-    named = config.get("namedShadowIndexingMode") or "OFF"
-    if mode == "OFF":
-        if connectivity == "STATUS" or defender != "OFF" or named != "OFF":
-            raise invalid_request(
-                "Connectivity, Device Defender and named shadow indexing need thing "
-                "indexing: thingIndexingMode must not be OFF."
-            )
-        if store.things_enabled:
-            _check_not_in_use(ctx, THINGS_INDEX)
-        # Turning the index off deletes it with its whole configuration.
-        off = IndexingStore()
-        for name in _THING_SETTINGS:
-            setattr(store, name, getattr(off, name))
-        return
+def _turn_things_off(ctx: RequestContext, store: IndexingStore, config: dict[str, Any]) -> None:
+    if any(
+        config.get(mode, "OFF") != "OFF"
+        for mode in (
+            "thingConnectivityIndexingMode",
+            "deviceDefenderIndexingMode",
+            "namedShadowIndexingMode",
+        )
+    ):
+        raise invalid_request(
+            "Connectivity, Device Defender and named shadow indexing need thing "
+            "indexing: thingIndexingMode must not be OFF."
+        )
+    if store.things_enabled:
+        _check_not_in_use(ctx, THINGS_INDEX)
+    # Turning the index off deletes it with its whole configuration.
+    off = IndexingStore()
+    for name in _THING_SETTINGS:
+        setattr(store, name, getattr(off, name))
+
+
+def _selection(config: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The named shadows and geolocation targets of the `filter`, within their quotas."""
     selection = config.get("filter") or {}
     shadow_names = list(dict.fromkeys(selection.get("namedShadowNames") or ()))
     if len(shadow_names) > MAX_NAMED_SHADOW_NAMES:
@@ -180,25 +185,32 @@ def _update_things(ctx: RequestContext, store: IndexingStore, config: dict[str, 
             f"At most {MAX_GEO_LOCATIONS} geolocation target can be indexed; "
             f"{len(geo_locations)} were given."
         )
+    return shadow_names, geo_locations
+
+
+def _update_things(ctx: RequestContext, store: IndexingStore, config: dict[str, Any]) -> None:
+    if config["thingIndexingMode"] == "OFF":
+        _turn_things_off(ctx, store, config)
+        return
+    shadow_names, geo_locations = _selection(config)
     candidate = IndexingStore(
-        thing_mode=mode,
-        connectivity_mode=connectivity,
-        device_defender_mode=defender,
-        named_shadow_mode=named,
+        thing_mode=config["thingIndexingMode"],
+        connectivity_mode=config.get("thingConnectivityIndexingMode") or "OFF",
+        device_defender_mode=config.get("deviceDefenderIndexingMode") or "OFF",
+        named_shadow_mode=config.get("namedShadowIndexingMode") or "OFF",
         named_shadow_names=shadow_names,
         geo_locations=geo_locations,
     )
     managed = candidate.thing_managed_fields()
     _check_managed(config.get("managedFields"), managed)
     custom = config.get("customFields")
-    store.thing_custom_fields = (
-        _custom_fields(custom, managed, ("attributes.", "shadow.", "deviceDefender."))
-        if custom is not None
-        else store.thing_custom_fields
-    )
-    store.thing_mode, store.connectivity_mode = mode, connectivity
-    store.device_defender_mode, store.named_shadow_mode = defender, named
-    store.named_shadow_names, store.geo_locations = shadow_names, geo_locations
+    if custom is not None:
+        store.thing_custom_fields = _custom_fields(
+            custom, managed, ("attributes.", "shadow.", "deviceDefender.")
+        )
+    for name in _THING_SETTINGS:
+        if name != "thing_custom_fields":
+            setattr(store, name, getattr(candidate, name))
 
 
 def _update_groups(ctx: RequestContext, store: IndexingStore, config: dict[str, Any]) -> None:
