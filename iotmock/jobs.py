@@ -23,6 +23,7 @@ from ._errors import ServiceError, already_exists, invalid_request, not_found
 from ._events import emit, subscribe
 from ._paging import SortedIndex
 from ._registry import RequestContext
+from .indexing import dynamic_members
 from .messages import publish
 from .state import Backend, Thing, ThingGroup
 from .tagging import drop, tag_on_create, taggable
@@ -268,12 +269,15 @@ def _resolve_targets(
 
 
 def group_members(backend: Backend, group: ThingGroup) -> Iterator[str]:
-    """The things of a group and, recursively, of its child groups."""
+    """The things of a group and, recursively, of its child groups (a dynamic group's
+    things are the ones its query matches now)."""
     stack = [group]
     seen = {group.name}
     while stack:
         current = stack.pop()
-        yield from sorted(current.thing_names)
+        yield from sorted(
+            dynamic_members(backend, current) if current.is_dynamic else current.thing_names
+        )
         for child_name in sorted(current.child_names):
             child = backend.thing_groups.get(child_name)
             if child is not None and child_name not in seen:

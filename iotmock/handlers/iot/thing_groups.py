@@ -15,6 +15,7 @@ from ... import _clock, tagging
 from ..._errors import already_exists, invalid_request, not_found
 from ..._events import emit
 from ..._registry import Params, RequestContext, operation
+from ...indexing import dynamic_groups_of, dynamic_members
 from ...state import Backend, Thing, ThingGroup
 from .things import (
     check_expected_version,
@@ -88,13 +89,19 @@ def descendants(backend: Backend, group_name: str) -> set[str]:
     return found
 
 
+def members_of(backend: Backend, group: ThingGroup) -> set[str]:
+    """The things of a group: its static members, or what a dynamic group's query
+    matches now (evaluated on each call, see iotmock/indexing/membership.py)."""
+    return dynamic_members(backend, group) if group.is_dynamic else group.thing_names
+
+
 def group_members_recursive(backend: Backend, group_name: str) -> set[str]:
     """Things of `group_name` and of every group below it."""
     members: set[str] = set()
     for name in (group_name, *descendants(backend, group_name)):
         group = backend.thing_groups.get(name)
         if group is not None:
-            members |= group.thing_names
+            members |= members_of(backend, group)
     return members
 
 
@@ -338,7 +345,8 @@ def list_thing_groups(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def list_thing_groups_for_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     thing = get_thing(backend, params["thingName"])
-    names, token = page_of_names(f"ListThingGroupsForThing:{thing.name}", thing.group_names, params)
+    groups = thing.group_names | dynamic_groups_of(backend, thing)
+    names, token = page_of_names(f"ListThingGroupsForThing:{thing.name}", groups, params)
     return {
         "thingGroups": [_group_ref(backend.thing_groups[n]) for n in names],
         "nextToken": token,
@@ -350,7 +358,9 @@ def list_things_in_thing_group(ctx: RequestContext, params: Params) -> dict[str,
     backend = ctx.backend
     group = get_group(backend, params["thingGroupName"])
     recursive = bool(params.get("recursive"))
-    members = group_members_recursive(backend, group.name) if recursive else group.thing_names
+    members = (
+        group_members_recursive(backend, group.name) if recursive else members_of(backend, group)
+    )
     names, token = page_of_names(
         f"ListThingsInThingGroup:{group.name}:{recursive}", members, params
     )
