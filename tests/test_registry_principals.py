@@ -6,15 +6,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from identity_state import new_certificate
 
 from iotmock import IotMock
 
 COGNITO = "us-east-1:11111111-2222-3333-4444-555555555555"
-
-
-def new_certificate(iot: Any) -> str:
-    """CreateKeysAndCertificate; returns the certificate ARN."""
-    return str(iot.create_keys_and_certificate(setAsActive=True)["certificateArn"])
 
 
 def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
