@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -856,6 +857,16 @@ def device_execution(
     return {k: v for k, v in output.items() if v is not None}
 
 
+def mqtt_document(document: str) -> Any:
+    """The job document as the MQTT messages carry it: a JSON object, where the HTTP API
+    gives the string (DG: jobs-comm-notifications, NextJobExecutionChanged example). A
+    document that is not JSON stays a string."""
+    try:
+        return json.loads(document)
+    except ValueError:
+        return document
+
+
 def seconds(moment: float | None) -> int | None:
     """iot-jobs-data timestamps are whole epoch seconds (see docs/jobs.md)."""
     return None if moment is None else int(moment)
@@ -897,7 +908,10 @@ def notify(
     if next_key != last_next:
         payload: dict[str, Any] = {"timestamp": timestamp}
         if following is not None:
-            payload["execution"] = device_execution(store, following, include_document=True)
+            execution = device_execution(store, following, include_document=True)
+            if "jobDocument" in execution:
+                execution["jobDocument"] = mqtt_document(execution["jobDocument"])
+            payload["execution"] = execution
         publish(ctx, f"$aws/things/{thing_name}/jobs/notify-next{suffix}", payload, source="jobs")
 
 

@@ -7,16 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from identity_state import (
-    add_thing_to_group,
-    attach_thing_principal,
-    insert_certificate,
-    insert_thing_group,
-    insert_thing_type,
-    make_certificate_pem,
-)
-
-from iotmock import IotMock
+from identity_state import make_certificate_pem, register_certificate
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
 COGNITO = "us-east-1:7b1a6e4c-0d2f-4e21-9b43-6c5b1f0a8e11"
@@ -49,8 +40,8 @@ def names(policies: list[dict[str, str]]) -> list[str]:
 
 
 @pytest.fixture
-def cert(iot_mock: IotMock) -> str:
-    return insert_certificate(iot_mock, make_certificate_pem(common_name="device-cn"))
+def cert(iot: Any) -> str:
+    return register_certificate(iot, make_certificate_pem(common_name="device-cn"))
 
 
 def attach(iot: Any, target: str, *policy_names: str) -> None:
@@ -217,11 +208,9 @@ def test_uses_the_default_version(iot: Any, cert: str) -> None:
 # --------------------------------------------------------------------------- variables
 
 
-def test_thing_variables_resolve_for_the_attached_thing(
-    iot: Any, iot_mock: IotMock, cert: str
-) -> None:
+def test_thing_variables_resolve_for_the_attached_thing(iot: Any, cert: str) -> None:
     iot.create_thing(thingName="lamp-1", attributePayload={"attributes": {"site": "paris"}})
-    attach_thing_principal(iot_mock, "lamp-1", cert)
+    iot.attach_thing_principal(thingName="lamp-1", principal=cert)
     policy(
         iot,
         "things",
@@ -239,10 +228,10 @@ def test_thing_variables_resolve_for_the_attached_thing(
     assert wrong["authDecision"] == "IMPLICIT_DENY"
 
 
-def test_thing_type_variable(iot: Any, iot_mock: IotMock, cert: str) -> None:
-    insert_thing_type(iot_mock, "lamp")
+def test_thing_type_variable(iot: Any, cert: str) -> None:
+    iot.create_thing_type(thingTypeName="lamp")
     iot.create_thing(thingName="lamp-1", thingTypeName="lamp")
-    attach_thing_principal(iot_mock, "lamp-1", cert)
+    iot.attach_thing_principal(thingName="lamp-1", principal=cert)
     policy(
         iot,
         "by-type",
@@ -283,9 +272,9 @@ def test_missing_variable_never_grants_through_deny(iot: Any, cert: str) -> None
     assert result["missingContextValues"] == ["iot:Connection.Thing.ThingTypeName"]
 
 
-def test_client_id_must_name_the_attached_thing(iot: Any, iot_mock: IotMock, cert: str) -> None:
+def test_client_id_must_name_the_attached_thing(iot: Any, cert: str) -> None:
     iot.create_thing(thingName="lamp-1")
-    attach_thing_principal(iot_mock, "lamp-1", cert)
+    iot.attach_thing_principal(thingName="lamp-1", principal=cert)
     policy(
         iot,
         "things",
@@ -297,11 +286,11 @@ def test_client_id_must_name_the_attached_thing(iot: Any, iot_mock: IotMock, cer
     assert other["missingContextValues"] == ["iot:Connection.Thing.ThingName"]
 
 
-def test_exclusive_thing_resolves_whatever_the_client_id(
-    iot: Any, iot_mock: IotMock, cert: str
-) -> None:
+def test_exclusive_thing_resolves_whatever_the_client_id(iot: Any, cert: str) -> None:
     iot.create_thing(thingName="lamp-1")
-    attach_thing_principal(iot_mock, "lamp-1", cert, kind="EXCLUSIVE_THING")
+    iot.attach_thing_principal(
+        thingName="lamp-1", principal=cert, thingPrincipalType="EXCLUSIVE_THING"
+    )
     policy(
         iot,
         "things",
@@ -312,9 +301,9 @@ def test_exclusive_thing_resolves_whatever_the_client_id(
     assert result["authDecision"] == "ALLOWED"
 
 
-def test_is_attached_condition(iot: Any, iot_mock: IotMock, cert: str) -> None:
+def test_is_attached_condition(iot: Any, cert: str) -> None:
     iot.create_thing(thingName="lamp-1")
-    attach_thing_principal(iot_mock, "lamp-1", cert)
+    iot.attach_thing_principal(thingName="lamp-1", principal=cert)
     policy(
         iot,
         "attached-only",
@@ -378,16 +367,14 @@ def test_certificate_variables(iot: Any, cert: str) -> None:
 # --------------------------------------------------------------------------- policy sources
 
 
-def test_thing_group_policies_apply_to_the_connected_thing(
-    iot: Any, iot_mock: IotMock, cert: str
-) -> None:
+def test_thing_group_policies_apply_to_the_connected_thing(iot: Any, cert: str) -> None:
     policy(iot, "group-p", statement("Allow", "iot:Publish", f"{ARN}:topic/fleet/*"))
-    insert_thing_group(iot_mock, "root")
-    insert_thing_group(iot_mock, "leaf", parent="root")
-    iot.attach_policy(policyName="group-p", target=iot_mock.backend().thing_groups["root"].arn)
+    root = iot.create_thing_group(thingGroupName="root")["thingGroupArn"]
+    iot.create_thing_group(thingGroupName="leaf", parentGroupName="root")
+    iot.attach_policy(policyName="group-p", target=root)
     iot.create_thing(thingName="lamp-1")
-    add_thing_to_group(iot_mock, "lamp-1", "leaf")
-    attach_thing_principal(iot_mock, "lamp-1", cert)
+    iot.add_thing_to_thing_group(thingGroupName="leaf", thingName="lamp-1")
+    iot.attach_thing_principal(thingName="lamp-1", principal=cert)
     through_group = check(iot, cert, "PUBLISH", f"{ARN}:topic/fleet/x", clientId="lamp-1")
     assert through_group["authDecision"] == "ALLOWED"
     assert names(through_group["allowed"]["policies"]) == ["group-p"]
@@ -428,8 +415,8 @@ def test_cognito_identity_principal(iot: Any) -> None:
     assert result["authDecision"] == "ALLOWED"
 
 
-def test_principal_errors(iot: Any, iot_mock: IotMock) -> None:
-    group = insert_thing_group(iot_mock, "g")
+def test_principal_errors(iot: Any) -> None:
+    group = iot.create_thing_group(thingGroupName="g")["thingGroupArn"]
     resource = f"{ARN}:topic/t"
     with pytest.raises(ClientError) as exc:
         check(iot, group, "PUBLISH", resource)
@@ -447,9 +434,9 @@ def test_missing_action_type_is_refused(iot: Any, cert: str) -> None:
     assert "actionType" in exc.value.response["Error"]["Message"]
 
 
-def test_numeric_null_and_if_exists_conditions(iot: Any, iot_mock: IotMock, cert: str) -> None:
+def test_numeric_null_and_if_exists_conditions(iot: Any, cert: str) -> None:
     iot.create_thing(thingName="lift-1", attributePayload={"attributes": {"floor": "7"}})
-    attach_thing_principal(iot_mock, "lift-1", cert)
+    iot.attach_thing_principal(thingName="lift-1", principal=cert)
     policy(
         iot,
         "p",

@@ -9,9 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
-from iotmock.tagging import check_taggable
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:my-authorizer"
 
@@ -125,7 +125,11 @@ def test_limit_of_32_authorizers(iot: Any) -> None:
 def test_tags_on_create(iot: Any, iot_mock: IotMock) -> None:
     arn = create(iot, tags=[{"Key": "env", "Value": "test"}])["authorizerArn"]
     assert iot_mock.backend().tags[arn] == {"env": "test"}
-    check_taggable(iot_mock.backend(), arn)
+    assert listed_tags(iot, arn) == {"env": "test"}
+    iot.update_authorizer(authorizerName="auth", status="INACTIVE")
+    iot.delete_authorizer(authorizerName="auth")
+    assert arn not in iot_mock.backend().tags
+    assert_untaggable(iot, arn)
 
 
 def test_unknown_authorizer_is_404(iot: Any) -> None:

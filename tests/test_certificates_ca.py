@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
 from iotmock.crypto import (
@@ -215,12 +216,12 @@ def test_ca_certificates_take_tags(iot: Any, iot_mock: IotMock) -> None:
         "certificateArn"
     ]
 
-    # TagResource / ListTagsForResource live on another branch: read the shared tag state.
     assert tagging.tags_of(iot_mock.backend(), arn) == {"team": "fleet"}
-    tagging.check_taggable(iot_mock.backend(), arn)
+    assert listed_tags(iot, arn) == {"team": "fleet"}
 
     iot.delete_ca_certificate(certificateId=ca_id)
     assert tagging.tags_of(iot_mock.backend(), arn) == {}
+    assert_untaggable(iot, arn)
 
 
 # --------------------------------------------------------------------------- CA lifecycle

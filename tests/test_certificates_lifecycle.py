@@ -3,6 +3,7 @@ RegisterCertificateWithoutCA."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,6 @@ from freezegun import freeze_time
 
 from iotmock import IotMock, _events
 from iotmock.crypto import make_ca, new_ec_key, to_pem
-from iotmock.state import Policy, PolicyVersion
 
 
 def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
@@ -24,23 +24,24 @@ def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     )
 
 
-def attach_policy_directly(iot_mock: IotMock, policy_name: str, target: str) -> None:
-    """Attach a policy through the shared state: AttachPolicy belongs to the policy family,
-    which another branch implements."""
-    backend = iot_mock.backend()
-    if policy_name not in backend.policies:
-        policy = Policy(name=policy_name, arn=backend.arn(f"policy/{policy_name}"))
-        policy.versions["1"] = PolicyVersion("1", "{}", 0.0)
-        backend.policies[policy_name] = policy
-    backend.policy_targets.setdefault(policy_name, {})[target] = None
-    backend.target_policies.setdefault(target, {})[policy_name] = None
+POLICY_DOCUMENT = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}],
+    }
+)
 
 
-def attach_thing_directly(iot_mock: IotMock, thing_name: str, principal: str) -> None:
-    """Attach a thing through the shared state (AttachThingPrincipal is another family's)."""
-    backend = iot_mock.backend()
-    backend.thing_principals.setdefault(thing_name, {})[principal] = "NON_EXCLUSIVE_THING"
-    backend.principal_things.setdefault(principal, {})[thing_name] = "NON_EXCLUSIVE_THING"
+def attach_policy(iot: Any, policy_name: str, target: str) -> None:
+    """CreatePolicy, then AttachPolicy to `target`."""
+    iot.create_policy(policyName=policy_name, policyDocument=POLICY_DOCUMENT)
+    iot.attach_policy(policyName=policy_name, target=target)
+
+
+def attach_thing(iot: Any, thing_name: str, principal: str) -> None:
+    """CreateThing, then AttachThingPrincipal."""
+    iot.create_thing(thingName=thing_name)
+    iot.attach_thing_principal(thingName=thing_name, principal=principal)
 
 
 def describe(iot: Any, cert_id: str) -> dict[str, Any]:
@@ -54,7 +55,8 @@ def deleted_events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, A
     def record(ctx: Any, **details: Any) -> None:
         seen.append(details)
 
-    monkeypatch.setitem(_events._SUBSCRIBERS, "certificate_deleted", [record])
+    subscribers = _events._SUBSCRIBERS["certificate_deleted"]
+    monkeypatch.setitem(_events._SUBSCRIBERS, "certificate_deleted", [*subscribers, record])
     yield seen
 
 
@@ -174,10 +176,10 @@ def test_delete_active_certificate_is_a_state_error(iot: Any) -> None:
     )
 
 
-def test_the_active_check_comes_before_the_attachment_checks(iot: Any, iot_mock: IotMock) -> None:
+def test_the_active_check_comes_before_the_attachment_checks(iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
-    attach_thing_directly(iot_mock, "thing-1", created["certificateArn"])
-    attach_policy_directly(iot_mock, "p", created["certificateArn"])
+    attach_thing(iot, "thing-1", created["certificateArn"])
+    attach_policy(iot, "p", created["certificateArn"])
 
     with pytest.raises(ClientError) as exc:
         iot.delete_certificate(certificateId=created["certificateId"])
@@ -185,10 +187,10 @@ def test_the_active_check_comes_before_the_attachment_checks(iot: Any, iot_mock:
     assert error_of(exc)[0] == "CertificateStateException"
 
 
-def test_attached_things_block_deletion_even_with_force(iot: Any, iot_mock: IotMock) -> None:
+def test_attached_things_block_deletion_even_with_force(iot: Any) -> None:
     created = iot.create_keys_and_certificate()
     arn = created["certificateArn"]
-    attach_thing_directly(iot_mock, "thing-1", arn)
+    attach_thing(iot, "thing-1", arn)
 
     for force in (False, True):
         with pytest.raises(ClientError) as exc:
@@ -198,12 +200,15 @@ def test_attached_things_block_deletion_even_with_force(iot: Any, iot_mock: IotM
             409,
             f"Things must be detached before deletion (arn: {arn})",
         )
+    iot.detach_thing_principal(thingName="thing-1", principal=arn)
+    iot.delete_certificate(certificateId=created["certificateId"])
+    assert iot.list_certificates()["certificates"] == []
 
 
 def test_attached_policies_block_deletion_unless_forced(iot: Any, iot_mock: IotMock) -> None:
     created = iot.create_keys_and_certificate()
     arn = created["certificateArn"]
-    attach_policy_directly(iot_mock, "p", arn)
+    attach_policy(iot, "p", arn)
 
     with pytest.raises(ClientError) as exc:
         iot.delete_certificate(certificateId=created["certificateId"])
@@ -215,10 +220,11 @@ def test_attached_policies_block_deletion_unless_forced(iot: Any, iot_mock: IotM
 
     iot.delete_certificate(certificateId=created["certificateId"], forceDelete=True)
 
+    assert iot.list_targets_for_policy(policyName="p")["targets"] == []
     backend = iot_mock.backend()
     assert arn not in backend.target_policies
-    assert backend.policy_targets["p"] == {}
     assert created["certificateId"] not in backend.certificates
+    iot.delete_policy(policyName="p")  # no longer attached to anything
 
 
 def test_delete_unknown_certificate_is_not_found(iot: Any) -> None:

@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
 from freezegun import freeze_time
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
 from iotmock.crypto import make_csr, new_ec_key
@@ -104,13 +105,13 @@ def test_unknown_provider_is_not_found(iot: Any) -> None:
 
 def test_delete_frees_the_quota_and_the_tags(iot: Any, iot_mock: IotMock) -> None:
     arn = create(iot, tags=[{"Key": "env", "Value": "test"}])["certificateProviderArn"]
-    # TagResource lives on another branch: read the shared tag state.
     assert tagging.tags_of(iot_mock.backend(), arn) == {"env": "test"}
-    tagging.check_taggable(iot_mock.backend(), arn)
+    assert listed_tags(iot, arn) == {"env": "test"}
 
     iot.delete_certificate_provider(certificateProviderName="signer")
 
     assert tagging.tags_of(iot_mock.backend(), arn) == {}
+    assert_untaggable(iot, arn)
     assert iot.list_certificate_providers()["certificateProviders"] == []
     create(iot, "second")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -25,18 +26,6 @@ def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
 
 def describe(iot: Any, cert_id: str) -> dict[str, Any]:
     return dict(iot.describe_certificate(certificateId=cert_id)["certificateDescription"])
-
-
-def attach_directly(iot_mock: IotMock, index: str, principal: str, name: str) -> None:
-    """Attach a policy or thing through the shared state (those operations belong to other
-    families, built on other branches)."""
-    backend = iot_mock.backend()
-    if index == "policy":
-        backend.target_policies.setdefault(principal, {})[name] = None
-        backend.policy_targets.setdefault(name, {})[principal] = None
-    else:
-        backend.principal_things.setdefault(principal, {})[name] = "NON_EXCLUSIVE_THING"
-        backend.thing_principals.setdefault(name, {})[principal] = "NON_EXCLUSIVE_THING"
 
 
 @pytest.fixture
@@ -206,10 +195,19 @@ def test_an_active_certificate_cannot_be_transferred(iot: Any) -> None:
     )
 
 
-def test_attached_policies_and_things_block_a_transfer(iot: Any, iot_mock: IotMock) -> None:
+def test_attached_policies_and_things_block_a_transfer(iot: Any) -> None:
     created = iot.create_keys_and_certificate()
     arn = created["certificateArn"]
-    attach_directly(iot_mock, "policy", arn, "p")
+    iot.create_policy(
+        policyName="p",
+        policyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}],
+            }
+        ),
+    )
+    iot.attach_policy(policyName="p", target=arn)
 
     with pytest.raises(ClientError) as exc:
         iot.transfer_certificate(certificateId=created["certificateId"], targetAwsAccount=TARGET)
@@ -217,11 +215,21 @@ def test_attached_policies_and_things_block_a_transfer(iot: Any, iot_mock: IotMo
     assert "policies" in error_of(exc)[2]
 
     other = iot.create_keys_and_certificate()
-    attach_directly(iot_mock, "thing", other["certificateArn"], "thing-1")
+    iot.create_thing(thingName="thing-1")
+    iot.attach_thing_principal(thingName="thing-1", principal=other["certificateArn"])
     with pytest.raises(ClientError) as exc:
         iot.transfer_certificate(certificateId=other["certificateId"], targetAwsAccount=TARGET)
     assert error_of(exc)[:2] == ("TransferConflictException", 409)
     assert "Things" in error_of(exc)[2]
+
+    # Once detached, both certificates can be transferred.
+    iot.detach_policy(policyName="p", target=arn)
+    iot.detach_thing_principal(thingName="thing-1", principal=other["certificateArn"])
+    for certificate in (created, other):
+        iot.transfer_certificate(
+            certificateId=certificate["certificateId"], targetAwsAccount=TARGET
+        )
+        assert describe(iot, certificate["certificateId"])["status"] == "PENDING_TRANSFER"
 
 
 def test_a_transfer_to_the_owner_is_invalid(iot: Any) -> None:

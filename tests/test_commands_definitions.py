@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
 
@@ -186,7 +187,7 @@ def test_tags_list_applies_and_command_arn_is_taggable(iot: Any, iot_mock: IotMo
     arn = _static(iot, tags=[{"Key": "team", "Value": "ops"}])["commandArn"]
     backend = iot_mock.backend()
     assert tagging.tags_of(backend, arn) == {"team": "ops"}
-    tagging.check_taggable(backend, arn)
+    assert listed_tags(iot, arn) == {"team": "ops"}
 
 
 # --------------------------------------------------------------------------- update
@@ -259,6 +260,7 @@ def test_command_deprecated_for_over_12_hours_is_deleted_at_once_204(
         with pytest.raises(ClientError):
             iot.get_command(commandId="reboot")
     assert tagging.tags_of(iot_mock.backend(), arn) == {}
+    assert_untaggable(iot, arn)
     # The id is free again.
     _static(iot)
 

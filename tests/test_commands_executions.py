@@ -12,8 +12,7 @@ import pytest
 import time_machine
 from botocore.exceptions import ClientError
 
-from iotmock import IotMock, ServiceError, messages
-from iotmock._registry import RequestContext
+from iotmock import IotMock, ServiceError
 
 ACCOUNT_ARN = "arn:aws:iot:us-east-1:123456789012:"
 THING = ACCOUNT_ARN + "thing/dev1"
@@ -60,14 +59,11 @@ def _get(iot: Any, execution_id: str, target: str = THING, **kwargs: Any) -> Any
     return iot.get_command_execution(executionId=execution_id, targetArn=target, **kwargs)
 
 
-def _device_publish(iot_mock: IotMock, topic: str, payload: Any) -> None:
-    """Publish as a device would (iot-data Publish lives in another family): through the
-    mock's message log, which announces the message to the commands family."""
-    backend = iot_mock.backend()
-    ctx = RequestContext(
-        iot_mock, backend, "iot-data", "Publish", backend.account_id, backend.region
-    )
-    messages.publish(ctx, topic, payload, source="client")
+def _device_publish(iot_data: Any, topic: str, payload: Any) -> None:
+    """Publish as a device would, with the iot-data Publish operation (JSON-encoding
+    anything that is not already bytes or text)."""
+    body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    iot_data.publish(topic=topic, qos=1, payload=body)
 
 
 # --------------------------------------------------------------------------- start
@@ -342,12 +338,12 @@ def test_execution_times_out_lazily(
 
 
 def test_device_update_over_mqtt_topic(
-    iot: Any, jobs_data: Any, iot_mock: IotMock, reboot: str
+    iot: Any, jobs_data: Any, iot_mock: IotMock, reboot: str, iot_data: Any
 ) -> None:
     execution_id = _start(jobs_data, reboot, executionTimeoutSeconds=600)
     base = f"$aws/commands/things/dev1/executions/{execution_id}/response"
     _device_publish(
-        iot_mock,
+        iot_data,
         f"{base}/json",
         {
             "status": "SUCCEEDED",
@@ -359,21 +355,21 @@ def test_device_update_over_mqtt_topic(
     assert got["result"] == {"code": {"S": "ok"}, "raw": {"BIN": b"hi"}}
     (accepted,) = iot_mock.messages(f"{base}/accepted/json")
     assert accepted.json() == {"executionId": execution_id, "status": "SUCCEEDED"}
-    _device_publish(iot_mock, f"{base}/json", {"status": "FAILED"})
+    _device_publish(iot_data, f"{base}/json", {"status": "FAILED"})
     (rejected,) = iot_mock.messages(f"{base}/rejected/json")
     assert rejected.json()["error"] == "ConflictException"
     assert _get(iot, execution_id)["status"] == "SUCCEEDED"
 
 
 def test_malformed_device_update_is_rejected(
-    jobs_data: Any, iot_mock: IotMock, reboot: str
+    jobs_data: Any, iot_mock: IotMock, reboot: str, iot_data: Any
 ) -> None:
     execution_id = _start(jobs_data, reboot)
     base = f"$aws/commands/things/dev1/executions/{execution_id}/response"
-    _device_publish(iot_mock, f"{base}/json", b"not json")
-    _device_publish(iot_mock, f"{base}/json", json.dumps({"status": "DONE"}))
+    _device_publish(iot_data, f"{base}/json", b"not json")
+    _device_publish(iot_data, f"{base}/json", json.dumps({"status": "DONE"}))
     _device_publish(
-        iot_mock, f"{base}/json", {"status": "FAILED", "statusReason": {"reasonCode": "bad code"}}
+        iot_data, f"{base}/json", {"status": "FAILED", "statusReason": {"reasonCode": "bad code"}}
     )
     rejected = iot_mock.messages(f"{base}/rejected/json")
     assert [m.json()["error"] for m in rejected] == ["ValidationException"] * 3
@@ -525,14 +521,14 @@ def test_executions_expire_after_their_time_to_live(
 
 
 def test_end_to_end_start_report_list_delete(
-    iot: Any, jobs_data: Any, iot_mock: IotMock, reboot: str
+    iot: Any, jobs_data: Any, iot_mock: IotMock, reboot: str, iot_data: Any
 ) -> None:
     execution_id = _start(jobs_data, reboot, executionTimeoutSeconds=120)
     (request,) = iot_mock.messages("$aws/commands/things/dev1/executions/+/request/json")
     assert request.json() == {"action": "reboot"}
     response_topic = request.topic.replace("/request/json", "/response/json")
-    _device_publish(iot_mock, response_topic, {"status": "IN_PROGRESS"})
-    _device_publish(iot_mock, response_topic, {"status": "SUCCEEDED"})
+    _device_publish(iot_data, response_topic, {"status": "IN_PROGRESS"})
+    _device_publish(iot_data, response_topic, {"status": "SUCCEEDED"})
     assert _get(iot, execution_id)["status"] == "SUCCEEDED"
     assert len(iot_mock.messages(response_topic.replace("/json", "/accepted/json"))) == 2
     iot.delete_command_execution(executionId=execution_id, targetArn=THING)
@@ -597,23 +593,25 @@ def test_numeric_conditions(iot: Any, jobs_data: Any) -> None:
 
 
 def test_client_response_topic_without_format(
-    iot: Any, jobs_data: Any, iot_mock: IotMock, clock: Any
+    iot: Any, jobs_data: Any, iot_mock: IotMock, clock: Any, iot_data: Any
 ) -> None:
     arn = iot.create_command(commandId="raw", payload={"content": b"go"})["commandArn"]
     execution_id = _start(jobs_data, arn, CLIENT)
     (request,) = iot_mock.messages("$aws/commands/clients/mqtt-client-7/executions/+/request")
     assert request.payload == b"go"
     base = f"$aws/commands/clients/mqtt-client-7/executions/{execution_id}/response"
-    _device_publish(iot_mock, base, {"status": "REJECTED", "statusReason": {"reasonCode": "BUSY"}})
+    _device_publish(iot_data, base, {"status": "REJECTED", "statusReason": {"reasonCode": "BUSY"}})
     assert [m.json()["status"] for m in iot_mock.messages(f"{base}/accepted")] == ["REJECTED"]
     got = _get(iot, execution_id, CLIENT)
     assert got["status"] == "REJECTED"
     assert got["statusReason"] == {"reasonCode": "BUSY"}
 
 
-def test_update_for_unknown_execution_is_rejected(iot_mock: IotMock, reboot: str) -> None:
+def test_update_for_unknown_execution_is_rejected(
+    iot_mock: IotMock, reboot: str, iot_data: Any
+) -> None:
     base = "$aws/commands/things/dev1/executions/unknown/response/json"
-    _device_publish(iot_mock, base, {"status": "SUCCEEDED"})
+    _device_publish(iot_data, base, {"status": "SUCCEEDED"})
     (rejected,) = iot_mock.messages(
         "$aws/commands/things/dev1/executions/unknown/response/rejected/json"
     )

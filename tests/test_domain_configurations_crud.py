@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
-from iotmock.tagging import check_taggable
 
 ACM = "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:auth"
@@ -199,8 +199,8 @@ def test_delete_needs_a_disabled_configuration(iot: Any, iot_mock: IotMock) -> N
     arn = iot.create_domain_configuration(
         domainConfigurationName="dc", tags=[{"Key": "k", "Value": "v"}]
     )["domainConfigurationArn"]
-    check_taggable(iot_mock.backend(), arn)
     assert iot_mock.backend().tags[arn] == {"k": "v"}
+    assert listed_tags(iot, arn) == {"k": "v"}
     with pytest.raises(ClientError) as exc:
         iot.delete_domain_configuration(domainConfigurationName="dc")
     code, _, message = error(exc)
@@ -212,6 +212,7 @@ def test_delete_needs_a_disabled_configuration(iot: Any, iot_mock: IotMock) -> N
     iot.delete_domain_configuration(domainConfigurationName="dc")
     assert names(iot) == DEFAULTS
     assert arn not in iot_mock.backend().tags
+    assert_untaggable(iot, arn)
     for call in (
         lambda: iot.delete_domain_configuration(domainConfigurationName="dc"),
         lambda: iot.describe_domain_configuration(domainConfigurationName="dc"),

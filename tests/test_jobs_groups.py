@@ -1,24 +1,20 @@
 """Thing-group targets: recursive expansion, continuous jobs reaching things that join a
 target group later, AssociateTargetsWithJob, ListJobs group filters.
 
-Thing groups and their membership operations are built by another family; these tests
-set groups up directly in the backend with `GroupSetup` and announce membership changes
-through `iotmock._events.emit`, exactly as the registry helper of that family does.
+Thing groups and memberships are made with the registry's operations (CreateThingGroup,
+AddThingToThingGroup, RemoveThingFromThingGroup, UpdateThingGroupsForThing), so continuous
+jobs see membership changes through the same events a real caller triggers.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from iotmock import IotMock
-from iotmock._events import emit
-from iotmock._registry import RequestContext
-from iotmock.state import ThingGroup
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -34,55 +30,27 @@ def group_arn(name: str) -> str:
 
 
 class GroupSetup:
-    """Stand-in for the thing-group API: writes ThingGroup records and memberships into
-    the backend and emits the membership events that family emits."""
+    """Thing groups and memberships through the registry's boto3 operations."""
 
-    def __init__(self, iot_mock: IotMock) -> None:
-        self.mock = iot_mock
-        self.backend = iot_mock.backend()
+    def __init__(self, iot: Any) -> None:
+        self.iot = iot
 
-    def _context(self, operation: str) -> RequestContext:
-        return RequestContext(self.mock, self.backend, "iot", operation, ACCOUNT, REGION)
-
-    def group(self, name: str, parent: str | None = None) -> ThingGroup:
-        with self.mock.lock:
-            group = ThingGroup(
-                name=name,
-                group_id=str(uuid.uuid4()),
-                arn=group_arn(name),
-                parent_name=parent,
-            )
-            self.backend.thing_groups[name] = group
-            if parent is not None:
-                self.backend.thing_groups[parent].child_names.add(name)
-            return group
+    def group(self, name: str, parent: str | None = None) -> dict[str, Any]:
+        """CreateThingGroup; returns its answer (name, ARN, id)."""
+        extra = {"parentGroupName": parent} if parent else {}
+        created: dict[str, Any] = self.iot.create_thing_group(thingGroupName=name, **extra)
+        return created
 
     def add(self, thing_name: str, group_name: str) -> None:
-        with self.mock.lock:
-            self.backend.things[thing_name].group_names.add(group_name)
-            self.backend.thing_groups[group_name].thing_names.add(thing_name)
-            emit(
-                self._context("AddThingToThingGroup"),
-                "thing_added_to_group",
-                thing_name=thing_name,
-                group_name=group_name,
-            )
+        self.iot.add_thing_to_thing_group(thingName=thing_name, thingGroupName=group_name)
 
     def remove(self, thing_name: str, group_name: str) -> None:
-        with self.mock.lock:
-            self.backend.things[thing_name].group_names.discard(group_name)
-            self.backend.thing_groups[group_name].thing_names.discard(thing_name)
-            emit(
-                self._context("RemoveThingFromThingGroup"),
-                "thing_removed_from_group",
-                thing_name=thing_name,
-                group_name=group_name,
-            )
+        self.iot.remove_thing_from_thing_group(thingName=thing_name, thingGroupName=group_name)
 
 
 @pytest.fixture
-def groups(iot_mock: IotMock, iot: Any) -> GroupSetup:
-    return GroupSetup(iot_mock)
+def groups(iot: Any) -> GroupSetup:
+    return GroupSetup(iot)
 
 
 def executions_of(iot: Any, job_id: str) -> dict[str, tuple[str, int]]:
@@ -105,8 +73,13 @@ def test_group_target_expands_recursively_to_member_things(iot: Any, groups: Gro
     groups.add("a", "fleet")
     groups.add("b", "floor-1")
     groups.add("c", "room-9")
-    groups.add("a", "room-9")  # a thing in two reached groups gets one execution
-    iot.create_job(jobId="g", targets=[group_arn("fleet"), thing_arn("d")], document=DOCUMENT)
+    groups.group("spares")
+    groups.add("a", "spares")  # a thing in two targeted groups gets one execution
+    iot.create_job(
+        jobId="g",
+        targets=[group_arn("fleet"), group_arn("spares"), thing_arn("d")],
+        document=DOCUMENT,
+    )
     assert executions_of(iot, "g") == {
         "a": ("QUEUED", 1),
         "b": ("QUEUED", 1),
@@ -182,6 +155,49 @@ def test_continuous_job_removes_and_requeues_things_leaving_and_rejoining(
     groups.add("dev", "fleet")
     execution = iot.describe_job_execution(jobId="cont", thingName="dev")["execution"]
     assert (execution["status"], execution["executionNumber"]) == ("QUEUED", 2)
+
+
+def test_update_thing_groups_for_thing_drives_continuous_jobs(iot: Any, groups: GroupSetup) -> None:
+    iot.create_thing(thingName="dev")
+    groups.group("fleet")
+    groups.group("sub", parent="fleet")
+    groups.group("lab")
+    iot.create_job(
+        jobId="cont", targets=[group_arn("fleet")], document=DOCUMENT, targetSelection="CONTINUOUS"
+    )
+    iot.update_thing_groups_for_thing(thingName="dev", thingGroupsToAdd=["sub"])
+    assert executions_of(iot, "cont") == {"dev": ("QUEUED", 1)}
+    iot.update_thing_groups_for_thing(
+        thingName="dev", thingGroupsToAdd=["lab"], thingGroupsToRemove=["sub"]
+    )
+    assert executions_of(iot, "cont") == {"dev": ("REMOVED", 1)}
+    iot.update_thing_groups_for_thing(
+        thingName="dev", thingGroupsToAdd=["sub"], thingGroupsToRemove=["lab"]
+    )
+    assert executions_of(iot, "cont") == {"dev": ("QUEUED", 2)}
+
+
+def test_moving_within_the_targets_keeps_the_execution(
+    iot: Any, jobs_data: Any, groups: GroupSetup
+) -> None:
+    """UpdateThingGroupsForThing is one change: a thing moved between two groups that
+    are both reached by a continuous job never leaves its targets."""
+    iot.create_thing(thingName="dev")
+    groups.group("fleet")
+    groups.group("floor-1", parent="fleet")
+    groups.group("floor-2", parent="fleet")
+    groups.add("dev", "floor-1")
+    iot.create_job(
+        jobId="cont", targets=[group_arn("fleet")], document=DOCUMENT, targetSelection="CONTINUOUS"
+    )
+    jobs_data.start_next_pending_job_execution(thingName="dev")
+    iot.update_thing_groups_for_thing(
+        thingName="dev", thingGroupsToAdd=["floor-2"], thingGroupsToRemove=["floor-1"]
+    )
+    assert executions_of(iot, "cont") == {"dev": ("IN_PROGRESS", 1)}
+    assert iot.list_thing_groups_for_thing(thingName="dev")["thingGroups"] == [
+        {"groupName": "floor-2", "groupArn": group_arn("floor-2")}
+    ]
 
 
 def test_completed_continuous_execution_is_not_requeued(
@@ -268,6 +284,6 @@ def test_list_jobs_by_thing_group_name_and_id(iot: Any, groups: GroupSetup) -> N
     iot.create_job(jobId="j3", targets=[thing_arn("a")], document=DOCUMENT)
     by_name = iot.list_jobs(thingGroupName="fleet")["jobs"]
     assert [j["jobId"] for j in by_name] == ["j1"]
-    assert by_name[0]["thingGroupId"] == fleet.group_id
-    assert [j["jobId"] for j in iot.list_jobs(thingGroupId=fleet.group_id)["jobs"]] == ["j1"]
+    assert by_name[0]["thingGroupId"] == fleet["thingGroupId"]
+    assert [j["jobId"] for j in iot.list_jobs(thingGroupId=fleet["thingGroupId"])["jobs"]] == ["j1"]
     assert iot.list_jobs(thingGroupName="unknown")["jobs"] == []

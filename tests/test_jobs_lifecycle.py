@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tag_checks import listed_tags
 
 from iotmock import IotMock
-from iotmock.tagging import check_taggable, tags_of
+from iotmock.tagging import tags_of
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -321,7 +322,7 @@ def test_job_tags_are_kept_and_dropped_with_the_job(iot: Any, iot_mock: IotMock)
     arn = created["jobArn"]
     backend = iot_mock.backend()
     assert tags_of(backend, arn) == {"env": "test"}
-    check_taggable(backend, arn)  # "job" is a taggable ARN type
+    assert listed_tags(iot, arn) == {"env": "test"}  # "job" is a taggable ARN type
     iot.delete_job(jobId="tagged", force=True)
     assert tags_of(backend, arn) == {}
 

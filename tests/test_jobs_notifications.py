@@ -61,7 +61,7 @@ def test_notify_and_notify_next_follow_the_pending_list(
                 "lastUpdatedAt": EPOCH,
                 "versionNumber": 1,
                 "executionNumber": 1,
-                "jobDocument": DOCUMENT,
+                "jobDocument": json.loads(DOCUMENT),  # an object over MQTT
             },
         }
     ]
@@ -119,3 +119,10 @@ def test_deleting_a_job_notifies_its_things(iot: Any, iot_mock: IotMock) -> None
     iot.delete_job(jobId="gone", force=True)
     assert payloads(iot_mock, "$aws/things/dev/jobs/notify")[-1]["jobs"] == {}
     assert "execution" not in payloads(iot_mock, "$aws/things/dev/jobs/notify-next")[-1]
+
+
+def test_notify_next_embeds_the_document_as_json(iot: Any, iot_mock: IotMock) -> None:
+    iot.create_thing(thingName="dev")
+    iot.create_job(jobId="one", targets=[thing_arn("dev")], document='{"steps": [1, 2]}')
+    [message] = payloads(iot_mock, "$aws/things/dev/jobs/notify-next")
+    assert message["execution"]["jobDocument"] == {"steps": [1, 2]}

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
-from iotmock.tagging import check_taggable, tags_of
+from iotmock.tagging import tags_of
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -54,8 +55,8 @@ def test_create_describe_list_delete_template(iot: Any, iot_mock: IotMock) -> No
     arn = f"arn:aws:iot:{REGION}:{ACCOUNT}:jobtemplate/fw-update"
     assert created["jobTemplateArn"] == arn
     assert created["jobTemplateId"] == "fw-update"
-    check_taggable(iot_mock.backend(), arn)
     assert tags_of(iot_mock.backend(), arn) == {"team": "fw"}
+    assert listed_tags(iot, arn) == {"team": "fw"}
 
     described = iot.describe_job_template(jobTemplateId="fw-update")
     assert described["document"] == DOCUMENT
@@ -80,6 +81,7 @@ def test_create_describe_list_delete_template(iot: Any, iot_mock: IotMock) -> No
         iot.delete_job_template(jobTemplateId="fw-update")
     assert error_of(exc) == ("ResourceNotFoundException", 404)
     assert tags_of(iot_mock.backend(), arn) == {}
+    assert_untaggable(iot, arn)
 
 
 def test_duplicate_template_is_conflict(iot: Any) -> None:

@@ -104,9 +104,20 @@ def test_client_may_publish_to_documented_reserved_request_topics(
         "$aws/things/t/jobs/job-1/update",
         "$aws/things/t/shadow/name/s/get",
         "$aws/rules/myRule",
+        "$aws/commands/things/t/executions/e-1/response/json",
+        "$aws/commands/clients/c-1/executions/e-2/response",
     ):
         iot_data.publish(topic=topic, payload=b"{}")
     assert len(iot_mock.messages("$aws/things/t/jobs/#")) == 2
+    for topic in (
+        "$aws/commands/things/t/executions/e-1/response/json",
+        "$aws/commands/clients/c-1/executions/e-2/response",
+    ):
+        assert [m.payload for m in iot_mock.messages(topic)] == [b"{}"]
+    # The service's answers on the same tree stay reserved.
+    with pytest.raises(ClientError) as exc:
+        iot_data.publish(topic="$aws/commands/things/t/executions/e-1/response/accepted/json")
+    assert error_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_payload_above_128_kb_is_too_large(iot_data: Any) -> None:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
-from iotmock.tagging import check_taggable, tags_of
+from iotmock.tagging import tags_of
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -166,8 +167,8 @@ def test_list_ota_updates_paging_and_status_filter(iot: Any) -> None:
 def test_delete_ota_update_needs_force_while_its_job_runs(iot: Any, iot_mock: IotMock) -> None:
     answer = create(iot, tags=[{"Key": "release", "Value": "2"}])
     arn = answer["otaUpdateArn"]
-    check_taggable(iot_mock.backend(), arn)
     assert tags_of(iot_mock.backend(), arn) == {"release": "2"}
+    assert listed_tags(iot, arn) == {"release": "2"}
     with pytest.raises(ClientError) as exc:
         iot.delete_ota_update(otaUpdateId="ota-1")
     assert exc.value.response["Error"]["Code"] == "InvalidRequestException"
@@ -175,6 +176,7 @@ def test_delete_ota_update_needs_force_while_its_job_runs(iot: Any, iot_mock: Io
     assert iot.list_ota_updates()["otaUpdates"] == []
     assert iot.list_jobs()["jobs"] == []
     assert tags_of(iot_mock.backend(), arn) == {}
+    assert_untaggable(iot, arn)
     with pytest.raises(ClientError) as exc:
         iot.delete_ota_update(otaUpdateId="ota-1")
     assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
 
@@ -158,9 +159,10 @@ def test_package_tags_are_a_map(iot: Any, iot_mock: IotMock) -> None:
     arn = iot.create_package(packageName="app", tags={"team": "fw", "tier": ""})["packageArn"]
     backend = iot_mock.backend()
     assert tagging.tags_of(backend, arn) == {"team": "fw", "tier": ""}
-    tagging.check_taggable(backend, arn)
+    assert listed_tags(iot, arn) == {"team": "fw", "tier": ""}
     iot.delete_package(packageName="app")
     assert tagging.tags_of(backend, arn) == {}
+    assert_untaggable(iot, arn)
 
 
 def test_reserved_tag_key_is_validation_exception(iot: Any) -> None:
@@ -324,11 +326,10 @@ def test_version_tags_and_taggable_arn(app: Any, iot_mock: IotMock) -> None:
     arn = _version(app, tags={"stage": "beta"})["packageVersionArn"]
     backend = iot_mock.backend()
     assert tagging.tags_of(backend, arn) == {"stage": "beta"}
-    tagging.check_taggable(backend, arn)
+    assert listed_tags(app, arn) == {"stage": "beta"}
     app.delete_package_version(packageName="app", versionName="1.0")
     assert tagging.tags_of(backend, arn) == {}
-    with pytest.raises(Exception, match="does not exist"):
-        tagging.check_taggable(backend, arn)
+    assert_untaggable(app, arn)
 
 
 # --------------------------------------------------------------------------- configuration

@@ -9,13 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from identity_state import (
-    add_thing_to_group,
-    delete_certificate,
-    delete_thing_group,
-    insert_certificate,
-    insert_thing_group,
-)
+from identity_state import insert_dynamic_thing_group, new_certificate
 
 from iotmock import IotMock
 
@@ -42,6 +36,12 @@ def make_policies(iot: Any, *names: str) -> None:
         iot.create_policy(policyName=name, policyDocument=DOC)
 
 
+def make_group(iot: Any, name: str, parent: str | None = None) -> str:
+    """CreateThingGroup; returns the group's ARN."""
+    extra = {"parentGroupName": parent} if parent else {}
+    return str(iot.create_thing_group(thingGroupName=name, **extra)["thingGroupArn"])
+
+
 def attached(iot: Any, target: str, **kwargs: Any) -> list[str]:
     return [
         p["policyName"] for p in iot.list_attached_policies(target=target, **kwargs)["policies"]
@@ -53,7 +53,7 @@ def attached(iot: Any, target: str, **kwargs: Any) -> list[str]:
 
 def test_attach_to_certificate(iot: Any, iot_mock: IotMock) -> None:
     make_policies(iot, "p1", "p2")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     response = iot.attach_policy(policyName="p1", target=cert)
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
     iot.attach_policy(policyName="p2", target=cert)
@@ -64,25 +64,25 @@ def test_attach_to_certificate(iot: Any, iot_mock: IotMock) -> None:
     assert backend.policy_targets["p1"] == {cert: None}
 
 
-def test_attach_twice_is_a_no_op(iot: Any, iot_mock: IotMock) -> None:
+def test_attach_twice_is_a_no_op(iot: Any) -> None:
     make_policies(iot, "p1")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     iot.attach_policy(policyName="p1", target=cert)
     iot.attach_policy(policyName="p1", target=cert)
     assert attached(iot, cert) == ["p1"]
     assert iot.list_targets_for_policy(policyName="p1")["targets"] == [cert]
 
 
-def test_attach_to_static_thing_group(iot: Any, iot_mock: IotMock) -> None:
+def test_attach_to_static_thing_group(iot: Any) -> None:
     make_policies(iot, "p1")
-    group = insert_thing_group(iot_mock, "fleet")
+    group = make_group(iot, "fleet")
     iot.attach_policy(policyName="p1", target=group)
     assert attached(iot, group) == ["p1"]
 
 
 def test_dynamic_thing_group_cannot_carry_policies(iot: Any, iot_mock: IotMock) -> None:
     make_policies(iot, "p1")
-    group = insert_thing_group(iot_mock, "dyn", dynamic=True)
+    group = insert_dynamic_thing_group(iot, iot_mock, "dyn", "attributes.kind:sensor")
     with pytest.raises(ClientError) as exc:
         iot.attach_policy(policyName="p1", target=group)
     code, status, message = error(exc)
@@ -97,9 +97,9 @@ def test_attach_to_cognito_identity(iot: Any) -> None:
     assert iot.list_policy_principals(policyName="p1")["principals"] == [COGNITO]
 
 
-def test_unknown_policy_or_target_is_404(iot: Any, iot_mock: IotMock) -> None:
+def test_unknown_policy_or_target_is_404(iot: Any) -> None:
     make_policies(iot, "p1")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     missing_cert = "arn:aws:iot:us-east-1:123456789012:cert/" + "0" * 64
     missing_group = "arn:aws:iot:us-east-1:123456789012:thinggroup/none"
     other_account = cert.replace("123456789012", "210987654321")
@@ -120,10 +120,10 @@ def test_invalid_target_is_refused(iot: Any) -> None:
         assert "is not a valid policy target" in message
 
 
-def test_at_most_ten_policies_per_target(iot: Any, iot_mock: IotMock) -> None:
+def test_at_most_ten_policies_per_target(iot: Any) -> None:
     names = [f"p{index:02d}" for index in range(11)]
     make_policies(iot, *names)
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     for name in names[:10]:
         iot.attach_policy(policyName=name, target=cert)
     iot.attach_policy(policyName=names[0], target=cert)  # re-attaching is not an addition
@@ -137,7 +137,7 @@ def test_at_most_ten_policies_per_target(iot: Any, iot_mock: IotMock) -> None:
 
 def test_detach_policy(iot: Any, iot_mock: IotMock) -> None:
     make_policies(iot, "p1", "p2")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     iot.attach_policy(policyName="p1", target=cert)
     iot.attach_policy(policyName="p2", target=cert)
     iot.detach_policy(policyName="p1", target=cert)
@@ -146,9 +146,9 @@ def test_detach_policy(iot: Any, iot_mock: IotMock) -> None:
     assert "p1" not in iot_mock.backend().policy_targets
 
 
-def test_detach_not_attached_is_silent(iot: Any, iot_mock: IotMock) -> None:
+def test_detach_not_attached_is_silent(iot: Any) -> None:
     make_policies(iot, "p1")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     iot.detach_policy(policyName="p1", target=cert)
     iot.detach_policy(policyName="unknown", target=cert)
     iot.detach_policy(policyName="p1", target=COGNITO)
@@ -157,9 +157,9 @@ def test_detach_not_attached_is_silent(iot: Any, iot_mock: IotMock) -> None:
     assert error(exc)[0] == "InvalidRequestException"
 
 
-def test_principal_variants_are_aliases(iot: Any, iot_mock: IotMock) -> None:
+def test_principal_variants_are_aliases(iot: Any) -> None:
     make_policies(iot, "p1", "p2")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     iot.attach_principal_policy(policyName="p1", principal=cert)
     iot.attach_principal_policy(policyName="p2", principal=cert)
     listed = iot.list_principal_policies(principal=cert)["policies"]
@@ -171,9 +171,9 @@ def test_principal_variants_are_aliases(iot: Any, iot_mock: IotMock) -> None:
     assert attached(iot, cert) == ["p2"]
 
 
-def test_detach_principal_policy_unknown_policy_or_principal(iot: Any, iot_mock: IotMock) -> None:
+def test_detach_principal_policy_unknown_policy_or_principal(iot: Any) -> None:
     make_policies(iot, "p1")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     with pytest.raises(ClientError) as exc:
         iot.detach_principal_policy(policyName="nope", principal=cert)
     assert error(exc)[:2] == ("ResourceNotFoundException", 404)
@@ -187,9 +187,9 @@ def test_detach_principal_policy_unknown_policy_or_principal(iot: Any, iot_mock:
 # --------------------------------------------------------------------------- lists
 
 
-def test_list_targets_for_policy_pages(iot: Any, iot_mock: IotMock) -> None:
+def test_list_targets_for_policy_pages(iot: Any) -> None:
     make_policies(iot, "p1")
-    certs = sorted(insert_certificate(iot_mock) for _ in range(5))
+    certs = sorted(new_certificate(iot) for _ in range(5))
     for cert in certs:
         iot.attach_policy(policyName="p1", target=cert)
     first = iot.list_targets_for_policy(policyName="p1", pageSize=2)
@@ -202,10 +202,10 @@ def test_list_targets_for_policy_pages(iot: Any, iot_mock: IotMock) -> None:
     assert error(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
-def test_list_policy_principals_excludes_thing_groups(iot: Any, iot_mock: IotMock) -> None:
+def test_list_policy_principals_excludes_thing_groups(iot: Any) -> None:
     make_policies(iot, "p1")
-    cert = insert_certificate(iot_mock)
-    group = insert_thing_group(iot_mock, "fleet")
+    cert = new_certificate(iot)
+    group = make_group(iot, "fleet")
     for target in (cert, group, COGNITO):
         iot.attach_policy(policyName="p1", target=target)
     assert sorted(iot.list_policy_principals(policyName="p1")["principals"]) == sorted(
@@ -219,9 +219,9 @@ def test_list_policy_principals_excludes_thing_groups(iot: Any, iot_mock: IotMoc
     assert error(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
-def test_list_principal_policies_order_and_paging(iot: Any, iot_mock: IotMock) -> None:
+def test_list_principal_policies_order_and_paging(iot: Any) -> None:
     make_policies(iot, "a", "b", "c")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     for name in ("b", "c", "a"):
         iot.attach_policy(policyName=name, target=cert)
     page = iot.list_principal_policies(principal=cert, pageSize=2)
@@ -241,14 +241,13 @@ def test_list_attached_policies_unknown_target(iot: Any) -> None:
     assert error(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
-def test_list_attached_policies_recursive_includes_ancestors(iot: Any, iot_mock: IotMock) -> None:
+def test_list_attached_policies_recursive_includes_ancestors(iot: Any) -> None:
     make_policies(iot, "root-p", "mid-p", "leaf-p")
-    insert_thing_group(iot_mock, "root")
-    insert_thing_group(iot_mock, "mid", parent="root")
-    leaf = insert_thing_group(iot_mock, "leaf", parent="mid")
-    backend = iot_mock.backend()
-    iot.attach_policy(policyName="root-p", target=backend.thing_groups["root"].arn)
-    iot.attach_policy(policyName="mid-p", target=backend.thing_groups["mid"].arn)
+    root = make_group(iot, "root")
+    mid = make_group(iot, "mid", parent="root")
+    leaf = make_group(iot, "leaf", parent="mid")
+    iot.attach_policy(policyName="root-p", target=root)
+    iot.attach_policy(policyName="mid-p", target=mid)
     iot.attach_policy(policyName="leaf-p", target=leaf)
     assert attached(iot, leaf) == ["leaf-p"]
     assert attached(iot, leaf, recursive=True) == ["leaf-p", "mid-p", "root-p"]
@@ -257,14 +256,14 @@ def test_list_attached_policies_recursive_includes_ancestors(iot: Any, iot_mock:
 # --------------------------------------------------------------------------- effective
 
 
-def test_effective_policies_of_principal_and_thing_groups(iot: Any, iot_mock: IotMock) -> None:
+def test_effective_policies_of_principal_and_thing_groups(iot: Any) -> None:
     make_policies(iot, "cert-p", "root-p", "child-p", "other-p")
-    cert = insert_certificate(iot_mock)
-    root = insert_thing_group(iot_mock, "root")
-    child = insert_thing_group(iot_mock, "child", parent="root")
-    other = insert_thing_group(iot_mock, "other")
+    cert = new_certificate(iot)
+    root = make_group(iot, "root")
+    child = make_group(iot, "child", parent="root")
+    other = make_group(iot, "other")
     iot.create_thing(thingName="t1")
-    add_thing_to_group(iot_mock, "t1", "child")
+    iot.add_thing_to_thing_group(thingGroupName="child", thingName="t1")
     iot.attach_policy(policyName="cert-p", target=cert)
     iot.attach_policy(policyName="root-p", target=root)
     iot.attach_policy(policyName="child-p", target=child)
@@ -282,9 +281,9 @@ def test_effective_policies_of_principal_and_thing_groups(iot: Any, iot_mock: Io
     assert [p["policyName"] for p in thing_only] == ["child-p", "root-p"]
 
 
-def test_effective_policies_use_the_default_version(iot: Any, iot_mock: IotMock) -> None:
+def test_effective_policies_use_the_default_version(iot: Any) -> None:
     make_policies(iot, "p")
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     iot.attach_policy(policyName="p", target=cert)
     new = DOC.replace("iot:Connect", "iot:Publish")
     iot.create_policy_version(policyName="p", policyDocument=new, setAsDefault=True)
@@ -292,7 +291,7 @@ def test_effective_policies_use_the_default_version(iot: Any, iot_mock: IotMock)
     assert effective[0]["policyDocument"] == new
 
 
-def test_effective_policies_errors(iot: Any, iot_mock: IotMock) -> None:
+def test_effective_policies_errors(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.get_effective_policies(thingName="ghost")
     assert error(exc)[:2] == ("ResourceNotFoundException", 404)
@@ -309,21 +308,36 @@ def test_effective_policies_errors(iot: Any, iot_mock: IotMock) -> None:
 
 def test_deleting_a_certificate_drops_its_attachments(iot: Any, iot_mock: IotMock) -> None:
     make_policies(iot, "p1")
-    cert = insert_certificate(iot_mock)
-    keep = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
+    keep = new_certificate(iot)
     iot.attach_policy(policyName="p1", target=cert)
     iot.attach_policy(policyName="p1", target=keep)
-    delete_certificate(iot_mock, cert)
+    certificate_id = cert.rsplit("/", 1)[1]
+    iot.update_certificate(certificateId=certificate_id, newStatus="INACTIVE")
+    with pytest.raises(ClientError) as exc:
+        iot.delete_certificate(certificateId=certificate_id)
+    assert error(exc) == (
+        "DeleteConflictException",
+        409,
+        f"Certificate policies must be detached before deletion (arn: {cert})",
+    )
+    iot.delete_certificate(certificateId=certificate_id, forceDelete=True)
     assert iot.list_targets_for_policy(policyName="p1")["targets"] == [keep]
     assert cert not in iot_mock.backend().target_policies
+    with pytest.raises(ClientError) as exc:
+        iot.list_attached_policies(target=cert)
+    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
     iot.detach_policy(policyName="p1", target=keep)
     iot.delete_policy(policyName="p1")
 
 
-def test_deleting_a_thing_group_drops_its_attachments(iot: Any, iot_mock: IotMock) -> None:
+def test_deleting_a_thing_group_drops_its_attachments(iot: Any) -> None:
     make_policies(iot, "p1")
-    group = insert_thing_group(iot_mock, "fleet")
+    group = make_group(iot, "fleet")
     iot.attach_policy(policyName="p1", target=group)
-    delete_thing_group(iot_mock, "fleet")
+    iot.delete_thing_group(thingGroupName="fleet")
     assert iot.list_targets_for_policy(policyName="p1")["targets"] == []
+    with pytest.raises(ClientError) as exc:
+        iot.list_attached_policies(target=group)
+    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
     iot.delete_policy(policyName="p1")

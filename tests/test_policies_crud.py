@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from identity_state import insert_certificate
+from identity_state import new_certificate
 
 from iotmock import IotMock
 from iotmock.tagging import check_taggable
@@ -84,11 +84,11 @@ def test_unknown_policy_is_404(iot: Any) -> None:
 
 
 def test_create_policy_with_tags(iot: Any, iot_mock: IotMock) -> None:
-    # TagResource/ListTagsForResource belong to the tagging family; read the state.
     arn = iot.create_policy(
         policyName="p1", policyDocument=DOC, tags=[{"Key": "team", "Value": "x"}]
     )["policyArn"]
     assert iot_mock.backend().tags[arn] == {"team": "x"}
+    assert iot.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "team", "Value": "x"}]
     check_taggable(iot_mock.backend(), arn)
 
 
@@ -98,6 +98,9 @@ def test_tags_are_dropped_with_the_policy(iot: Any, iot_mock: IotMock) -> None:
     )["policyArn"]
     iot.delete_policy(policyName="p1")
     assert arn not in iot_mock.backend().tags
+    # A new policy of the same name (same ARN) does not inherit the old tags.
+    iot.create_policy(policyName="p1", policyDocument=DOC)
+    assert iot.list_tags_for_resource(resourceArn=arn)["tags"] == []
 
 
 # --------------------------------------------------------------------------- malformed
@@ -321,9 +324,9 @@ def test_delete_policy_with_versions_is_refused(iot: Any) -> None:
     assert iot.list_policies()["policies"] == []
 
 
-def test_delete_attached_policy_is_refused(iot: Any, iot_mock: IotMock) -> None:
+def test_delete_attached_policy_is_refused(iot: Any) -> None:
     iot.create_policy(policyName="p", policyDocument=DOC)
-    cert = insert_certificate(iot_mock)
+    cert = new_certificate(iot)
     iot.attach_policy(policyName="p", target=cert)
     with pytest.raises(ClientError) as exc:
         iot.delete_policy(policyName="p")

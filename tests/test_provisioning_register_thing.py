@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
+from identity_state import insert_dynamic_thing_group
 
 from iotmock import IotMock, _events
 from iotmock.crypto import (
@@ -20,7 +21,6 @@ from iotmock.crypto import (
     to_pem,
     verification_certificate,
 )
-from iotmock.state import BillingGroup, Policy, PolicyVersion, ThingGroup, ThingType
 
 DOCUMENT = json.dumps(
     {
@@ -55,42 +55,6 @@ def thing_template(**properties: Any) -> dict[str, Any]:
     }
 
 
-# Thing groups, billing groups, thing types and policies belong to families built on other
-# branches: these helpers create their records in the shared state directly.
-
-
-def add_thing_group_directly(iot_mock: IotMock, name: str, *, dynamic: bool = False) -> None:
-    backend = iot_mock.backend()
-    backend.thing_groups[name] = ThingGroup(
-        name=name,
-        group_id=f"id-{name}",
-        arn=backend.arn(f"thinggroup/{name}"),
-        query_string="attributes.x:1" if dynamic else None,
-    )
-
-
-def add_billing_group_directly(iot_mock: IotMock, name: str) -> None:
-    backend = iot_mock.backend()
-    backend.billing_groups[name] = BillingGroup(
-        name=name, group_id=f"id-{name}", arn=backend.arn(f"billinggroup/{name}")
-    )
-
-
-def add_thing_type_directly(iot_mock: IotMock, name: str) -> None:
-    backend = iot_mock.backend()
-    backend.thing_types[name] = ThingType(
-        name=name, thing_type_id=f"id-{name}", arn=backend.arn(f"thingtype/{name}")
-    )
-
-
-def add_policy_directly(iot_mock: IotMock, name: str) -> str:
-    backend = iot_mock.backend()
-    policy = Policy(name=name, arn=backend.arn(f"policy/{name}"))
-    policy.versions["1"] = PolicyVersion("1", DOCUMENT, 0.0)
-    backend.policies[name] = policy
-    return policy.arn
-
-
 @pytest.fixture
 def group_events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str]]]:
     seen: list[tuple[str, str, str]] = []
@@ -102,7 +66,8 @@ def group_events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, st
         return record
 
     for event in ("thing_added_to_group", "thing_removed_from_group"):
-        monkeypatch.setitem(_events._SUBSCRIBERS, event, [recorder(event)])
+        subscribers = _events._SUBSCRIBERS[event]
+        monkeypatch.setitem(_events._SUBSCRIBERS, event, [*subscribers, recorder(event)])
     yield seen
 
 
@@ -175,7 +140,7 @@ def test_the_same_inline_document_reuses_its_policy(iot: Any, iot_mock: IotMock)
 
 
 def test_an_existing_policy_by_name(iot: Any, iot_mock: IotMock) -> None:
-    policy_arn = add_policy_directly(iot_mock, "DevicePolicy")
+    policy_arn = iot.create_policy(policyName="DevicePolicy", policyDocument=DOCUMENT)["policyArn"]
     cert = iot.create_keys_and_certificate()
     template = {
         "Resources": {
@@ -192,6 +157,9 @@ def test_an_existing_policy_by_name(iot: Any, iot_mock: IotMock) -> None:
     assert result["resourceArns"] == {"certificate": cert["certificateArn"], "pol": policy_arn}
     assert result["certificatePem"] == cert["certificatePem"]
     assert list(iot_mock.backend().target_policies[cert["certificateArn"]]) == ["DevicePolicy"]
+    assert iot.list_attached_policies(target=cert["certificateArn"])["policies"] == [
+        {"policyName": "DevicePolicy", "policyArn": policy_arn}
+    ]
     # Status defaults to ACTIVE when the template gives none for... an existing certificate
     # keeps its own status.
     status = iot.describe_certificate(certificateId=cert["certificateId"])
@@ -328,10 +296,10 @@ def test_certificate_resource_errors(iot: Any, properties: dict[str, Any], code:
 def test_thing_properties_type_attributes_groups_billing_group(
     iot: Any, iot_mock: IotMock, group_events: list[tuple[str, str, str]]
 ) -> None:
-    add_thing_type_directly(iot_mock, "Sensor")
-    add_thing_group_directly(iot_mock, "g1")
-    add_thing_group_directly(iot_mock, "g2")
-    add_billing_group_directly(iot_mock, "b1")
+    iot.create_thing_type(thingTypeName="Sensor")
+    iot.create_thing_group(thingGroupName="g1")
+    iot.create_thing_group(thingGroupName="g2")
+    iot.create_billing_group(billingGroupName="b1")
     template = thing_template(
         ThingTypeName="Sensor",
         AttributePayload={"model": "x1", "plant": {"Ref": "ThingName"}},
@@ -349,6 +317,11 @@ def test_thing_properties_type_attributes_groups_billing_group(
     assert backend.things["dev"].group_names == {"g1", "g2"}
     assert backend.thing_groups["g1"].thing_names == {"dev"}
     assert backend.billing_groups["b1"].thing_names == {"dev"}
+    listed = iot.list_thing_groups_for_thing(thingName="dev")["thingGroups"]
+    assert sorted(g["groupName"] for g in listed) == ["g1", "g2"]
+    assert iot.list_things_in_thing_group(thingGroupName="g1")["things"] == ["dev"]
+    assert iot.list_things_in_billing_group(billingGroupName="b1")["things"] == ["dev"]
+    assert iot.list_things(thingTypeName="Sensor")["things"][0]["thingName"] == "dev"
     assert group_events == [
         ("thing_added_to_group", "dev", "g1"),
         ("thing_added_to_group", "dev", "g2"),
@@ -367,7 +340,7 @@ def test_thing_properties_type_attributes_groups_billing_group(
 def test_missing_references_fail_registration_and_create_nothing(
     iot: Any, iot_mock: IotMock, properties: dict[str, Any], fragment: str
 ) -> None:
-    add_thing_group_directly(iot_mock, "dyn", dynamic=True)
+    insert_dynamic_thing_group(iot, iot_mock, "dyn", "attributes.x:1")
     template = thing_template(**properties)
     template["Resources"]["c"] = {
         "Type": "AWS::IoT::Certificate",
@@ -452,7 +425,7 @@ def test_thing_group_override_replace(
     iot: Any, iot_mock: IotMock, group_events: list[tuple[str, str, str]]
 ) -> None:
     for name in ("old", "new"):
-        add_thing_group_directly(iot_mock, name)
+        iot.create_thing_group(thingGroupName=name)
     register(iot, thing_template(ThingGroups=["old"]), ThingName="dev")
     template = thing_template(ThingGroups=["new"])
     template["Resources"]["thing"]["OverrideSettings"] = {"ThingGroups": "REPLACE"}
@@ -462,6 +435,8 @@ def test_thing_group_override_replace(
     backend = iot_mock.backend()
     assert backend.things["dev"].group_names == {"new"}
     assert backend.thing_groups["old"].thing_names == set()
+    assert iot.list_things_in_thing_group(thingGroupName="old")["things"] == []
+    assert iot.list_things_in_thing_group(thingGroupName="new")["things"] == ["dev"]
     assert group_events[-2:] == [
         ("thing_removed_from_group", "dev", "old"),
         ("thing_added_to_group", "dev", "new"),
@@ -484,12 +459,12 @@ def test_registering_twice_attaches_once(iot: Any, iot_mock: IotMock) -> None:
     }
 
 
-def test_a_certificate_exclusively_attached_elsewhere_fails(iot: Any, iot_mock: IotMock) -> None:
+def test_a_certificate_exclusively_attached_elsewhere_fails(iot: Any) -> None:
     cert = iot.create_keys_and_certificate()
     iot.create_thing(thingName="owner")
-    backend = iot_mock.backend()
-    backend.thing_principals["owner"] = {cert["certificateArn"]: "EXCLUSIVE_THING"}
-    backend.principal_things[cert["certificateArn"]] = {"owner": "EXCLUSIVE_THING"}
+    iot.attach_thing_principal(
+        thingName="owner", principal=cert["certificateArn"], thingPrincipalType="EXCLUSIVE_THING"
+    )
     template = thing_template()
     template["Resources"]["c"] = {
         "Type": "AWS::IoT::Certificate",

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from freezegun import freeze_time
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
 
@@ -163,13 +164,13 @@ def test_unknown_template_is_not_found(iot: Any) -> None:
 
 def test_delete_template_drops_it_and_its_tags(iot: Any, iot_mock: IotMock) -> None:
     arn = create(iot, tags=[{"Key": "k", "Value": "v"}])["templateArn"]
-    # TagResource lives on another branch: read the shared tag state.
     assert tagging.tags_of(iot_mock.backend(), arn) == {"k": "v"}
-    tagging.check_taggable(iot_mock.backend(), arn)
+    assert listed_tags(iot, arn) == {"k": "v"}
 
     iot.delete_provisioning_template(templateName="fleet")
 
     assert tagging.tags_of(iot_mock.backend(), arn) == {}
+    assert_untaggable(iot, arn)
     assert iot.list_provisioning_templates()["templates"] == []
 
 

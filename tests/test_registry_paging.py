@@ -8,34 +8,31 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from iotmock import IotMock
-from iotmock.state import Certificate
-
 N = 7
 
 
-def populate(iot: Any, iot_mock: IotMock) -> None:
-    """N things, thing groups, billing groups and thing types, all related."""
+def populate(iot: Any) -> list[str]:
+    """N things, thing groups, billing groups and thing types, all related, and N
+    certificates, each attached to the hub and to one thing; returns the certificate ARNs."""
     iot.create_thing_group(thingGroupName="parent")
     iot.create_billing_group(billingGroupName="bills")
     iot.create_thing(thingName="hub")
-    backend = iot_mock.backend()
+    certificates = []
     for i in range(N):
         iot.create_thing_type(thingTypeName=f"type-{i}")
         iot.create_billing_group(billingGroupName=f"bg-{i}")
         iot.create_thing_group(thingGroupName=f"child-{i}", parentGroupName="parent")
         iot.create_thing(thingName=f"thing-{i}", thingTypeName="type-0", billingGroupName="bills")
         iot.add_thing_to_thing_group(thingGroupName="parent", thingName=f"thing-{i}")
-        # A certificate record stands in for the certificate family's CreateCertificate.
-        cert_id = f"{i:064x}"
-        arn = backend.arn(f"cert/{cert_id}")
-        backend.certificates[cert_id] = Certificate(cert_id, arn, "", "ACTIVE", 0.0, 0.0)
+        arn = iot.create_keys_and_certificate(setAsActive=True)["certificateArn"]
+        certificates.append(arn)
         iot.attach_thing_principal(thingName="hub", principal=arn)
         iot.attach_thing_principal(thingName=f"thing-{i}", principal=arn)
     for i in range(N):
         if i < 3:  # ListThingGroupsForThing: a thing is in at most 10 groups
             iot.create_thing_group(thingGroupName=f"solo-{i}")
             iot.add_thing_to_thing_group(thingGroupName=f"solo-{i}", thingName="hub")
+    return certificates
 
 
 LISTS: dict[str, tuple[Callable[[Any], Callable[..., Any]], dict[str, Any], str]] = {
@@ -74,8 +71,8 @@ LISTS: dict[str, tuple[Callable[[Any], Callable[..., Any]], dict[str, Any], str]
 
 
 @pytest.mark.parametrize("name", list(LISTS))
-def test_pages_cover_everything_once(iot: Any, iot_mock: IotMock, name: str) -> None:
-    populate(iot, iot_mock)
+def test_pages_cover_everything_once(iot: Any, name: str) -> None:
+    populate(iot)
     method, filters, member = LISTS[name]
     call = method(iot)
     everything = call(**filters)[member]
@@ -98,8 +95,8 @@ def test_pages_cover_everything_once(iot: Any, iot_mock: IotMock, name: str) -> 
     assert exc.value.response["Error"]["Code"] == "InvalidRequestException"
 
 
-def test_token_of_another_listing_is_refused(iot: Any, iot_mock: IotMock) -> None:
-    populate(iot, iot_mock)
+def test_token_of_another_listing_is_refused(iot: Any) -> None:
+    populate(iot)
     token = iot.list_things(maxResults=1)["nextToken"]
     with pytest.raises(ClientError) as exc:
         iot.list_thing_types(nextToken=token)
@@ -119,9 +116,8 @@ def test_paging_survives_deletion_between_pages(iot: Any) -> None:
     assert [t["thingName"] for t in rest["things"]] == ["d"]
 
 
-def test_principal_things_pages(iot: Any, iot_mock: IotMock) -> None:
-    populate(iot, iot_mock)
-    arn = iot_mock.backend().arn(f"cert/{0:064x}")
+def test_principal_things_pages(iot: Any) -> None:
+    arn = populate(iot)[0]
     first = iot.list_principal_things(principal=arn, maxResults=1)
     second = iot.list_principal_things(principal=arn, maxResults=1, nextToken=first["nextToken"])
     assert first["things"] + second["things"] == ["hub", "thing-0"]

@@ -6,29 +6,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from identity_state import new_certificate
 
 from iotmock import IotMock
-from iotmock._events import emit
-from iotmock._registry import RequestContext
-from iotmock.state import Certificate
 
 COGNITO = "us-east-1:11111111-2222-3333-4444-555555555555"
-
-
-def insert_certificate(iot_mock: IotMock, certificate_id: str) -> str:
-    """Certificates belong to another family (CreateKeysAndCertificate is built in
-    parallel): put a record straight into the backend and return its ARN."""
-    backend = iot_mock.backend()
-    arn = backend.arn(f"cert/{certificate_id}")
-    backend.certificates[certificate_id] = Certificate(
-        certificate_id=certificate_id,
-        arn=arn,
-        pem="-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
-        status="ACTIVE",
-        created_at=0.0,
-        last_modified_at=0.0,
-    )
-    return arn
 
 
 def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
@@ -41,8 +23,8 @@ def message_of(exc: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 @pytest.fixture
-def cert(iot_mock: IotMock) -> str:
-    return insert_certificate(iot_mock, "a" * 64)
+def cert(iot: Any) -> str:
+    return new_certificate(iot)
 
 
 def test_attach_certificate_and_list_both_ways(iot: Any, iot_mock: IotMock, cert: str) -> None:
@@ -114,9 +96,9 @@ def test_exclusive_attach_refused_when_attached_elsewhere(iot: Any, cert: str) -
     ]
 
 
-def test_v2_lists_filter_by_type(iot: Any, iot_mock: IotMock) -> None:
-    exclusive = insert_certificate(iot_mock, "b" * 64)
-    shared = insert_certificate(iot_mock, "c" * 64)
+def test_v2_lists_filter_by_type(iot: Any) -> None:
+    exclusive = new_certificate(iot)
+    shared = new_certificate(iot)
     iot.create_thing(thingName="t")
     iot.attach_thing_principal(
         thingName="t", principal=exclusive, thingPrincipalType="EXCLUSIVE_THING"
@@ -193,23 +175,29 @@ def test_detach_keeps_indexes_consistent(iot: Any, iot_mock: IotMock, cert: str)
     iot.delete_thing(thingName="t1")
 
 
-def test_certificate_deleted_event_detaches(iot: Any, iot_mock: IotMock, cert: str) -> None:
+def test_certificate_with_things_cannot_be_deleted(iot: Any, iot_mock: IotMock, cert: str) -> None:
     iot.create_thing(thingName="t")
     iot.attach_thing_principal(thingName="t", principal=cert)
-    backend = iot_mock.backend()
-    # What the certificate family does when it deletes a certificate.
-    backend.certificates.pop("a" * 64)
-    ctx = RequestContext(
-        iot_mock, backend, "iot", "DeleteCertificate", backend.account_id, backend.region
-    )
-    emit(ctx, "certificate_deleted", certificate_id="a" * 64, arn=cert)
+    certificate_id = cert.rsplit("/", 1)[1]
+    iot.update_certificate(certificateId=certificate_id, newStatus="INACTIVE")
+    for force in (False, True):
+        with pytest.raises(ClientError) as exc:
+            iot.delete_certificate(certificateId=certificate_id, forceDelete=force)
+        assert code_of(exc) == ("DeleteConflictException", 409)
+        assert message_of(exc) == f"Things must be detached before deletion (arn: {cert})"
+    assert iot.list_thing_principals(thingName="t")["principals"] == [cert]
+    iot.detach_thing_principal(thingName="t", principal=cert)
+    iot.delete_certificate(certificateId=certificate_id)
     assert iot.list_thing_principals(thingName="t")["principals"] == []
-    assert backend.principal_things == {}
+    assert iot_mock.backend().principal_things == {}
+    with pytest.raises(ClientError) as exc:
+        iot.list_principal_things(principal=cert)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
 
 
-def test_list_thing_principals_pages(iot: Any, iot_mock: IotMock) -> None:
+def test_list_thing_principals_pages(iot: Any) -> None:
     iot.create_thing(thingName="t")
-    arns = sorted(insert_certificate(iot_mock, f"{i:064x}") for i in range(5))
+    arns = sorted(new_certificate(iot) for _ in range(5))
     for arn in arns:
         iot.attach_thing_principal(thingName="t", principal=arn)
     first = iot.list_thing_principals(thingName="t", maxResults=2)

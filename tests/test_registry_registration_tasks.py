@@ -9,7 +9,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from iotmock import IotMock
-from iotmock.state import Certificate, Policy
 
 ROLE = "arn:aws:iam::123456789012:role/provisioning"
 
@@ -102,17 +101,17 @@ def test_task_without_input_completes_with_zero_things(iot: Any) -> None:
 
 def test_certificate_and_policy_resources(iot: Any, iot_mock: IotMock) -> None:
     backend = iot_mock.backend()
-    # Certificates and policies belong to other families: insert records directly.
-    cert_arn = backend.arn("cert/" + "d" * 64)
-    backend.certificates["d" * 64] = Certificate(
-        certificate_id="d" * 64,
-        arn=cert_arn,
-        pem="",
-        status="ACTIVE",
-        created_at=0.0,
-        last_modified_at=0.0,
-    )
-    backend.policies["p"] = Policy(name="p", arn=backend.arn("policy/p"))
+    certificate = iot.create_keys_and_certificate(setAsActive=True)
+    cert_arn, cert_id = certificate["certificateArn"], certificate["certificateId"]
+    policy_arn = iot.create_policy(
+        policyName="p",
+        policyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}],
+            }
+        ),
+    )["policyArn"]
     template = json.dumps(
         {
             "Parameters": {"ThingName": {"Type": "String"}, "CertId": {"Type": "String"}},
@@ -133,7 +132,7 @@ def test_certificate_and_policy_resources(iot: Any, iot_mock: IotMock) -> None:
         "bucket",
         "things.json",
         [
-            {"ThingName": "a", "CertId": "d" * 64},
+            {"ThingName": "a", "CertId": cert_id},
             {"ThingName": "b", "CertId": "e" * 64},  # no such certificate
         ],
     )
@@ -141,12 +140,14 @@ def test_certificate_and_policy_resources(iot: Any, iot_mock: IotMock) -> None:
     task = iot.describe_thing_registration_task(taskId=task_id)
     assert (task["successCount"], task["failureCount"]) == (1, 1)
     assert iot.list_thing_principals(thingName="a")["principals"] == [cert_arn]
-    assert backend.target_policies[cert_arn] == {"p": None}
+    attached = iot.list_attached_policies(target=cert_arn)["policies"]
+    assert attached == [{"policyName": "p", "policyArn": policy_arn}]
+    assert iot.list_targets_for_policy(policyName="p")["targets"] == [cert_arn]
     arns = iot_mock.thing_registration_report(task_id)[0]["response"]["ResourceArns"]
     assert arns == {
         "thing": backend.arn("thing/a"),
         "certificate": cert_arn,
-        "policy": backend.arn("policy/p"),
+        "policy": policy_arn,
     }
     error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
     assert error["errorCode"] == "ResourceNotFoundException"

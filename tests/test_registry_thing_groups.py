@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from identity_state import insert_dynamic_thing_group
 
 from iotmock import IotMock
 from iotmock._events import _SUBSCRIBERS, subscribe
@@ -319,9 +320,7 @@ def test_delete_thing_group(
 
 
 def test_dynamic_group_cannot_be_populated_by_hand(iot: Any, iot_mock: IotMock) -> None:
-    iot.create_thing_group(thingGroupName="dyn")
-    # Dynamic groups come from the fleet-indexing family; set one up directly.
-    iot_mock.backend().thing_groups["dyn"].query_string = "attributes.color:red"
+    insert_dynamic_thing_group(iot, iot_mock, "dyn", "attributes.color:red")
     iot.create_thing(thingName="t")
     with pytest.raises(ClientError) as exc:
         iot.add_thing_to_thing_group(thingGroupName="dyn", thingName="t")

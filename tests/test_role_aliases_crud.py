@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
-from iotmock.tagging import check_taggable
 
 ROLE = "arn:aws:iam::123456789012:role/device-role"
 
@@ -102,9 +102,10 @@ def test_delete_and_tags(iot: Any, iot_mock: IotMock) -> None:
         "roleAliasArn"
     ]
     assert iot_mock.backend().tags[arn] == {"k": "v"}
-    check_taggable(iot_mock.backend(), arn)
+    assert listed_tags(iot, arn) == {"k": "v"}
     iot.delete_role_alias(roleAlias="ra")
     assert arn not in iot_mock.backend().tags
+    assert_untaggable(iot, arn)
     assert iot.list_role_aliases()["roleAliases"] == []
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
 
@@ -160,6 +161,7 @@ def test_delete_topic_rule(iot_mock: IotMock, iot: Any) -> None:
         iot.get_topic_rule(ruleName="r")
     assert iot.list_topic_rules()["rules"] == []
     assert arn not in iot_mock.backend().tags
+    assert_untaggable(iot, arn)
 
 
 def test_list_topic_rules_items_filters_and_paging(iot: Any) -> None:
@@ -193,6 +195,7 @@ def test_tags_at_creation_come_from_the_tagging_header(iot_mock: IotMock, iot: A
     iot.create_topic_rule(ruleName="r", topicRulePayload=payload(), tags="team=blue&env=")
     arn = iot.get_topic_rule(ruleName="r")["ruleArn"]
     assert iot_mock.backend().tags[arn] == {"team": "blue", "env": ""}
+    assert listed_tags(iot, arn) == {"env": "", "team": "blue"}
 
 
 def test_reserved_tag_keys_are_refused(iot: Any) -> None:
@@ -204,8 +207,9 @@ def test_reserved_tag_keys_are_refused(iot: Any) -> None:
 
 
 def test_rules_are_taggable_resources(iot_mock: IotMock, iot: Any) -> None:
-    from iotmock.tagging import check_taggable
-
     iot.create_topic_rule(ruleName="r", topicRulePayload=payload())
     arn = iot.get_topic_rule(ruleName="r")["ruleArn"]
-    check_taggable(iot_mock.backend(), arn)  # does not raise
+    assert listed_tags(iot, arn) == {}
+    iot.tag_resource(resourceArn=arn, tags=[{"Key": "team", "Value": "red"}])
+    assert iot_mock.backend().tags[arn] == {"team": "red"}
+    assert listed_tags(iot, arn) == {"team": "red"}

@@ -149,10 +149,15 @@ def update_memberships(
     for group in removing.values():
         group.thing_names.discard(thing.name)
         thing.group_names.discard(group.name)
-        emit(ctx, "thing_removed_from_group", thing_name=thing.name, group_name=group.name)
     for group in adding.values():
         group.thing_names.add(thing.name)
         thing.group_names.add(group.name)
+    # The events go out once the whole change is applied: a subscriber (continuous jobs)
+    # must see the final memberships, or a move between two groups it targets would look
+    # like the thing leaving them.
+    for group in removing.values():
+        emit(ctx, "thing_removed_from_group", thing_name=thing.name, group_name=group.name)
+    for group in adding.values():
         emit(ctx, "thing_added_to_group", thing_name=thing.name, group_name=group.name)
 
 

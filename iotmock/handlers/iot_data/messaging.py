@@ -39,6 +39,7 @@ _CLIENT_RESERVED_TOPICS = re.compile(
     r"|certificates/create(?:-from-csr)?/(?:json|cbor)"
     r"|provisioning-templates/[^/]+/provision/(?:json|cbor)"
     r"|device_location/[^/]+/get_position_estimate"
+    r"|commands/(?:things|clients)/[^/]+/executions/[^/]+/response(?:/(?:json|cbor))?"
     r")"
 )
 
