@@ -718,3 +718,25 @@ def test_a_self_referencing_condition_is_a_bad_template(iot: Any) -> None:
         register(iot, template, ThingName="t")
 
     assert "refers to itself" in error_of(exc)[2]
+
+
+# --------------------------------------------------------------------------- other families
+
+
+def test_a_provisioned_thing_joins_a_continuous_job_of_its_group(iot: Any) -> None:
+    iot.create_thing_group(thingGroupName="fleet")
+    group_arn = iot.describe_thing_group(thingGroupName="fleet")["thingGroupArn"]
+    iot.create_job(
+        jobId="firmware",
+        targets=[group_arn],
+        document=json.dumps({"operation": "update"}),
+        targetSelection="CONTINUOUS",
+    )
+
+    register(iot, thing_template(ThingGroups=["fleet"]), ThingName="late")
+
+    summaries = iot.list_job_executions_for_thing(thingName="late")["executionSummaries"]
+    assert [(s["jobId"], s["jobExecutionSummary"]["status"]) for s in summaries] == [
+        ("firmware", "QUEUED")
+    ]
+    assert iot.list_things_in_thing_group(thingGroupName="fleet")["things"] == ["late"]
