@@ -38,7 +38,7 @@ from .certificates import (
     touch,
 )
 from .policies import attach_policy_record, create_policy_record
-from .provisioning_templates import CERTIFICATE, THING, Evaluator, Template
+from .provisioning_templates import CERTIFICATE, THING, Evaluator, Template, scalar_text
 from .thing_groups import check_memberships, update_memberships
 from .thing_principals import NON_EXCLUSIVE, attach
 from .things import check_attribute_count, create_thing, set_thing_type
@@ -138,9 +138,10 @@ def _text(logical_name: str, prop: str, value: Any, *, required: bool = False) -
         if required:
             raise invalid_request(f"Resource {logical_name} needs the property {prop}.")
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    text = scalar_text(value)
+    if text is None:
         raise invalid_request(f"Property {prop} of resource {logical_name} must be a string.")
-    return str(value)
+    return text
 
 
 def _overrides(logical_name: str, resource: dict[str, Any]) -> dict[str, str]:
