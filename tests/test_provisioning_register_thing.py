@@ -740,3 +740,22 @@ def test_a_provisioned_thing_joins_a_continuous_job_of_its_group(iot: Any) -> No
         ("firmware", "QUEUED")
     ]
     assert iot.list_things_in_thing_group(thingGroupName="fleet")["things"] == ["late"]
+
+
+def test_two_groups_of_one_hierarchy_are_refused_before_anything_is_created(iot: Any) -> None:
+    iot.create_thing_group(thingGroupName="root")
+    iot.create_thing_group(thingGroupName="left", parentGroupName="root")
+    iot.create_thing_group(thingGroupName="right", parentGroupName="root")
+    template = thing_template(ThingGroups=["left", "right"])
+    template["Resources"]["c"] = {
+        "Type": "AWS::IoT::Certificate",
+        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
+    }
+
+    with pytest.raises(ClientError) as exc:
+        register(iot, template, ThingName="dev")
+
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
+    assert "only one group of a hierarchy" in error_of(exc)[2]
+    assert iot.list_things()["things"] == []
+    assert iot.list_certificates()["certificates"] == []
