@@ -55,6 +55,16 @@ def thing_template(**properties: Any) -> dict[str, Any]:
     }
 
 
+def thing_and_certificate_template(**properties: Any) -> dict[str, Any]:
+    """The thing template plus a certificate from a fresh CSR."""
+    template = thing_template(**properties)
+    template["Resources"]["c"] = {
+        "Type": "AWS::IoT::Certificate",
+        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
+    }
+    return template
+
+
 # Thing groups, billing groups, thing types and policies belong to families built on other
 # branches: these helpers create their records in the shared state directly.
 
@@ -368,11 +378,7 @@ def test_missing_references_fail_registration_and_create_nothing(
     iot: Any, iot_mock: IotMock, properties: dict[str, Any], fragment: str
 ) -> None:
     add_thing_group_directly(iot_mock, "dyn", dynamic=True)
-    template = thing_template(**properties)
-    template["Resources"]["c"] = {
-        "Type": "AWS::IoT::Certificate",
-        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
-    }
+    template = thing_and_certificate_template(**properties)
 
     with pytest.raises(ClientError) as exc:
         register(iot, template, ThingName="dev")
@@ -395,11 +401,9 @@ def test_an_invalid_thing_name_is_an_invalid_request(iot: Any) -> None:
 def test_attribute_rules_are_checked_before_anything_is_created(
     iot: Any, iot_mock: IotMock
 ) -> None:
-    template = thing_template(AttributePayload={"a": "1", "b": "2", "c": "3", "d": "4"})
-    template["Resources"]["c"] = {
-        "Type": "AWS::IoT::Certificate",
-        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
-    }
+    template = thing_and_certificate_template(
+        AttributePayload={"a": "1", "b": "2", "c": "3", "d": "4"}
+    )
 
     with pytest.raises(ClientError) as exc:
         register(iot, template, ThingName="dev")
@@ -746,11 +750,7 @@ def test_two_groups_of_one_hierarchy_are_refused_before_anything_is_created(iot:
     iot.create_thing_group(thingGroupName="root")
     iot.create_thing_group(thingGroupName="left", parentGroupName="root")
     iot.create_thing_group(thingGroupName="right", parentGroupName="root")
-    template = thing_template(ThingGroups=["left", "right"])
-    template["Resources"]["c"] = {
-        "Type": "AWS::IoT::Certificate",
-        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
-    }
+    template = thing_and_certificate_template(ThingGroups=["left", "right"])
 
     with pytest.raises(ClientError) as exc:
         register(iot, template, ThingName="dev")
