@@ -55,6 +55,16 @@ def thing_template(**properties: Any) -> dict[str, Any]:
     }
 
 
+def thing_and_certificate_template(**properties: Any) -> dict[str, Any]:
+    """The thing template plus a certificate from a fresh CSR."""
+    template = thing_template(**properties)
+    template["Resources"]["c"] = {
+        "Type": "AWS::IoT::Certificate",
+        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
+    }
+    return template
+
+
 @pytest.fixture
 def group_events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str]]]:
     seen: list[tuple[str, str, str]] = []
@@ -341,11 +351,7 @@ def test_missing_references_fail_registration_and_create_nothing(
     iot: Any, iot_mock: IotMock, properties: dict[str, Any], fragment: str
 ) -> None:
     insert_dynamic_thing_group(iot, iot_mock, "dyn", "attributes.x:1")
-    template = thing_template(**properties)
-    template["Resources"]["c"] = {
-        "Type": "AWS::IoT::Certificate",
-        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
-    }
+    template = thing_and_certificate_template(**properties)
 
     with pytest.raises(ClientError) as exc:
         register(iot, template, ThingName="dev")
@@ -368,11 +374,9 @@ def test_an_invalid_thing_name_is_an_invalid_request(iot: Any) -> None:
 def test_attribute_rules_are_checked_before_anything_is_created(
     iot: Any, iot_mock: IotMock
 ) -> None:
-    template = thing_template(AttributePayload={"a": "1", "b": "2", "c": "3", "d": "4"})
-    template["Resources"]["c"] = {
-        "Type": "AWS::IoT::Certificate",
-        "Properties": {"CertificateSigningRequest": make_csr(new_ec_key())},
-    }
+    template = thing_and_certificate_template(
+        AttributePayload={"a": "1", "b": "2", "c": "3", "d": "4"}
+    )
 
     with pytest.raises(ClientError) as exc:
         register(iot, template, ThingName="dev")
@@ -693,3 +697,40 @@ def test_a_self_referencing_condition_is_a_bad_template(iot: Any) -> None:
         register(iot, template, ThingName="t")
 
     assert "refers to itself" in error_of(exc)[2]
+
+
+# --------------------------------------------------------------------------- other families
+
+
+def test_a_provisioned_thing_joins_a_continuous_job_of_its_group(iot: Any) -> None:
+    iot.create_thing_group(thingGroupName="fleet")
+    group_arn = iot.describe_thing_group(thingGroupName="fleet")["thingGroupArn"]
+    iot.create_job(
+        jobId="firmware",
+        targets=[group_arn],
+        document=json.dumps({"operation": "update"}),
+        targetSelection="CONTINUOUS",
+    )
+
+    register(iot, thing_template(ThingGroups=["fleet"]), ThingName="late")
+
+    summaries = iot.list_job_executions_for_thing(thingName="late")["executionSummaries"]
+    assert [(s["jobId"], s["jobExecutionSummary"]["status"]) for s in summaries] == [
+        ("firmware", "QUEUED")
+    ]
+    assert iot.list_things_in_thing_group(thingGroupName="fleet")["things"] == ["late"]
+
+
+def test_two_groups_of_one_hierarchy_are_refused_before_anything_is_created(iot: Any) -> None:
+    iot.create_thing_group(thingGroupName="root")
+    iot.create_thing_group(thingGroupName="left", parentGroupName="root")
+    iot.create_thing_group(thingGroupName="right", parentGroupName="root")
+    template = thing_and_certificate_template(ThingGroups=["left", "right"])
+
+    with pytest.raises(ClientError) as exc:
+        register(iot, template, ThingName="dev")
+
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
+    assert "only one group of a hierarchy" in error_of(exc)[2]
+    assert iot.list_things()["things"] == []
+    assert iot.list_certificates()["certificates"] == []

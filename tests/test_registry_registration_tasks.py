@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from iotmock import IotMock
+from iotmock.crypto import make_csr, new_ec_key
 
 ROLE = "arn:aws:iam::123456789012:role/provisioning"
 
@@ -292,3 +293,123 @@ def test_replace_overrides_type_and_groups(iot: Any, iot_mock: IotMock) -> None:
     groups = iot.list_thing_groups_for_thing(thingName="x")["thingGroups"]
     assert [g["groupName"] for g in groups] == ["new"]
     assert iot.list_things(thingTypeName="lamp")["things"][0]["thingName"] == "x"
+
+
+POLICY_DOCUMENT = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}],
+}
+
+DEVICE_TEMPLATE = json.dumps(
+    {
+        "Parameters": {"ThingName": {"Type": "String"}, "CSR": {"Type": "String"}},
+        "Resources": {
+            "thing": {"Type": "AWS::IoT::Thing", "Properties": {"ThingName": {"Ref": "ThingName"}}},
+            "certificate": {
+                "Type": "AWS::IoT::Certificate",
+                "Properties": {"CertificateSigningRequest": {"Ref": "CSR"}, "Status": "ACTIVE"},
+            },
+            "devicePolicy": {
+                "Type": "AWS::IoT::Policy",
+                "Properties": {"PolicyDocument": POLICY_DOCUMENT},
+            },
+        },
+    }
+)
+
+
+def test_a_line_with_a_csr_gets_a_certificate_and_an_inline_policy(
+    iot: Any, iot_mock: IotMock
+) -> None:
+    key = new_ec_key()
+    iot_mock.put_thing_registration_input(
+        "bucket", "things.json", [{"ThingName": "a", "CSR": make_csr(key, "a")}]
+    )
+
+    task_id = start(iot, DEVICE_TEMPLATE)
+
+    task = iot.describe_thing_registration_task(taskId=task_id)
+    assert (task["successCount"], task["failureCount"]) == (1, 0)
+    arns = iot_mock.thing_registration_report(task_id)[0]["response"]["ResourceArns"]
+    assert set(arns) == {"thing", "certificate", "devicePolicy"}
+    cert_id = arns["certificate"].rsplit("/", 1)[1]
+    description = iot.describe_certificate(certificateId=cert_id)["certificateDescription"]
+    assert description["status"] == "ACTIVE"
+    assert iot.list_thing_principals(thingName="a")["principals"] == [arns["certificate"]]
+    policies = iot.list_attached_policies(target=arns["certificate"])["policies"]
+    assert [p["policyArn"] for p in policies] == [arns["devicePolicy"]]
+    policy = iot.get_policy(policyName=policies[0]["policyName"])
+    assert json.loads(policy["policyDocument"]) == POLICY_DOCUMENT
+
+
+def test_each_line_is_all_or_nothing(iot: Any, iot_mock: IotMock) -> None:
+    iot_mock.put_thing_registration_input(
+        "bucket",
+        "things.json",
+        [
+            {"ThingName": "good", "CSR": make_csr(new_ec_key())},
+            {"ThingName": "bad", "CSR": "not a CSR"},
+        ],
+    )
+
+    task_id = start(iot, DEVICE_TEMPLATE)
+
+    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    assert (error["referenceId"], error["errorCode"]) == ("2", "InvalidRequestException")
+    assert [t["thingName"] for t in iot.list_things()["things"]] == ["good"]
+    assert len(iot.list_certificates()["certificates"]) == 1
+    # The two lines share the inline policy: one policy, created once.
+    assert len(iot.list_policies()["policies"]) == 1
+
+
+def test_conditions_and_mappings(iot: Any, iot_mock: IotMock) -> None:
+    iot.create_thing_group(thingGroupName="lab")
+    template = json.dumps(
+        {
+            "Parameters": {"ThingName": {"Type": "String"}, "Site": {"Type": "String"}},
+            "Mappings": {"Sites": {"lab": {"Floor": "3"}, "plant": {"Floor": "1"}}},
+            "Conditions": {"InLab": {"Fn::Equals": [{"Ref": "Site"}, "lab"]}},
+            "Resources": {
+                "thing": {
+                    "Type": "AWS::IoT::Thing",
+                    "Properties": {
+                        "ThingName": {"Ref": "ThingName"},
+                        "AttributePayload": {
+                            "floor": {"Fn::FindInMap": ["Sites", {"Ref": "Site"}, "Floor"]}
+                        },
+                        "ThingGroups": {"Fn::If": ["InLab", ["lab"], []]},
+                    },
+                }
+            },
+        }
+    )
+    iot_mock.put_thing_registration_input(
+        "bucket",
+        "things.json",
+        [{"ThingName": "x", "Site": "lab"}, {"ThingName": "y", "Site": "plant"}],
+    )
+
+    start(iot, template)
+
+    assert iot.describe_thing(thingName="x")["attributes"] == {"floor": "3"}
+    assert iot.describe_thing(thingName="y")["attributes"] == {"floor": "1"}
+    assert iot.list_things_in_thing_group(thingGroupName="lab")["things"] == ["x"]
+
+
+def test_a_provisioned_thing_joins_a_continuous_job_of_its_group(
+    iot: Any, iot_mock: IotMock, groups: None
+) -> None:
+    iot.create_job(
+        jobId="firmware",
+        targets=[iot.describe_thing_group(thingGroupName="fleet")["thingGroupArn"]],
+        document=json.dumps({"operation": "update"}),
+        targetSelection="CONTINUOUS",
+    )
+    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "1"}])
+
+    start(iot)
+
+    summaries = iot.list_job_executions_for_thing(thingName="dev-1")["executionSummaries"]
+    assert [(s["jobId"], s["jobExecutionSummary"]["status"]) for s in summaries] == [
+        ("firmware", "QUEUED")
+    ]

@@ -1,20 +1,15 @@
 """Fleet provisioning: provisioning templates and their versions, CreateProvisioningClaim
 and RegisterThing.
 
-RegisterThing runs in two phases: every resource is resolved and checked first, then the
-resources are created and attached, so a template that fails leaves nothing behind.
+RegisterThing runs its template with the engine in `provisioning_engine` (shared with bulk
+registration tasks): every resource is checked before any is created.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
-
-from cryptography import x509
 
 from ... import _clock, crypto, tagging
 from ..._errors import (
@@ -25,36 +20,17 @@ from ..._errors import (
     limit_exceeded,
     not_found,
 )
-from ..._events import emit
 from ..._paging import page_of, paginate
 from ..._registry import Params, RequestContext, operation
-from ..._validation import validate
-from ...state import Backend, Certificate, Thing
-from .ca_certificates import cas_named, parse_certificate
-from .certificates import (
-    add_certificate,
-    check_status_change,
-    find_issuing_ca,
-    issue_certificate,
-    issue_for_csr,
-    load_csr,
-    touch,
-)
+from ...state import Backend
+from .certificates import issue_certificate
 from .identity_state import ProvisioningTemplate, TemplateStore, TemplateVersion
-from .policies import attach_policy_record, create_policy_record
-from .provisioning_templates import (
-    CERTIFICATE,
-    THING,
-    Evaluator,
-    Template,
-    parse_template,
-)
-from .things import check_attribute_count, create_thing
+from .provisioning_engine import Failures, provision
+from .provisioning_templates import parse_template
 
 MAX_TEMPLATES = 256
 MAX_VERSIONS = 5
 CLAIM_LIFETIME_SECONDS = 300
-OVERRIDE_ACTIONS = frozenset({"DO_NOTHING", "REPLACE", "MERGE", "FAIL"})
 
 
 @tagging.taggable("provisioningtemplate")
@@ -318,359 +294,15 @@ def registration_failure(message: str) -> ServiceError:
     return ServiceError("ResourceRegistrationFailureException", message)
 
 
-@dataclass(slots=True)
-class _ThingPlan:
-    logical_name: str
-    name: str
-    # The CreateThing request for a new thing.
-    request: dict[str, Any]
-    groups: list[str] | None
-    billing_group: str | None
-    existing: Thing | None = None
-    # For an existing thing, what OverrideSettings change (None: unchanged).
-    new_attributes: dict[str, str] | None = None
-    new_type: str | None = None
-    join_groups: bool = True
-    replace_groups: bool = False
-
-
-@dataclass(slots=True)
-class _CertificatePlan:
-    logical_name: str
-    status: str | None
-    existing: Certificate | None = None
-    csr: x509.CertificateSigningRequest | None = None
-    certificate: x509.Certificate | None = None
-    ca_certificate_id: str | None = None
-    mode: str = "DEFAULT"
-
-
-@dataclass(slots=True)
-class _PolicyPlan:
-    logical_name: str
-    name: str
-    document: str | None  # None: an existing policy
-
-
-@dataclass(slots=True)
-class _Plan:
-    thing: _ThingPlan | None = None
-    certificate: _CertificatePlan | None = None
-    policies: list[_PolicyPlan] = field(default_factory=list)
-
-
-def _text(logical_name: str, prop: str, value: Any, *, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise invalid_request(f"Resource {logical_name} needs the property {prop}.")
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise invalid_request(f"Property {prop} of resource {logical_name} must be a string.")
-    return str(value)
-
-
-def _overrides(logical_name: str, resource: dict[str, Any]) -> dict[str, str]:
-    settings = resource.get("OverrideSettings", {})
-    for prop, action in settings.items():
-        if action not in OVERRIDE_ACTIONS:
-            raise invalid_request(
-                f"OverrideSettings {prop} of resource {logical_name} is {action!r}; use "
-                "DO_NOTHING, REPLACE, MERGE or FAIL."
-            )
-    return dict(settings)
-
-
-def _plan_thing(
-    backend: Backend, logical_name: str, props: dict[str, Any], overrides: dict[str, str]
-) -> _ThingPlan:
-    name = _text(logical_name, "ThingName", props.get("ThingName"), required=True) or ""
-    attributes = _attributes(logical_name, props.get("AttributePayload"))
-    groups = _thing_groups(backend, logical_name, props.get("ThingGroups"))
-    type_name = _text(logical_name, "ThingTypeName", props.get("ThingTypeName"))
-    if type_name is not None:
-        thing_type = backend.thing_types.get(type_name)
-        if thing_type is None:
-            raise registration_failure(f"Thing type {type_name} cannot be found.")
-        if thing_type.deprecated:
-            raise registration_failure(f"Thing type {type_name} is deprecated.")
-    billing_group = _text(logical_name, "BillingGroup", props.get("BillingGroup"))
-    if billing_group is not None and billing_group not in backend.billing_groups:
-        raise registration_failure(f"Billing group {billing_group} cannot be found.")
-    request: dict[str, Any] = {"thingName": name}
-    if type_name is not None:
-        request["thingTypeName"] = type_name
-    if attributes:
-        request["attributePayload"] = {"attributes": attributes}
-    if billing_group is not None:
-        request["billingGroupName"] = billing_group
-    _check_model_constraints(logical_name, request)
-    plan = _ThingPlan(logical_name, name, request, groups, billing_group)
-    existing = backend.things.get(name)
-    if existing is None:
-        check_attribute_count(attributes or {}, type_name)
-        return plan
-    # An existing thing changes only where OverrideSettings say so (default DO_NOTHING).
-    plan.existing = existing
-    for prop in ("AttributePayload", "ThingTypeName", "ThingGroups"):
-        if overrides.get(prop) == "FAIL" and props.get(prop) is not None:
-            raise registration_failure(
-                f"Thing {name} already exists and OverrideSettings {prop} is FAIL."
-            )
-    attribute_action = overrides.get("AttributePayload", "DO_NOTHING")
-    if attributes is not None and attribute_action in ("REPLACE", "MERGE"):
-        base = existing.attributes if attribute_action == "MERGE" else {}
-        plan.new_attributes = {**base, **attributes}
-    if type_name is not None and overrides.get("ThingTypeName") == "REPLACE":
-        plan.new_type = type_name
-    check_attribute_count(
-        existing.attributes if plan.new_attributes is None else plan.new_attributes,
-        plan.new_type or existing.thing_type_name,
-    )
-    group_action = overrides.get("ThingGroups", "DO_NOTHING")
-    plan.join_groups = group_action in ("REPLACE", "MERGE")
-    plan.replace_groups = group_action == "REPLACE"
-    return plan
-
-
-def _attributes(logical_name: str, raw: Any) -> dict[str, str] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise invalid_request(f"AttributePayload of resource {logical_name} must be a map.")
-    return {
-        str(key): _text(logical_name, f"AttributePayload.{key}", value) or ""
-        for key, value in raw.items()
-    }
-
-
-def _thing_groups(backend: Backend, logical_name: str, raw: Any) -> list[str] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        raise invalid_request(f"ThingGroups of resource {logical_name} must be a list.")
-    groups = [_text(logical_name, "ThingGroups", name) or "" for name in raw]
-    for group_name in groups:
-        group = backend.thing_groups.get(group_name)
-        if group is None:
-            raise registration_failure(f"Thing group {group_name} cannot be found.")
-        if group.is_dynamic:
-            raise registration_failure(
-                f"Thing group {group_name} is dynamic; things cannot be added to it."
-            )
-    return groups
-
-
-def _check_model_constraints(logical_name: str, request: dict[str, Any]) -> None:
-    """CreateThing's documented constraints (name and attribute patterns, lengths), checked
-    before anything is created."""
-    try:
-        validate("iot", "CreateThing", request)
-    except ServiceError as error:
-        raise invalid_request(f"Resource {logical_name}: {error.message}") from None
-
-
-def _plan_certificate(
-    backend: Backend, logical_name: str, props: dict[str, Any], overrides: dict[str, str]
-) -> _CertificatePlan:
-    sources = [
-        p for p in ("CertificateSigningRequest", "CertificateId", "CertificatePem") if p in props
-    ]
-    if len(sources) != 1:
-        raise invalid_request(
-            f"Resource {logical_name} needs exactly one of CertificateSigningRequest, "
-            "CertificateId or CertificatePem."
-        )
-    status = _text(logical_name, "Status", props.get("Status"))
-    if status is not None and status not in ("ACTIVE", "INACTIVE"):
-        raise invalid_request(f"Status of resource {logical_name} must be ACTIVE or INACTIVE.")
-    if overrides.get("Status") == "DO_NOTHING":
-        status = None
-    plan = _CertificatePlan(logical_name, status)
-    source = sources[0]
-    value = _text(logical_name, source, props[source], required=True) or ""
-    if source == "CertificateSigningRequest":
-        plan.csr = load_csr(value)
-        plan.status = plan.status or "ACTIVE"
-        return plan
-    if source == "CertificateId":
-        plan.existing = backend.certificates.get(value)
-        if plan.existing is None:
-            raise registration_failure(f"Certificate {value} cannot be found.")
-    else:
-        cert = parse_certificate(value)
-        plan.existing = backend.certificates.get(crypto.certificate_id(cert))
-        if plan.existing is None:
-            plan.certificate = cert
-            plan.status = plan.status or "ACTIVE"
-            ca_pem = _text(logical_name, "CACertificatePem", props.get("CACertificatePem"))
-            if ca_pem or cas_named(backend, cert.issuer):
-                ca = find_issuing_ca(backend, cert, ca_pem)
-                plan.ca_certificate_id, plan.mode = ca.certificate_id, ca.certificate_mode
-            else:
-                plan.mode = "SNI_ONLY"
-    if plan.existing is not None and plan.status is not None:
-        check_status_change(plan.existing, plan.status)
-    return plan
-
-
-def _plan_policy(backend: Backend, logical_name: str, props: dict[str, Any]) -> _PolicyPlan:
-    name = _text(logical_name, "PolicyName", props.get("PolicyName"))
-    document = props.get("PolicyDocument")
-    if (name is None) == (document is None):
-        raise invalid_request(
-            f"Resource {logical_name} needs exactly one of PolicyName or PolicyDocument."
-        )
-    if name is not None:
-        if name not in backend.policies:
-            raise registration_failure(f"Policy {name} cannot be found.")
-        return _PolicyPlan(logical_name, name, None)
-    text = document if isinstance(document, str) else json.dumps(document)
-    # Without a name AWS names the policy by a hash of its document (DG:provision-template).
-    digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest().upper()
-    if digest in backend.policies:
-        return _PolicyPlan(logical_name, digest, None)
-    return _PolicyPlan(logical_name, digest, text)
-
-
-def _plan(backend: Backend, template: Template, evaluator: Evaluator) -> _Plan:
-    plan = _Plan()
-    for logical_name, resource in template.resources.items():
-        condition = resource.get("Condition")
-        if condition is not None and not evaluator.condition(condition):
-            continue
-        props = evaluator.resolve(resource.get("Properties", {}))
-        overrides = _overrides(logical_name, resource)
-        if resource["Type"] == THING:
-            plan.thing = _plan_thing(backend, logical_name, props, overrides)
-        elif resource["Type"] == CERTIFICATE:
-            plan.certificate = _plan_certificate(backend, logical_name, props, overrides)
-        else:
-            plan.policies.append(_plan_policy(backend, logical_name, props))
-    if plan.thing is not None and plan.certificate is not None:
-        _check_exclusive(backend, plan.thing.name, plan.certificate.existing)
-    return plan
-
-
-def _check_exclusive(backend: Backend, thing_name: str, existing: Certificate | None) -> None:
-    if existing is None:
-        return
-    for other, kind in backend.principal_things.get(existing.arn, {}).items():
-        if other != thing_name and kind == "EXCLUSIVE_THING":
-            raise registration_failure(
-                f"Certificate {existing.certificate_id} is exclusively attached to thing {other}."
-            )
-
-
-def _join_groups(ctx: RequestContext, thing: Thing, groups: list[str], replace: bool) -> None:
-    backend = ctx.backend
-    if replace:
-        for group_name in sorted(thing.group_names - set(groups)):
-            group = backend.thing_groups.get(group_name)
-            if group is not None:
-                group.thing_names.discard(thing.name)
-            thing.group_names.discard(group_name)
-            emit(ctx, "thing_removed_from_group", thing_name=thing.name, group_name=group_name)
-    for group_name in groups:
-        if group_name not in thing.group_names:
-            backend.thing_groups[group_name].thing_names.add(thing.name)
-            thing.group_names.add(group_name)
-            emit(ctx, "thing_added_to_group", thing_name=thing.name, group_name=group_name)
-
-
-def _set_billing_group(backend: Backend, thing: Thing, billing_group: str) -> None:
-    if thing.billing_group_name == billing_group:
-        return
-    if thing.billing_group_name:
-        old = backend.billing_groups.get(thing.billing_group_name)
-        if old is not None:
-            old.thing_names.discard(thing.name)
-    backend.billing_groups[billing_group].thing_names.add(thing.name)
-    thing.billing_group_name = billing_group
-
-
-def _provision_thing(ctx: RequestContext, plan: _ThingPlan) -> Thing:
-    backend = ctx.backend
-    thing = plan.existing
-    if thing is None:
-        create_thing(ctx, plan.request)
-        thing = backend.things[plan.name]
-    else:
-        if plan.new_attributes is not None or plan.new_type is not None:
-            previous_type_name = thing.thing_type_name
-            if plan.new_attributes is not None:
-                thing.attributes = plan.new_attributes
-            if plan.new_type is not None:
-                thing.thing_type_name = plan.new_type
-            thing.version += 1
-            emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
-        if plan.billing_group is not None and thing.billing_group_name is None:
-            _set_billing_group(backend, thing, plan.billing_group)
-    if plan.groups is not None and plan.join_groups:
-        _join_groups(ctx, thing, plan.groups, replace=plan.replace_groups)
-    return thing
-
-
-def _provision_certificate(ctx: RequestContext, plan: _CertificatePlan) -> Certificate:
-    if plan.existing is not None:
-        if plan.status is not None and plan.status != plan.existing.status:
-            plan.existing.status = plan.status
-            touch(plan.existing)
-        return plan.existing
-    status = plan.status or "ACTIVE"
-    if plan.csr is not None:
-        return issue_for_csr(ctx, plan.csr, status)
-    assert plan.certificate is not None
-    return add_certificate(
-        ctx.backend,
-        plan.certificate,
-        status,
-        ca_certificate_id=plan.ca_certificate_id,
-        mode=plan.mode,
-    )
-
-
-def _provision_policy(ctx: RequestContext, plan: _PolicyPlan) -> str:
-    if plan.document is not None:
-        try:
-            create_policy_record(ctx, plan.name, plan.document)
-        except ServiceError as error:
-            raise invalid_request(
-                f"The PolicyDocument of resource {plan.logical_name} is invalid: {error.message}"
-            ) from None
-    return ctx.backend.policies[plan.name].arn
-
-
-def _attach(backend: Backend, thing_name: str, certificate_arn: str) -> None:
-    kind = backend.principal_things.get(certificate_arn, {}).get(thing_name, "NON_EXCLUSIVE_THING")
-    backend.thing_principals.setdefault(thing_name, {})[certificate_arn] = kind
-    backend.principal_things.setdefault(certificate_arn, {})[thing_name] = kind
+REGISTER_THING_FAILURES = Failures(missing=registration_failure, conflict=registration_failure)
 
 
 @operation("iot", "RegisterThing")
 def register_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     template = parse_template(params["templateBody"])
-    evaluator = Evaluator(template, dict(params.get("parameters") or {}))
-    plan = _plan(ctx.backend, template, evaluator)
-    arns: dict[str, str] = {}
-    # Policies first: a malformed inline document is the last check that can fail.
-    policy_arns: dict[str, str] = {}
-    for policy in plan.policies:
-        if policy.name not in policy_arns:
-            policy_arns[policy.name] = _provision_policy(ctx, policy)
-        arns[policy.logical_name] = policy_arns[policy.name]
-    certificate = thing = None
-    if plan.certificate is not None:
-        certificate = _provision_certificate(ctx, plan.certificate)
-        arns["certificate"] = certificate.arn
-    if plan.thing is not None:
-        thing = _provision_thing(ctx, plan.thing)
-        arns["thing"] = thing.arn
-    if certificate is not None:
-        if thing is not None:
-            _attach(ctx.backend, thing.name, certificate.arn)
-        for policy_name in policy_arns:
-            attach_policy_record(ctx, policy_name, certificate.arn)
+    result = provision(ctx, template, params.get("parameters") or {}, REGISTER_THING_FAILURES)
+    certificate = result.certificate
     return {
         "certificatePem": certificate.pem if certificate is not None else None,
-        "resourceArns": arns,
+        "resourceArns": result.arns,
     }

@@ -48,6 +48,13 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
+def scalar_text(value: Any) -> str | None:
+    """A string, number's text, or None for anything else (booleans, lists, maps)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value)
+
+
 def bad_template(message: str) -> Exception:
     return invalid_request(f"The provisioning template is invalid: {message}")
 
@@ -135,7 +142,7 @@ def _check_resource(template: Template, logical_name: str, resource: Any) -> Non
 class Evaluator:
     """Resolves intrinsic functions against parameter values, mappings and conditions."""
 
-    def __init__(self, template: Template, parameters: dict[str, str]) -> None:
+    def __init__(self, template: Template, parameters: dict[str, Any]) -> None:
         self._template = template
         self._values: dict[str, Any] = {}
         for name, declaration in template.parameters.items():
@@ -215,9 +222,10 @@ class Evaluator:
 
     @staticmethod
     def _string(name: str, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        text = scalar_text(value)
+        if text is None:
             raise bad_template(f"{name} needs a string where it got {value!r}.")
-        return str(value)
+        return text
 
     def _string_list(self, name: str, value: Any) -> list[str]:
         if not isinstance(value, list):
