@@ -18,28 +18,35 @@ if TYPE_CHECKING:
 logger = logging.getLogger("iotmock")
 
 
-# Shared helpers (paging tokens, tagging, ...) raise the classic IoT codes; operations of
-# the newer families model an equivalent code instead, which is what AWS answers there.
-_EQUIVALENT_CODES = {
-    "InvalidRequestException": "ValidationException",
-    "LimitExceededException": "ServiceQuotaExceededException",
+# Shared helpers (paging tokens, tagging, lookups) raise the classic IoT codes; an
+# operation that does not model such a code answers the first equivalent it does model:
+# the newer families model ValidationException / ServiceQuotaExceededException, and
+# operations without a 404 report a missing referenced resource as an invalid request.
+_EQUIVALENT_CODES: dict[str, tuple[str, ...]] = {
+    "InvalidRequestException": ("ValidationException",),
+    "LimitExceededException": ("ServiceQuotaExceededException",),
+    "ResourceNotFoundException": ("InvalidRequestException", "ValidationException"),
 }
 
 
 @functools.cache
-def _modeled_errors(service: str, operation: str) -> frozenset[str]:
+def modeled_errors(service: str, operation: str) -> frozenset[str]:
+    """The error codes the model lists for an operation."""
     return frozenset(shape.name for shape in operation_model(service, operation).error_shapes)
 
 
 def as_modeled(service: str, operation: str, error: ServiceError) -> ServiceError:
     """`error`, or its modeled equivalent when the operation does not model its code."""
-    equivalent = _EQUIVALENT_CODES.get(error.code)
-    if equivalent is None or operation == "?":
+    equivalents = _EQUIVALENT_CODES.get(error.code)
+    if equivalents is None or operation == "?":
         return error
-    modeled = _modeled_errors(service, operation)
-    if error.code in modeled or equivalent not in modeled:
+    modeled = modeled_errors(service, operation)
+    if error.code in modeled:
         return error
-    return ServiceError(equivalent, error.message, **error.fields)
+    for code in equivalents:
+        if code in modeled:
+            return ServiceError(code, error.message, **error.fields)
+    return error
 
 
 def dispatch(

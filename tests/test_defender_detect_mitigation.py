@@ -127,7 +127,8 @@ def test_start_errors(iot: Any, violating: list[str]) -> None:
     assert error(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         start(iot, target={"securityProfileName": "missing"})
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    # StartDetectMitigationActionsTask models no 404: a missing profile is a bad request.
+    assert error(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         iot.describe_detect_mitigation_actions_task(taskId="task")
     assert error(exc)[:2] == ("ResourceNotFoundException", 404)
