@@ -13,7 +13,9 @@ import time_machine
 from botocore.exceptions import ClientError
 
 from iotmock import IotMock
+from iotmock._errors import ServiceError
 from iotmock._registry import RequestContext
+from iotmock.handlers.iot_jobs_data import mqtt as jobs_mqtt
 from iotmock.messages import publish as internal_publish
 
 ACCOUNT = "123456789012"
@@ -421,3 +423,34 @@ def test_answers_are_not_answered_again(iot: Any, iot_data: Any, iot_mock: IotMo
     jobs_topics = [m.topic for m in iot_mock.messages(f"{JOBS}/#")]
     assert jobs_topics.count(f"{JOBS}/get/accepted") == 1
     assert not any(t.endswith("/accepted/rejected") for t in jobs_topics)
+
+
+@pytest.mark.parametrize(
+    ("error_code", "mqtt_code"),
+    [
+        ("InvalidRequestException", "InvalidRequest"),
+        ("ResourceNotFoundException", "ResourceNotFound"),
+        ("InvalidStateTransitionException", "InvalidStateTransition"),
+        ("TerminalStateException", "TerminalStateReached"),
+        ("ThrottlingException", "RequestThrottled"),
+        ("ServiceUnavailableException", "InternalError"),
+        ("CertificateValidationException", "InternalError"),
+    ],
+)
+def test_engine_errors_map_to_the_documented_mqtt_codes(error_code: str, mqtt_code: str) -> None:
+    assert jobs_mqtt.mqtt_code(ServiceError(error_code, "m")) == mqtt_code
+
+
+def test_notify_next_moves_on_as_the_device_finishes_over_mqtt(
+    iot: Any, iot_data: Any, iot_mock: IotMock
+) -> None:
+    make_job(iot, "first")
+    make_job(iot, "second")
+    assert iot_mock.messages(f"{JOBS}/notify-next")[-1].json()["execution"]["jobId"] == "first"
+    ask(iot_data, iot_mock, f"{JOBS}/start-next")
+    ask(iot_data, iot_mock, f"{JOBS}/first/update", {"status": "SUCCEEDED"})
+    following = iot_mock.messages(f"{JOBS}/notify-next")[-1].json()["execution"]
+    assert (following["jobId"], following["status"]) == ("second", "QUEUED")
+    assert following["jobDocument"] == DOCUMENT
+    queued = iot_mock.messages(f"{JOBS}/notify")[-1].json()["jobs"]
+    assert [j["jobId"] for j in queued["QUEUED"]] == ["second"]

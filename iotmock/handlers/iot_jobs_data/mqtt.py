@@ -261,7 +261,7 @@ def _serve_jobs_request(ctx: RequestContext, message: Message) -> None:
         _reject(ctx, message.topic, rejected.code, rejected.message, token, None)
         return
     except ServiceError as error:
-        code = _mqtt_code(error)
+        code = mqtt_code(error)
         state = _state_of(ctx, thing, job_id, body) if code in _WITH_STATE else None
         _reject(ctx, message.topic, code, _mqtt_message(error), token, state)
         return
@@ -271,7 +271,8 @@ def _serve_jobs_request(ctx: RequestContext, message: Message) -> None:
     publish(ctx, f"{message.topic}/accepted", document, source=SOURCE)
 
 
-def _mqtt_code(error: ServiceError) -> str:
+def mqtt_code(error: ServiceError) -> str:
+    """The MQTT error code of an engine error; anything unexpected is InternalError."""
     if isinstance(error, model.VersionMismatch):
         return "VersionMismatch"
     return _MQTT_CODES.get(error.code, "InternalError")
