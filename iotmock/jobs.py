@@ -793,6 +793,87 @@ def next_pending(store: JobsStore, thing_name: str) -> JobExecution | None:
     return pending[0] if pending else None
 
 
+# --------------------------------------------------------------------------- device requests
+# What a device asks over HTTP (iot-jobs-data) and over MQTT (`$aws/things/<thing>/jobs/...`):
+# both transports call these, so the rules live in one place.
+
+
+class VersionMismatch(ServiceError):
+    """An `expectedVersion` that is not the execution's version. MQTT answers the
+    `VersionMismatch` code; the HTTP model has no conflict error, so the wire code is
+    InvalidStateTransitionException with a message starting `VersionMismatch` (spec §8)."""
+
+    def __init__(self, execution: JobExecution, expected: int) -> None:
+        super().__init__(
+            "InvalidStateTransitionException",
+            f"VersionMismatch: the job execution is at version {execution.version}, not the "
+            f"expected version {expected}.",
+        )
+
+
+def start_next_pending(
+    ctx: RequestContext,
+    store: JobsStore,
+    thing_name: str,
+    *,
+    status_details: dict[str, str] | None = None,
+    step_timeout: int | None = None,
+) -> JobExecution | None:
+    """StartNextPendingJobExecution: the next pending execution, moved from QUEUED to
+    IN_PROGRESS (with `status_details` and the step timer); one already IN_PROGRESS is
+    resumed as it is. None when nothing is pending."""
+    check_step_timeout(step_timeout, allow_cancel=False)
+    thing_exists_for_jobs(ctx, store, thing_name)
+    execution = next_pending(store, thing_name)
+    if execution is not None and execution.status == QUEUED:
+        merge_status_details(execution, status_details)
+        transition(ctx, store, execution, IN_PROGRESS, step_timeout_minutes=step_timeout)
+    return execution
+
+
+def device_update(
+    ctx: RequestContext,
+    store: JobsStore,
+    job_id: str,
+    thing_name: str,
+    status: str,
+    *,
+    execution_number: int | None = None,
+    expected_version: int | None = None,
+    status_details: dict[str, str] | None = None,
+    step_timeout: int | None = None,
+) -> JobExecution:
+    """UpdateJobExecution: a device reports the status of an execution
+    (DG:iot-jobs-lifecycle); returns the updated execution."""
+    if status not in DEVICE_STATUSES:
+        raise invalid_request(
+            f"A device cannot set a job execution to {status}; allowed statuses are "
+            "IN_PROGRESS, SUCCEEDED, FAILED and REJECTED."
+        )
+    check_step_timeout(step_timeout, allow_cancel=True)
+    execution = get_execution(store, job_id, thing_name, execution_number)
+    if execution.terminal:
+        raise ServiceError(
+            "InvalidStateTransitionException",
+            f"Job execution of job {execution.job_id} on thing {execution.thing_name} is "
+            f"already in the terminal state {execution.status}; it cannot move to {status}.",
+        )
+    if expected_version is not None and expected_version != execution.version:
+        raise VersionMismatch(execution, expected_version)
+    merge_status_details(execution, status_details)
+    transition(ctx, store, execution, status, step_timeout_minutes=step_timeout)
+    return execution
+
+
+def execution_state(execution: JobExecution) -> dict[str, Any]:
+    """JobExecutionState: what UpdateJobExecution and the MQTT error answers report."""
+    return {
+        "status": execution.status,
+        "statusDetails": dict(execution.status_details),
+        "versionNumber": execution.version,
+    }
+
+
 def device_document(store: JobsStore, execution: JobExecution) -> str | None:
     """The document a device gets: with a presignedUrlConfig, each
     `${aws:iot:s3-presigned-url:<url>}` placeholder becomes a presigned-style URL valid

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ... import jobs as model
-from ..._errors import ServiceError, invalid_request
 from ..._registry import Params, RequestContext, operation
 
 NEXT = "$next"
@@ -49,59 +48,35 @@ def get_pending_job_executions(ctx: RequestContext, params: Params) -> dict[str,
 @operation("iot-jobs-data", "StartNextPendingJobExecution")
 def start_next_pending_job_execution(ctx: RequestContext, params: Params) -> dict[str, Any]:
     store = model.jobs_store(ctx)
-    thing_name = params["thingName"]
-    step_timeout = params.get("stepTimeoutInMinutes")
-    model.check_step_timeout(step_timeout, allow_cancel=False)
-    model.thing_exists_for_jobs(ctx, store, thing_name)
-    execution = model.next_pending(store, thing_name)
+    execution = model.start_next_pending(
+        ctx,
+        store,
+        params["thingName"],
+        status_details=params.get("statusDetails"),
+        step_timeout=params.get("stepTimeoutInMinutes"),
+    )
     if execution is None:
         return {}  # nothing pending: an empty answer
-    if execution.status == model.QUEUED:
-        model.merge_status_details(execution, params.get("statusDetails"))
-        model.transition(
-            ctx, store, execution, model.IN_PROGRESS, step_timeout_minutes=step_timeout
-        )
-    # An execution already IN_PROGRESS is resumed as it is.
     return {"execution": model.device_execution(store, execution, include_document=True)}
 
 
 @operation("iot-jobs-data", "UpdateJobExecution")
 def update_job_execution(ctx: RequestContext, params: Params) -> dict[str, Any]:
     store = model.jobs_store(ctx)
-    status = params["status"]
-    if status not in model.DEVICE_STATUSES:
-        raise invalid_request(
-            f"A device cannot set a job execution to {status}; allowed statuses are "
-            "IN_PROGRESS, SUCCEEDED, FAILED and REJECTED."
-        )
-    step_timeout = params.get("stepTimeoutInMinutes")
-    model.check_step_timeout(step_timeout, allow_cancel=True)
-    execution = model.get_execution(
-        store, params["jobId"], params["thingName"], params.get("executionNumber")
+    execution = model.device_update(
+        ctx,
+        store,
+        params["jobId"],
+        params["thingName"],
+        params["status"],
+        execution_number=params.get("executionNumber"),
+        expected_version=params.get("expectedVersion"),
+        status_details=params.get("statusDetails"),
+        step_timeout=params.get("stepTimeoutInMinutes"),
     )
-    if execution.terminal:
-        raise ServiceError(
-            "InvalidStateTransitionException",
-            f"Job execution of job {execution.job_id} on thing {execution.thing_name} is "
-            f"already in the terminal state {execution.status}; it cannot move to {status}.",
-        )
-    expected = params.get("expectedVersion")
-    if expected is not None and expected != execution.version:
-        # MQTT answers VersionMismatch; the HTTP model has no such error (spec §8).
-        raise ServiceError(
-            "InvalidStateTransitionException",
-            f"VersionMismatch: the job execution is at version {execution.version}, not the "
-            f"expected version {expected}.",
-        )
-    model.merge_status_details(execution, params.get("statusDetails"))
-    model.transition(ctx, store, execution, status, step_timeout_minutes=step_timeout)
     output: dict[str, Any] = {}
     if params.get("includeJobExecutionState"):
-        output["executionState"] = {
-            "status": execution.status,
-            "statusDetails": dict(execution.status_details),
-            "versionNumber": execution.version,
-        }
+        output["executionState"] = model.execution_state(execution)
     if params.get("includeJobDocument"):
         output["jobDocument"] = model.device_document(store, execution)
     return output
