@@ -17,10 +17,13 @@ from ._events import emit
 from ._registry import RequestContext
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, frozen=True, eq=False)
 class Message:
     topic: str
-    payload: bytes
+    # The payload bytes; None until first read for messages published with
+    # `publish_document`, whose JSON document is encoded only when someone reads it.
+    encoded: bytes | None = field(default=None, repr=False)
+    document: Any = field(default=None, repr=False)
     qos: int = 0
     retain: bool = False
     timestamp: float = 0.0
@@ -33,6 +36,15 @@ class Message:
     message_expiry: int | None = None
     response_topic: str | None = None
     payload_format_indicator: str | None = None
+
+    @property
+    def payload(self) -> bytes:
+        """The payload bytes as a subscriber would receive them."""
+        if self.encoded is None:
+            raw = json.dumps(self.document, separators=(",", ":")).encode()
+            object.__setattr__(self, "encoded", raw)  # cache: the message is immutable
+            return raw
+        return self.encoded
 
     def json(self) -> Any:
         """The payload parsed as JSON."""
@@ -52,8 +64,21 @@ def publish(ctx: RequestContext, topic: str, payload: bytes | str | Any, **detai
         raw = bytes(payload)
     else:
         raw = json.dumps(payload, separators=(",", ":")).encode()
+    return _record(ctx, Message(topic, raw, **_with_timestamp(details)))
+
+
+def publish_document(ctx: RequestContext, topic: str, document: Any, **details: Any) -> Message:
+    """Record and announce a message whose payload is the JSON of `document`, encoded
+    only when read. The caller guarantees `document` is never changed afterwards."""
+    return _record(ctx, Message(topic, None, document, **_with_timestamp(details)))
+
+
+def _with_timestamp(details: dict[str, Any]) -> dict[str, Any]:
     details.setdefault("timestamp", _clock.now())
-    message = Message(topic=topic, payload=raw, **details)
+    return details
+
+
+def _record(ctx: RequestContext, message: Message) -> Message:
     ctx.backend.store(MessageLog).messages.append(message)
     emit(ctx, "message_published", message=message)
     return message

@@ -28,16 +28,6 @@ VERSION_RETENTION_SECONDS = 48 * 3600
 JsonObject = dict[str, Any]
 
 
-def copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value (dicts, lists, scalars): several times faster than
-    copy.deepcopy, which matters on the shadow update path."""
-    if isinstance(value, dict):
-        return {key: copy_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [copy_json(item) for item in value]
-    return value
-
-
 @dataclass(slots=True)
 class ShadowDocument:
     """One shadow (classic or named) of one thing.
@@ -192,30 +182,39 @@ def leaf_metadata(value: Any, timestamp: int) -> Any:
 
 
 def _merge(target: JsonObject, meta: JsonObject, update: JsonObject, timestamp: int) -> None:
+    """Merge `update` into `target` and `meta`, which the caller owns (fresh copies).
+    Only the objects along the updated paths are copied; everything else stays shared
+    with the previous document, which is never changed in place."""
     for key, value in update.items():
         if value is None:
             target.pop(key, None)
             meta.pop(key, None)
         elif isinstance(value, dict):
             child = target.get(key)
-            if not isinstance(child, dict):
+            child_meta = meta.get(key)
+            if isinstance(child, dict):
+                child = target[key] = dict(child)
+                child_meta = meta[key] = dict(child_meta) if isinstance(child_meta, dict) else {}
+            else:
                 # An object replaces a scalar or array: its metadata starts afresh.
                 child = target[key] = {}
-                meta[key] = {}
-            _merge(child, meta.setdefault(key, {}), value, timestamp)
+                child_meta = meta[key] = {}
+            _merge(child, child_meta, value, timestamp)
         else:
-            target[key] = copy_json(value)
+            # Request documents are parsed afresh for each call and never changed later.
+            target[key] = value
             meta[key] = leaf_metadata(value, timestamp)
 
 
 def compute_delta(desired: Any, reported: Any) -> Any:
     """Desired values that differ from reported: objects recursively, other values whole.
-    Keys only in reported never appear. Returns None when nothing differs."""
+    Keys only in reported never appear. Returns None when nothing differs. The result
+    shares subtrees with `desired` (stored documents are never changed in place)."""
     if isinstance(desired, dict) and isinstance(reported, dict):
         delta: JsonObject = {}
         for key, value in desired.items():
             if key not in reported:
-                delta[key] = copy_json(value)
+                delta[key] = value
                 continue
             child = compute_delta(value, reported[key])
             if child is not None:
@@ -223,7 +222,7 @@ def compute_delta(desired: Any, reported: Any) -> Any:
         return delta or None
     if desired == reported and isinstance(desired, bool) == isinstance(reported, bool):
         return None
-    return copy_json(desired)
+    return desired
 
 
 def _delta_metadata(delta: JsonObject, metadata: JsonObject) -> JsonObject:
@@ -234,7 +233,7 @@ def _delta_metadata(delta: JsonObject, metadata: JsonObject) -> JsonObject:
         if isinstance(value, dict) and isinstance(meta, dict):
             out[key] = _delta_metadata(value, meta)
         elif meta is not None:
-            out[key] = copy_json(meta)
+            out[key] = meta
     return out
 
 
@@ -287,8 +286,9 @@ def apply_update(
     if "version" in request and request["version"] != base_version:
         raise conflict("Version conflict")
     previous = _snapshot(shadow)
-    state = copy_json(shadow.state)
-    metadata = copy_json(shadow.metadata)
+    # Copy-on-write: new top-level dicts; _merge copies the sections and paths it changes.
+    state = dict(shadow.state)
+    metadata = dict(shadow.metadata)
     sent = request["state"]
     response_metadata: JsonObject
     if sent is None:
@@ -302,8 +302,9 @@ def apply_update(
                 metadata.pop(section, None)
                 response_metadata[section] = {"timestamp": timestamp}
                 continue
-            target = state.setdefault(section, {})
-            _merge(target, metadata.setdefault(section, {}), update, timestamp)
+            target = state[section] = dict(state.get(section) or {})
+            section_meta = metadata[section] = dict(metadata.get(section) or {})
+            _merge(target, section_meta, update, timestamp)
             if not target:
                 # A section that becomes empty disappears.
                 state.pop(section)

@@ -23,7 +23,7 @@ from ..._events import subscribe
 from ..._paging import paginate
 from ..._protocol import error_status
 from ..._registry import Params, RequestContext, operation
-from ...messages import Message, publish
+from ...messages import Message, publish, publish_document
 from ...shadow import (
     JsonObject,
     ShadowDocument,
@@ -105,16 +105,18 @@ def update_shadow(ctx: RequestContext, thing: str, name: str | None, payload: by
         store.deleted.pop((thing, name), None)
     response = _encode(result.response)
     publish(ctx, shadow_topic(thing, name, "update/accepted"), response, source=SOURCE)
+    # The delta and documents trees are never changed after this point (the stored
+    # shadow is copy-on-write), so their JSON is produced only if someone reads it.
     if result.delta is not None:
-        publish(
-            ctx, shadow_topic(thing, name, "update/delta"), _encode(result.delta), source=SOURCE
+        publish_document(
+            ctx, shadow_topic(thing, name, "update/delta"), result.delta, source=SOURCE
         )
     documents: JsonObject = {"current": result.current, "timestamp": shadow.timestamp}
     if not is_new:
         documents = {"previous": result.previous, **documents}
     if "clientToken" in result.response:
         documents["clientToken"] = result.response["clientToken"]
-    publish(ctx, shadow_topic(thing, name, "update/documents"), _encode(documents), source=SOURCE)
+    publish_document(ctx, shadow_topic(thing, name, "update/documents"), documents, source=SOURCE)
     return response
 
 
