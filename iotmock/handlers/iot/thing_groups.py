@@ -23,6 +23,7 @@ from .things import (
     merged_attributes,
     page_of_names,
     page_with_prefix,
+    resolve_by_name_or_arn,
     resolve_thing,
 )
 
@@ -45,18 +46,9 @@ def get_group(backend: Backend, name: str) -> ThingGroup:
 
 def resolve_group(backend: Backend, name: str | None, arn: str | None) -> ThingGroup:
     """The group named by `thingGroupName` or `thingGroupArn`."""
-    if name is None and arn is None:
-        raise invalid_request("Either thingGroupName or thingGroupArn must be specified.")
-    if name is None:
-        assert arn is not None
-        group = backend.thing_groups.get(arn.rpartition(":thinggroup/")[2])
-        if group is None or group.arn != arn:
-            raise not_found(f"Thing Group {arn} cannot be found.")
-        return group
-    group = get_group(backend, name)
-    if arn is not None and arn != group.arn:
-        raise invalid_request(f"thingGroupArn {arn} does not name the thing group {name}.")
-    return group
+    return resolve_by_name_or_arn(
+        backend.thing_groups, name, arn, kind="Thing Group", member="thingGroup"
+    )
 
 
 def ancestors(backend: Backend, group_name: str) -> list[ThingGroup]:
