@@ -318,18 +318,22 @@ class CertificateAuthority:
 def make_ca(common_name: str = "Test CA", key: PrivateKey | None = None) -> CertificateAuthority:
     """A self-signed CA for tests (an EC P-256 key unless `key` is given): register it with
     RegisterCACertificate and issue device certificates with `.issue(...)`."""
-    ca_key = key or new_ec_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return _self_signed_ca(key or new_ec_key(), name)
+
+
+def _self_signed_ca(key: PrivateKey, name: x509.Name) -> CertificateAuthority:
+    """A CA whose certificate `key` signs for itself, valid CA_NOT_BEFORE..CA_NOT_AFTER."""
     cert = build_certificate(
-        issuer_key=ca_key,
+        issuer_key=key,
         issuer=name,
         subject=name,
-        public_key=ca_key.public_key(),
+        public_key=key.public_key(),
         not_before=CA_NOT_BEFORE,
         not_after=CA_NOT_AFTER,
         is_ca=True,
     )
-    return CertificateAuthority(key=ca_key, certificate=cert, pem=to_pem(cert))
+    return CertificateAuthority(key=key, certificate=cert, pem=to_pem(cert))
 
 
 def verification_certificate(
@@ -350,19 +354,7 @@ def mock_ca(account_id: str, region: str) -> CertificateAuthority:
     with _MOCK_CA_LOCK:
         found = _MOCK_CAS.get((account_id, region))
         if found is None:
-            key = new_rsa_key()
-            cert = build_certificate(
-                issuer_key=key,
-                issuer=AWS_ISSUER,
-                subject=AWS_ISSUER,
-                public_key=key.public_key(),
-                not_before=CA_NOT_BEFORE,
-                not_after=CA_NOT_AFTER,
-                is_ca=True,
-            )
-            found = _MOCK_CAS[(account_id, region)] = CertificateAuthority(
-                key=key, certificate=cert, pem=to_pem(cert)
-            )
+            found = _MOCK_CAS[(account_id, region)] = _self_signed_ca(new_rsa_key(), AWS_ISSUER)
         return found
 
 
@@ -374,16 +366,8 @@ def _pin_datetime_class() -> None:
     it would keep freezegun's FakeDatetime and refuse every real datetime afterwards;
     resolved here it keeps the real class, of which FakeDatetime is a subclass.
     """
-    key = ed25519.Ed25519PrivateKey.generate()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "iotmock")])
-    cert = build_certificate(
-        issuer_key=key,
-        issuer=name,
-        subject=name,
-        public_key=key.public_key(),
-        not_before=CA_NOT_BEFORE,
-        not_after=CA_NOT_AFTER,
-    )
+    cert = _self_signed_ca(ed25519.Ed25519PrivateKey.generate(), name).certificate
     validity(cert)  # reading the dates resolves the class on that path too
 
 

@@ -6,20 +6,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 
 from iotmock import IotMock
 
 ROLE = "arn:aws:iam::123456789012:role/audit"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:audits"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def enable(iot: Any, *checks: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 
 from iotmock import IotMock
 
@@ -23,15 +24,6 @@ BROAD = json.dumps(
 )
 EPOCH = 0
 FAR = 4102444800  # 2100-01-01
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def action(iot: Any, name: str, params: dict[str, Any]) -> None:

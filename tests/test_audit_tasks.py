@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
+from error_checks import error_of
 
 from iotmock import IotMock
 from iotmock.crypto import make_ca, new_ec_key, to_pem
@@ -37,15 +38,6 @@ NARROW = json.dumps(
         ],
     }
 )
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def enable(iot: Any, *checks: str) -> None:

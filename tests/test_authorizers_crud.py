@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
@@ -23,15 +24,6 @@ def public_key_pem() -> str:
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
-    )
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
     )
 
 
@@ -101,7 +93,7 @@ def test_create_validation(iot: Any, overrides: dict[str, Any], fragment: str) -
     base.update(arguments)
     with pytest.raises(ClientError) as exc:
         iot.create_authorizer(**base)
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert fragment in message
 
@@ -110,7 +102,7 @@ def test_duplicate_name(iot: Any) -> None:
     create(iot)
     with pytest.raises(ClientError) as exc:
         create(iot)
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     assert exc.value.response["resourceArn"].endswith(":authorizer/auth")
 
 
@@ -119,7 +111,7 @@ def test_limit_of_32_authorizers(iot: Any) -> None:
         create(iot, f"a{index}")
     with pytest.raises(ClientError) as exc:
         create(iot, "one-too-many")
-    assert error(exc)[:2] == ("LimitExceededException", 410)
+    assert error_of(exc)[:2] == ("LimitExceededException", 410)
 
 
 def test_tags_on_create(iot: Any, iot_mock: IotMock) -> None:
@@ -142,7 +134,7 @@ def test_unknown_authorizer_is_404(iot: Any) -> None:
     ):
         with pytest.raises(ClientError) as exc:
             call()
-        assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+        assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_update(iot: Any) -> None:
@@ -171,10 +163,10 @@ def test_update_validation(iot: Any) -> None:
     create(iot)
     with pytest.raises(ClientError) as exc:
         iot.update_authorizer(authorizerName="auth", tokenSigningPublicKeys={})
-    assert error(exc)[0] == "InvalidRequestException"
+    assert error_of(exc)[0] == "InvalidRequestException"
     with pytest.raises(ClientError) as exc:
         iot.update_authorizer(authorizerName="auth", tokenSigningPublicKeys={"k": "junk"})
-    assert error(exc)[0] == "InvalidRequestException"
+    assert error_of(exc)[0] == "InvalidRequestException"
     described = iot.describe_authorizer(authorizerName="auth")["authorizerDescription"]
     assert described["tokenSigningPublicKeys"] == {"key1": public_key_pem()}
 
@@ -183,7 +175,7 @@ def test_delete_needs_an_inactive_authorizer(iot: Any) -> None:
     create(iot)
     with pytest.raises(ClientError) as exc:
         iot.delete_authorizer(authorizerName="auth")
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("DeleteConflictException", 409)
     assert "INACTIVE" in message
     iot.update_authorizer(authorizerName="auth", status="INACTIVE")
@@ -218,7 +210,7 @@ def test_default_authorizer_lifecycle(iot: Any) -> None:
     create(iot)
     with pytest.raises(ClientError) as exc:
         iot.describe_default_authorizer()
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     response = iot.set_default_authorizer(authorizerName="auth")
     assert response["authorizerName"] == "auth"
     assert response["authorizerArn"].endswith(":authorizer/auth")
@@ -228,13 +220,13 @@ def test_default_authorizer_lifecycle(iot: Any) -> None:
     iot.clear_default_authorizer()
     with pytest.raises(ClientError) as exc:
         iot.describe_default_authorizer()
-    assert error(exc)[0] == "ResourceNotFoundException"
+    assert error_of(exc)[0] == "ResourceNotFoundException"
 
 
 def test_clear_without_default_is_404(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.clear_default_authorizer()
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_second_default_authorizer_is_refused(iot: Any) -> None:
@@ -243,7 +235,7 @@ def test_second_default_authorizer_is_refused(iot: Any) -> None:
     iot.set_default_authorizer(authorizerName="one")
     with pytest.raises(ClientError) as exc:
         iot.set_default_authorizer(authorizerName="two")
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ResourceAlreadyExistsException", 409)
     assert "one is already the default authorizer" in message
     iot.clear_default_authorizer()
@@ -254,7 +246,7 @@ def test_inactive_authorizer_cannot_be_default(iot: Any) -> None:
     create(iot, status="INACTIVE")
     with pytest.raises(ClientError) as exc:
         iot.set_default_authorizer(authorizerName="auth")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_default_authorizer_cannot_be_deleted(iot: Any) -> None:
@@ -263,7 +255,7 @@ def test_default_authorizer_cannot_be_deleted(iot: Any) -> None:
     iot.update_authorizer(authorizerName="auth", status="INACTIVE")
     with pytest.raises(ClientError) as exc:
         iot.delete_authorizer(authorizerName="auth")
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "DeleteConflictException"
     assert "default authorizer" in message
     iot.clear_default_authorizer()
@@ -278,7 +270,7 @@ def test_authorizer_used_by_a_domain_configuration_cannot_be_deleted(iot: Any) -
     iot.update_authorizer(authorizerName="auth", status="INACTIVE")
     with pytest.raises(ClientError) as exc:
         iot.delete_authorizer(authorizerName="auth")
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "DeleteConflictException"
     assert "domain configuration(s) dc" in message
     iot.update_domain_configuration(domainConfigurationName="dc", removeAuthorizerConfig=True)

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from error_checks import error_of
 
 from iotmock import IotMock
 
@@ -54,15 +55,6 @@ def allow(event: dict[str, Any]) -> dict[str, Any]:
         "refreshAfterInSeconds": 600,
         "policyDocuments": [POLICY],
     }
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 @pytest.fixture
@@ -122,12 +114,12 @@ def test_bad_signature_is_refused(iot: Any, iot_mock: IotMock, signed: str) -> N
         iot.test_invoke_authorizer(
             authorizerName=signed, token="abc", tokenSignature=rsa_signature("other")
         )
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "does not verify" in message
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=signed, token="abc")
-    assert "tokenSignature are required" in error(exc)[2]
+    assert "tokenSignature are required" in error_of(exc)[2]
 
 
 def test_protocol_data_reaches_the_handler(iot: Any, iot_mock: IotMock, unsigned: str) -> None:
@@ -184,7 +176,7 @@ def test_policy_documents_may_be_objects(iot: Any, iot_mock: IotMock, unsigned: 
 def test_no_registered_handler(iot: Any, unsigned: str) -> None:
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "InvalidResponseException"
     assert "register_authorizer_handler('unsigned', handler)" in message
 
@@ -206,7 +198,7 @@ def test_invalid_lambda_responses(
     iot_mock.register_authorizer_handler(unsigned, lambda event: {**allow(event), **change})
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "InvalidResponseException"
     assert fragment in message
 
@@ -220,7 +212,7 @@ def test_handler_exception_is_an_invalid_response(
     iot_mock.register_authorizer_handler(unsigned, broken)
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "InvalidResponseException"
     assert "boom" in message
 
@@ -230,4 +222,4 @@ def test_inactive_authorizer_cannot_be_invoked(iot: Any, iot_mock: IotMock, unsi
     iot.update_authorizer(authorizerName=unsigned, status="INACTIVE")
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)

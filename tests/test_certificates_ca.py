@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
@@ -24,15 +25,6 @@ from iotmock.crypto import (
 TEMPLATE_BODY = json.dumps(
     {"Resources": {"thing": {"Type": "AWS::IoT::Thing", "Properties": {"ThingName": "x"}}}}
 )
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def register_ca(iot: Any, ca: CertificateAuthority, **extra: Any) -> str:

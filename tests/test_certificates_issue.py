@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from error_checks import error_of
 from freezegun import freeze_time
 
 from iotmock import IotMock, mock_iot
@@ -31,15 +32,6 @@ AWS_ISSUER = "OU=Amazon Web Services O=Amazon.com Inc. L=Seattle ST=Washington C
 
 def load(pem: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.encode())
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_keys_and_certificate_are_a_real_rsa_2048_pair_signed_by_the_mock_ca(

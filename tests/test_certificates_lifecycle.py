@@ -9,20 +9,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from freezegun import freeze_time
 
 from iotmock import IotMock, _events
 from iotmock.crypto import make_ca, new_ec_key, to_pem
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
-
 
 POLICY_DOCUMENT = json.dumps(
     {

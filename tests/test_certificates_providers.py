@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
+from error_checks import error_of
 from freezegun import freeze_time
 from tag_checks import assert_untaggable, listed_tags
 
@@ -17,15 +18,6 @@ LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:sign"
 TOKEN_1 = "11111111-1111-1111-1111-111111111111"
 TOKEN_2 = "22222222-2222-2222-2222-222222222222"
 OTHER_LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:sign-v2"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def create(iot: Any, name: str = "signer", **extra: Any) -> dict[str, Any]:

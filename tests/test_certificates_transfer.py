@@ -7,21 +7,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from freezegun import freeze_time
 
 from iotmock import IotMock
 
 SOURCE = "123456789012"
 TARGET = "210987654321"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def describe(iot: Any, cert_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
@@ -20,15 +21,6 @@ TEMPLATE = '{"temp": "${aws:iot:commandexecution::parameter:temp}"}'
 PREPROCESSOR = {"awsJsonSubstitution": {"outputFormat": "JSON"}}
 
 
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
-
-
 def _static(iot: Any, command_id: str = "reboot", **kwargs: Any) -> Any:
     kwargs.setdefault("payload", STATIC)
     return iot.create_command(commandId=command_id, **kwargs)
@@ -37,7 +29,7 @@ def _static(iot: Any, command_id: str = "reboot", **kwargs: Any) -> Any:
 def _invalid(iot: Any, fragment: str, **kwargs: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_command(commandId="bad", **kwargs)
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert fragment in message
     with pytest.raises(ClientError):
@@ -111,7 +103,7 @@ def test_duplicate_command_is_conflict(iot: Any) -> None:
     _static(iot)
     with pytest.raises(ClientError) as exc:
         _static(iot)
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ConflictException", 409)
     assert "reboot" in message
     assert exc.value.response["resourceId"] == "reboot"
@@ -120,7 +112,7 @@ def test_duplicate_command_is_conflict(iot: Any) -> None:
 def test_get_missing_command_is_not_found(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.get_command(commandId="nope")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ResourceNotFoundException", 404)
     assert "nope" in message
 
@@ -178,7 +170,7 @@ def test_parameter_rules(iot: Any) -> None:
 def test_model_constraints_are_validation_exception(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         _static(iot, "bad id!")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "failed to satisfy constraint" in message
 
@@ -217,13 +209,13 @@ def test_update_needs_a_change(iot: Any) -> None:
     _static(iot)
     with pytest.raises(ClientError) as exc:
         iot.update_command(commandId="reboot")
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
 
 
 def test_update_missing_command_is_not_found(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.update_command(commandId="nope", displayName="x")
-    assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 # --------------------------------------------------------------------------- delete
@@ -244,7 +236,7 @@ def test_delete_active_command_is_scheduled_202(iot: Any) -> None:
     with time_machine.travel(START + dt.timedelta(hours=12, seconds=1), tick=False):
         with pytest.raises(ClientError) as exc:
             iot.get_command(commandId="reboot")
-        assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+        assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
         assert iot.list_commands()["commands"] == []
 
 
@@ -283,12 +275,12 @@ def test_pending_deletion_blocks_update_and_recreation(iot: Any) -> None:
     iot.delete_command(commandId="reboot")
     with pytest.raises(ClientError) as exc:
         iot.update_command(commandId="reboot", displayName="x")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ConflictException", 409)
     assert "pending deletion" in message
     with pytest.raises(ClientError) as exc:
         _static(iot)
-    assert _error(exc)[0] == "ConflictException"
+    assert error_of(exc)[0] == "ConflictException"
 
 
 def test_delete_missing_command_answers_204(iot: Any) -> None:
@@ -347,13 +339,13 @@ def test_list_commands_pages_25_by_default(iot: Any) -> None:
     assert len(set(names)) == 27
     with pytest.raises(ClientError) as exc:
         iot.list_commands(nextToken="not-a-token")
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
 
 
 def test_more_than_50_tags_is_service_quota_exceeded(iot: Any) -> None:
     tags = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
     with pytest.raises(ClientError) as exc:
         _static(iot, tags=tags)
-    assert _error(exc)[:2] == ("ServiceQuotaExceededException", 402)
+    assert error_of(exc)[:2] == ("ServiceQuotaExceededException", 402)
     with pytest.raises(ClientError):
         iot.get_command(commandId="reboot")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
+from error_checks import error_of
 
 from iotmock import IotMock, ServiceError
 
@@ -20,15 +21,6 @@ CLIENT = ACCOUNT_ARN + "client/mqtt-client-7"
 VEHICLE = "arn:aws:iotfleetwise:us-east-1:123456789012:vehicle/car1"
 START = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.timezone.utc)
 STATIC = {"content": b'{"action":"reboot"}', "contentType": "application/json"}
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 @pytest.fixture
@@ -122,7 +114,7 @@ def test_default_timeout_is_10_seconds_and_maximum_12_hours(
     )
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, reboot, executionTimeoutSeconds=43201)
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "12 hours" in message
 
@@ -132,33 +124,33 @@ def test_start_with_missing_command_or_thing_is_not_found(
 ) -> None:
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, ACCOUNT_ARN + "command/nope")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ResourceNotFoundException", 404)
     assert "nope" in message
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, reboot, ACCOUNT_ARN + "thing/ghost")
-    assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_start_with_a_bad_target_is_validation_error(jobs_data: Any, reboot: str) -> None:
     for target in (VEHICLE, "arn:aws:iot:eu-west-1:123456789012:thing/dev1", "dev1"):
         with pytest.raises(ClientError) as exc:
             _start(jobs_data, reboot, target)
-        assert _error(exc)[:2] == ("ValidationException", 400)
+        assert error_of(exc)[:2] == ("ValidationException", 400)
 
 
 def test_deprecated_or_deleted_command_cannot_start(iot: Any, jobs_data: Any, reboot: str) -> None:
     iot.update_command(commandId="reboot", deprecated=True)
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, reboot)
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ConflictException", 409)
     assert "deprecated" in message
     iot.update_command(commandId="reboot", deprecated=False)
     iot.delete_command(commandId="reboot")
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, reboot)
-    assert "pending deletion" in _error(exc)[2]
+    assert "pending deletion" in error_of(exc)[2]
 
 
 def test_client_token_is_idempotent(iot: Any, jobs_data: Any, reboot: str) -> None:
@@ -166,7 +158,7 @@ def test_client_token_is_idempotent(iot: Any, jobs_data: Any, reboot: str) -> No
     assert _start(jobs_data, reboot, clientToken="token-1") == first
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, reboot, clientToken="token-1", executionTimeoutSeconds=99)
-    assert _error(exc)[:2] == ("ConflictException", 409)
+    assert error_of(exc)[:2] == ("ConflictException", 409)
     assert len(iot.list_command_executions(commandArn=reboot)["commandExecutions"]) == 1
 
 
@@ -185,7 +177,7 @@ def test_fleetwise_command_targets_a_vehicle_and_publishes_nothing(
     assert iot_mock.messages("$aws/commands/#") == []
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, arn, THING)
-    assert _error(exc)[0] == "ValidationException"
+    assert error_of(exc)[0] == "ValidationException"
 
 
 # --------------------------------------------------------------------------- parameters
@@ -252,7 +244,7 @@ def test_parameter_violations_are_validation_errors(
 ) -> None:
     with pytest.raises(ClientError) as exc:
         _start(jobs_data, thermostat, **({"parameters": parameters} if parameters else {}))
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert fragment in message
     assert iot_mock.messages("$aws/commands/#") == []
@@ -382,10 +374,10 @@ def test_get_with_another_target_is_not_found(iot: Any, jobs_data: Any, reboot: 
     execution_id = _start(jobs_data, reboot)
     with pytest.raises(ClientError) as exc:
         _get(iot, execution_id, CLIENT)
-    assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         _get(iot, "no-such-execution")
-    assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_filters_by_command_target_status_and_namespace(
@@ -424,17 +416,17 @@ def test_list_filters_by_command_target_status_and_namespace(
 def test_list_rejects_conflicting_filters(iot: Any, reboot: str) -> None:
     with pytest.raises(ClientError) as exc:
         iot.list_command_executions(commandArn=reboot, targetArn=THING)
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
     window = {"after": "2026-01-01T00:00"}
     with pytest.raises(ClientError) as exc:
         iot.list_command_executions(startedTimeFilter=window, completedTimeFilter=window)
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
     with pytest.raises(ClientError) as exc:
         iot.list_command_executions(startedTimeFilter={"after": "yesterday"})
-    assert "yyyy-MM-dd'T'HH:mm" in _error(exc)[2]
+    assert "yyyy-MM-dd'T'HH:mm" in error_of(exc)[2]
     with pytest.raises(ClientError) as exc:
         iot.list_command_executions(commandArn=ACCOUNT_ARN + "command/nope")
-    assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_sorts_and_pages(clock: Any, iot: Any, jobs_data: Any, reboot: str) -> None:
@@ -455,7 +447,7 @@ def test_list_sorts_and_pages(clock: Any, iot: Any, jobs_data: Any, reboot: str)
         iot.list_command_executions(
             commandArn=reboot, sortOrder="ASCENDING", nextToken=newest_first["nextToken"]
         )
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
 
 
 def test_time_filters(clock: Any, iot: Any, jobs_data: Any, iot_mock: IotMock, reboot: str) -> None:
@@ -488,7 +480,7 @@ def test_delete_only_terminal_executions(
     execution_id = _start(jobs_data, reboot)
     with pytest.raises(ClientError) as exc:
         iot.delete_command_execution(executionId=execution_id, targetArn=THING)
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ConflictException", 409)
     assert "terminal" in message
     iot_mock.update_command_execution(execution_id, THING, "REJECTED")
@@ -589,7 +581,7 @@ def test_numeric_conditions(iot: Any, jobs_data: Any) -> None:
     for arn, value in ((below, 10), (outside, 2)):
         with pytest.raises(ClientError) as exc:
             _start(jobs_data, arn, CLIENT, parameters={"n": {"L": value}})
-        assert _error(exc)[0] == "ValidationException"
+        assert error_of(exc)[0] == "ValidationException"
 
 
 def test_client_response_topic_without_format(

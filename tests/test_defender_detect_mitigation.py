@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from test_defender_mitigation_actions import ROLE, error
+from error_checks import error_of
+from test_defender_mitigation_actions import ROLE
 from test_defender_violations import FUTURE, PAST, active, few_messages, profile
 
 from iotmock import IotMock
@@ -68,7 +69,7 @@ def test_second_run_skips_and_idempotent_start(iot: Any, violating: list[str]) -
     assert start(iot, "first")["taskId"] == "first"  # same token: the same task
     with pytest.raises(ClientError) as exc:
         start(iot, "first", token="other")
-    assert error(exc)[:2] == ("TaskAlreadyExistsException", 400)
+    assert error_of(exc)[:2] == ("TaskAlreadyExistsException", 400)
     start(iot, "second", target={"violationIds": violating[:1]})
     summary = iot.describe_detect_mitigation_actions_task(taskId="second")["taskSummary"]
     assert summary["taskStatistics"]["actionsSkipped"] == 1
@@ -109,7 +110,7 @@ def test_only_active_violations(iot: Any, iot_mock: IotMock, violating: list[str
 def test_start_errors(iot: Any, violating: list[str]) -> None:
     with pytest.raises(ClientError) as exc:
         start(iot, actions=["missing"])
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     iot.create_mitigation_action(
         actionName="deactivate",
         roleArn=ROLE,
@@ -117,32 +118,32 @@ def test_start_errors(iot: Any, violating: list[str]) -> None:
     )
     with pytest.raises(ClientError) as exc:
         start(iot, actions=["deactivate"])
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "InvalidRequestException" and "ADD_THINGS_TO_THING_GROUP" in message
     with pytest.raises(ClientError) as exc:
         start(iot, target={"violationIds": ["nope"]})
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         start(iot, target={"securityProfileName": "sp", "behaviorName": "other"})
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         start(iot, target={"securityProfileName": "missing"})
     # StartDetectMitigationActionsTask models no 404: a missing profile is a bad request.
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         iot.describe_detect_mitigation_actions_task(taskId="task")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_cancel(iot: Any, violating: list[str]) -> None:
     with pytest.raises(ClientError) as exc:
         iot.cancel_detect_mitigation_actions_task(taskId="missing")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     start(iot)
     # Tasks run to completion when they start: a finished task cannot be canceled.
     with pytest.raises(ClientError) as exc:
         iot.cancel_detect_mitigation_actions_task(taskId="task")
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "InvalidRequestException" and "SUCCESSFUL" in message
 
 
@@ -164,7 +165,7 @@ def test_list_tasks_and_executions(iot: Any, violating: list[str]) -> None:
     assert [e["taskId"] for e in by_violation["actionsExecutions"]] == ["t0", "t1", "t2"]
     with pytest.raises(ClientError) as exc:
         iot.list_detect_mitigation_actions_executions(thingName="a")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_held_task_can_be_canceled_or_run(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from test_defender_mitigation_actions import error
+from error_checks import error_of
 
 
 def metric(iot: Any, name: str = "temperature", metric_type: str = "number", **kw: Any) -> Any:
@@ -43,10 +43,10 @@ def test_custom_metric_crud(iot: Any) -> None:
     iot.delete_custom_metric(metricName="temperature")  # missing: succeeds
     with pytest.raises(ClientError) as exc:
         iot.describe_custom_metric(metricName="temperature")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.update_custom_metric(metricName="temperature", displayName="x")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_custom_metric_token_idempotency(iot: Any) -> None:
@@ -54,16 +54,16 @@ def test_custom_metric_token_idempotency(iot: Any) -> None:
     assert metric(iot)["metricArn"] == first["metricArn"]
     with pytest.raises(ClientError) as exc:
         metric(iot, token="t2")
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     with pytest.raises(ClientError) as exc:
         metric(iot, metric_type="string-list")
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
 
 
 def test_custom_metric_name_cannot_start_with_aws(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         metric(iot, name="aws:mine")
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "aws:" in message
 
@@ -93,7 +93,7 @@ def test_custom_metric_in_use_cannot_be_deleted(iot: Any) -> None:
     )
     with pytest.raises(ClientError) as exc:
         iot.delete_custom_metric(metricName="temperature")
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "sp" in message
     iot.update_security_profile(securityProfileName="sp", deleteBehaviors=True)
@@ -115,10 +115,10 @@ def test_dimension_crud(iot: Any) -> None:
     iot.delete_dimension(name="admin")
     with pytest.raises(ClientError) as exc:
         iot.describe_dimension(name="admin")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.update_dimension(name="admin", stringValues=["x"])
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_dimension_duplicates_and_bad_filters(iot: Any) -> None:
@@ -126,11 +126,11 @@ def test_dimension_duplicates_and_bad_filters(iot: Any) -> None:
     assert dimension(iot)["name"] == "admin"  # same token and definition: idempotent
     with pytest.raises(ClientError) as exc:
         dimension(iot, token="other")
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     for bad in (["a/#/b"], ["a+/b"], ["a/b#"]):
         with pytest.raises(ClientError) as exc:
             dimension(iot, name="bad", values=bad)
-        code, _, message = error(exc)
+        code, _, message = error_of(exc)
         assert code == "InvalidRequestException" and "topic filter" in message
 
 
@@ -145,7 +145,7 @@ def test_dimension_in_use_and_list(iot: Any) -> None:
     )
     with pytest.raises(ClientError) as exc:
         iot.delete_dimension(name="d1")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     page = iot.list_dimensions(maxResults=2)
     assert page["dimensionNames"] == ["d0", "d1"]
     assert iot.list_dimensions(nextToken=page["nextToken"])["dimensionNames"] == ["d2"]

@@ -6,21 +6,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 
 from iotmock import IotMock
 from iotmock.handlers.iot.mitigation_actions import get_mitigation_action
 
 ROLE = "arn:aws:iam::123456789012:role/defender"
 QUARANTINE = {"addThingsToThingGroupParams": {"thingGroupNames": ["quarantine"]}}
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_create_describe(iot: Any) -> None:
@@ -66,7 +58,7 @@ def test_exactly_one_action_type(iot: Any) -> None:
     for params in (both, {}):
         with pytest.raises(ClientError) as exc:
             iot.create_mitigation_action(actionName="a", roleArn=ROLE, actionParams=params)
-        code, status, message = error(exc)
+        code, status, message = error_of(exc)
         assert (code, status) == ("InvalidRequestException", 400)
         assert "exactly one type of action" in message
 
@@ -75,13 +67,13 @@ def test_duplicate_and_bad_role(iot: Any) -> None:
     iot.create_mitigation_action(actionName="a", roleArn=ROLE, actionParams=QUARANTINE)
     with pytest.raises(ClientError) as exc:
         iot.create_mitigation_action(actionName="a", roleArn=ROLE, actionParams=QUARANTINE)
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     assert exc.value.response["resourceArn"].endswith("mitigationaction/a")
     with pytest.raises(ClientError) as exc:
         iot.create_mitigation_action(
             actionName="b", roleArn="arn:aws:s3:::bucket-name-long", actionParams=QUARANTINE
         )
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_update(iot: Any, iot_mock: IotMock) -> None:
@@ -99,7 +91,7 @@ def test_update(iot: Any, iot_mock: IotMock) -> None:
     assert get_mitigation_action(iot_mock.backend(), "a").role_arn == other_role
     with pytest.raises(ClientError) as exc:
         iot.update_mitigation_action(actionName="missing", roleArn=ROLE)
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_delete_and_tags(iot: Any) -> None:
@@ -111,10 +103,10 @@ def test_delete_and_tags(iot: Any) -> None:
     iot.delete_mitigation_action(actionName="a")  # deleting a missing action succeeds
     with pytest.raises(ClientError) as exc:
         iot.describe_mitigation_action(actionName="a")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.list_tags_for_resource(resourceArn=arn)
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_filter_and_paging(iot: Any) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from test_defender_mitigation_actions import error
+from error_checks import error_of
 
 ACCOUNT_ARN = "arn:aws:iot:us-east-1:123456789012"
 REGISTERED = f"{ACCOUNT_ARN}:all/registered-things"
@@ -54,15 +54,15 @@ def test_create_errors(iot: Any) -> None:
     iot.create_security_profile(securityProfileName="sp")
     with pytest.raises(ClientError) as exc:
         iot.create_security_profile(securityProfileName="sp")
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     with pytest.raises(ClientError) as exc:
         iot.create_security_profile(securityProfileName="bad name")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         iot.create_security_profile(
             securityProfileName="x", behaviors=[behavior(metric="aws:nope")]
         )
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "aws:nope is not a Device Defender metric" in message
     with pytest.raises(ClientError):
@@ -72,7 +72,7 @@ def test_create_errors(iot: Any) -> None:
 def test_describe_missing(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.describe_security_profile(securityProfileName="missing")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_validate_behaviors_errors(
     assert any(fragment in e["errorMessage"] for e in result["validationErrors"]), result
     with pytest.raises(ClientError) as exc:
         iot.create_security_profile(securityProfileName="sp", behaviors=behaviors)
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "InvalidRequestException" and fragment in message
 
 
@@ -229,7 +229,7 @@ def test_update_versions_and_delete_flags(iot: Any) -> None:
     assert updated["behaviors"] == [behavior()]
     with pytest.raises(ClientError) as exc:
         iot.update_security_profile(securityProfileName="sp", expectedVersion=1)
-    code, status, _ = error(exc)
+    code, status, _ = error_of(exc)
     assert (code, status) == ("VersionConflictException", 409)
     updated = iot.update_security_profile(
         securityProfileName="sp",
@@ -246,10 +246,10 @@ def test_update_versions_and_delete_flags(iot: Any) -> None:
         iot.update_security_profile(
             securityProfileName="sp", behaviors=[behavior()], deleteBehaviors=True
         )
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         iot.update_security_profile(securityProfileName="missing")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_delete(iot: Any) -> None:
@@ -258,7 +258,7 @@ def test_delete(iot: Any) -> None:
     ]
     with pytest.raises(ClientError) as exc:
         iot.delete_security_profile(securityProfileName="sp", expectedVersion=7)
-    assert error(exc)[:2] == ("VersionConflictException", 409)
+    assert error_of(exc)[:2] == ("VersionConflictException", 409)
     iot.attach_security_profile(securityProfileName="sp", securityProfileTargetArn=REGISTERED)
     iot.delete_security_profile(securityProfileName="sp", expectedVersion=1)
     iot.delete_security_profile(securityProfileName="sp")  # missing: succeeds
@@ -267,7 +267,7 @@ def test_delete(iot: Any) -> None:
     assert mappings["securityProfileTargetMappings"] == []
     with pytest.raises(ClientError) as exc:
         iot.list_tags_for_resource(resourceArn=arn)
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_and_filters(iot: Any) -> None:
@@ -300,10 +300,10 @@ def test_list_and_filters(iot: Any) -> None:
     assert [p["name"] for p in by_dimension] == ["uses-dimension"]
     with pytest.raises(ClientError) as exc:
         iot.list_security_profiles(metricName="temp", dimensionName="d")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         iot.list_security_profiles(metricName="missing")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     iot.update_security_profile(securityProfileName="uses-metric", deleteBehaviors=True)
     assert iot.list_security_profiles(metricName="temp")["securityProfileIdentifiers"] == []
 
@@ -328,7 +328,7 @@ def test_attach_detach_targets(iot: Any) -> None:
     iot.detach_security_profile(securityProfileName="sp", securityProfileTargetArn=group_arn)
     with pytest.raises(ClientError) as exc:
         iot.detach_security_profile(securityProfileName="sp", securityProfileTargetArn=group_arn)
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     assert (
         len(
             iot.list_targets_for_security_profile(securityProfileName="sp")[
@@ -344,18 +344,18 @@ def test_attach_errors_and_limit(iot: Any) -> None:
         iot.attach_security_profile(
             securityProfileName="missing", securityProfileTargetArn=REGISTERED
         )
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     iot.create_security_profile(securityProfileName="sp")
     with pytest.raises(ClientError) as exc:
         iot.attach_security_profile(
             securityProfileName="sp", securityProfileTargetArn=f"{ACCOUNT_ARN}:thinggroup/none"
         )
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.attach_security_profile(
             securityProfileName="sp", securityProfileTargetArn=f"{ACCOUNT_ARN}:thing/t"
         )
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     for index in range(5):
         iot.create_security_profile(securityProfileName=f"p{index}")
         iot.attach_security_profile(
@@ -363,11 +363,11 @@ def test_attach_errors_and_limit(iot: Any) -> None:
         )
     with pytest.raises(ClientError) as exc:
         iot.attach_security_profile(securityProfileName="sp", securityProfileTargetArn=REGISTERED)
-    code, status, _ = error(exc)
+    code, status, _ = error_of(exc)
     assert (code, status) == ("LimitExceededException", 410)
     with pytest.raises(ClientError) as exc:
         iot.list_targets_for_security_profile(securityProfileName="missing")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_security_profiles_for_target_recursive_and_group_deletion(iot: Any) -> None:
@@ -404,10 +404,10 @@ def test_security_profiles_for_target_errors(iot: Any) -> None:
         iot.list_security_profiles_for_target(
             securityProfileTargetArn=f"{ACCOUNT_ARN}:thinggroup/missing"
         )
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.list_security_profiles_for_target(securityProfileTargetArn=f"{ACCOUNT_ARN}:thing/t")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
     empty = iot.list_security_profiles_for_target(securityProfileTargetArn=UNREGISTERED)
     assert empty["securityProfileTargetMappings"] == []
 
@@ -416,7 +416,7 @@ def test_limits_and_retained_metric_errors(iot: Any) -> None:
     too_many = [behavior(f"b{index}") for index in range(101)]
     with pytest.raises(ClientError) as exc:
         iot.create_security_profile(securityProfileName="sp", behaviors=too_many)
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "behaviors" in message
     iot.create_security_profile(securityProfileName="sp", behaviors=too_many[:100])
@@ -425,11 +425,11 @@ def test_limits_and_retained_metric_errors(iot: Any) -> None:
             securityProfileName="retains",
             additionalMetricsToRetainV2=[{"metric": "aws:nothing"}],
         )
-    assert error(exc)[2] == (
+    assert error_of(exc)[2] == (
         "additionalMetricsToRetainV2: metric aws:nothing is not a Device Defender metric."
     )
     with pytest.raises(ClientError) as exc:
         iot.create_security_profile(
             securityProfileName="retains", additionalMetricsToRetain=["gone"]
         )
-    assert error(exc)[2] == "additionalMetricsToRetain: custom metric gone does not exist."
+    assert error_of(exc)[2] == "additionalMetricsToRetain: custom metric gone does not exist."

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
-from test_defender_mitigation_actions import error
+from error_checks import error_of
 
 from iotmock import IotMock
 
@@ -108,7 +108,7 @@ def test_unregistered_things_and_groups(iot: Any, iot_mock: IotMock) -> None:
     assert len(paged["activeViolations"] + rest["activeViolations"]) == 2
     with pytest.raises(ClientError) as exc:
         iot.list_active_violations(thingName="ghost", nextToken=paged["nextToken"])
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_set_operators_and_custom_metrics(iot: Any, iot_mock: IotMock) -> None:
@@ -225,7 +225,7 @@ def test_verification_state(iot: Any, iot_mock: IotMock) -> None:
     assert events(iot)[0]["verificationState"] == "BENIGN_POSITIVE"
     with pytest.raises(ClientError) as exc:
         iot.put_verification_state_on_violation(violationId="nope", verificationState="UNKNOWN")
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_events_time_range_and_paging(iot: Any, iot_mock: IotMock) -> None:
@@ -258,7 +258,7 @@ def test_events_time_range_and_paging(iot: Any, iot_mock: IotMock) -> None:
     ]
     with pytest.raises(ClientError) as exc:
         iot.list_violation_events(startTime=FUTURE, endTime=PAST)
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_behavior_removal_and_thing_deletion_invalidate(iot: Any, iot_mock: IotMock) -> None:
@@ -283,7 +283,7 @@ def test_behavior_removal_and_thing_deletion_invalidate(iot: Any, iot_mock: IotM
 def test_list_active_violations_missing_profile(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.list_active_violations(securityProfileName="missing")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_metric_values_retained_only_for_profile_metrics(iot: Any, iot_mock: IotMock) -> None:
@@ -327,7 +327,7 @@ def test_metric_values_retained_only_for_profile_metrics(iot: Any, iot_mock: Iot
             startTime=PAST,
             endTime=FUTURE,
         )
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_behavior_model_training_summaries(iot: Any, iot_mock: IotMock) -> None:
@@ -350,7 +350,7 @@ def test_behavior_model_training_summaries(iot: Any, iot_mock: IotMock) -> None:
     assert [(s["securityProfileName"], s["behaviorName"]) for s in everything] == [("sp", "ml")]
     with pytest.raises(ClientError) as exc:
         iot.get_behavior_model_training_summaries(securityProfileName="missing")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_statistical_threshold_uses_fleet_percentile(iot: Any, iot_mock: IotMock) -> None:

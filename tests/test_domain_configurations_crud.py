@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
@@ -14,15 +15,6 @@ from iotmock import IotMock
 ACM = "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:auth"
 DEFAULTS = ["iot:CredentialProvider", "iot:Data-ATS", "iot:Jobs"]
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def names(iot: Any, **kwargs: Any) -> list[str]:
@@ -50,7 +42,7 @@ def test_default_endpoints_cannot_be_updated(iot: Any) -> None:
         iot.update_domain_configuration(
             domainConfigurationName="iot:Data-ATS", domainConfigurationStatus="DISABLED"
         )
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "can't be updated" in message
 
@@ -126,7 +118,7 @@ def test_customer_managed_domain(iot: Any) -> None:
 def test_create_validation(iot: Any, arguments: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_domain_configuration(domainConfigurationName="dc", **arguments)
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert fragment in message
     assert names(iot) == DEFAULTS
@@ -136,12 +128,12 @@ def test_duplicate_and_limit(iot: Any) -> None:
     iot.create_domain_configuration(domainConfigurationName="dc0")
     with pytest.raises(ClientError) as exc:
         iot.create_domain_configuration(domainConfigurationName="dc0")
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     for index in range(1, 10):
         iot.create_domain_configuration(domainConfigurationName=f"dc{index}")
     with pytest.raises(ClientError) as exc:
         iot.create_domain_configuration(domainConfigurationName="dc10")
-    assert error(exc)[:2] == ("LimitExceededException", 410)
+    assert error_of(exc)[:2] == ("LimitExceededException", 410)
 
 
 def test_update(iot: Any) -> None:
@@ -182,17 +174,17 @@ def test_update_validation(iot: Any) -> None:
             removeAuthorizerConfig=True,
             authorizerConfig={"defaultAuthorizerName": "auth"},
         )
-    assert error(exc)[0] == "InvalidRequestException"
+    assert error_of(exc)[0] == "InvalidRequestException"
     with pytest.raises(ClientError) as exc:
         iot.update_domain_configuration(
             domainConfigurationName="dc", authorizerConfig={"defaultAuthorizerName": "x"}
         )
-    assert error(exc)[0] == "InvalidRequestException"
+    assert error_of(exc)[0] == "InvalidRequestException"
     with pytest.raises(ClientError) as exc:
         iot.update_domain_configuration(
             domainConfigurationName="nope", domainConfigurationStatus="DISABLED"
         )
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_delete_needs_a_disabled_configuration(iot: Any, iot_mock: IotMock) -> None:
@@ -203,7 +195,7 @@ def test_delete_needs_a_disabled_configuration(iot: Any, iot_mock: IotMock) -> N
     assert listed_tags(iot, arn) == {"k": "v"}
     with pytest.raises(ClientError) as exc:
         iot.delete_domain_configuration(domainConfigurationName="dc")
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "InvalidRequestException"
     assert "Disable it" in message
     iot.update_domain_configuration(
@@ -219,7 +211,7 @@ def test_delete_needs_a_disabled_configuration(iot: Any, iot_mock: IotMock) -> N
     ):
         with pytest.raises(ClientError) as exc:
             call()
-        assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+        assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_pages_and_filters(iot: Any) -> None:

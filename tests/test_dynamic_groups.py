@@ -7,15 +7,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 
 from iotmock import IotMock
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 @pytest.fixture
@@ -121,16 +117,16 @@ def test_dynamic_groups_cannot_be_populated_or_parented(indexed: Any) -> None:
     indexed.create_dynamic_thing_group(thingGroupName="hot", queryString="attributes.temp>40")
     with pytest.raises(ClientError) as exc:
         indexed.add_thing_to_thing_group(thingGroupName="hot", thingName="a")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         indexed.create_thing_group(thingGroupName="child", parentGroupName="hot")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_create_needs_fleet_indexing(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_dynamic_thing_group(thingGroupName="g", queryString="*")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     assert "AWS_Things" in exc.value.response["Error"]["Message"]
     assert iot.list_thing_groups()["thingGroups"] == []
 
@@ -147,7 +143,7 @@ def test_create_needs_fleet_indexing(iot: Any) -> None:
 def test_create_refuses_bad_queries(indexed: Any, extra: dict[str, Any], code: str) -> None:
     with pytest.raises(ClientError) as exc:
         indexed.create_dynamic_thing_group(thingGroupName="g", **extra)
-    assert error_of(exc) == (code, 400)
+    assert code_of(exc) == (code, 400)
     assert "g" not in {g["groupName"] for g in indexed.list_thing_groups()["thingGroups"]}
 
 
@@ -161,12 +157,12 @@ def test_create_existing_name(indexed: Any) -> None:
     assert again["thingGroupId"] == first["thingGroupId"]
     with pytest.raises(ClientError) as exc:
         indexed.create_dynamic_thing_group(thingGroupName="hot", queryString="attributes.temp>50")
-    assert error_of(exc) == ("ResourceAlreadyExistsException", 409)
+    assert code_of(exc) == ("ResourceAlreadyExistsException", 409)
     assert exc.value.response["resourceId"] == first["thingGroupId"]
     indexed.create_thing_group(thingGroupName="static")
     with pytest.raises(ClientError) as exc:
         indexed.create_dynamic_thing_group(thingGroupName="static", queryString="*")
-    assert error_of(exc) == ("ResourceAlreadyExistsException", 409)
+    assert code_of(exc) == ("ResourceAlreadyExistsException", 409)
 
 
 def test_dynamic_group_limit(indexed: Any, iot_mock: IotMock) -> None:
@@ -176,7 +172,7 @@ def test_dynamic_group_limit(indexed: Any, iot_mock: IotMock) -> None:
     iot_mock.backend().store(IndexingStore).dynamic_groups.update(f"x{i}" for i in range(100))
     with pytest.raises(ClientError) as exc:
         indexed.create_dynamic_thing_group(thingGroupName="one-more", queryString="*")
-    assert error_of(exc) == ("LimitExceededException", 410)
+    assert code_of(exc) == ("LimitExceededException", 410)
 
 
 def test_update(indexed: Any) -> None:
@@ -197,25 +193,25 @@ def test_update(indexed: Any) -> None:
         indexed.update_dynamic_thing_group(
             thingGroupName="hot", thingGroupProperties={}, expectedVersion=1
         )
-    assert error_of(exc) == ("VersionConflictException", 409)
+    assert code_of(exc) == ("VersionConflictException", 409)
     with pytest.raises(ClientError) as exc:
         indexed.update_dynamic_thing_group(
             thingGroupName="hot", thingGroupProperties={}, queryString="(x"
         )
-    assert error_of(exc) == ("InvalidQueryException", 400)
+    assert code_of(exc) == ("InvalidQueryException", 400)
     assert indexed.describe_thing_group(thingGroupName="hot")["version"] == 2
 
 
 def test_update_missing_or_static(indexed: Any) -> None:
     with pytest.raises(ClientError) as exc:
         indexed.update_dynamic_thing_group(thingGroupName="ghost", thingGroupProperties={})
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     indexed.create_thing_group(thingGroupName="static")
     with pytest.raises(ClientError) as exc:
         indexed.update_dynamic_thing_group(
             thingGroupName="static", thingGroupProperties={}, queryString="*"
         )
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_delete(indexed: Any) -> None:
@@ -224,13 +220,13 @@ def test_delete(indexed: Any) -> None:
     )
     with pytest.raises(ClientError) as exc:
         indexed.delete_dynamic_thing_group(thingGroupName="hot", expectedVersion=5)
-    assert error_of(exc) == ("VersionConflictException", 409)
+    assert code_of(exc) == ("VersionConflictException", 409)
     indexed.delete_dynamic_thing_group(thingGroupName="hot", expectedVersion=1)
     assert indexed.list_thing_groups()["thingGroups"] == []
     assert groups_of(indexed, "c") == []
     with pytest.raises(ClientError) as exc:
         indexed.list_tags_for_resource(resourceArn=created["thingGroupArn"])
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     # Deleting a missing group succeeds; a static group is refused.
     assert (
         indexed.delete_dynamic_thing_group(thingGroupName="hot")["ResponseMetadata"][
@@ -241,7 +237,7 @@ def test_delete(indexed: Any) -> None:
     indexed.create_thing_group(thingGroupName="static")
     with pytest.raises(ClientError) as exc:
         indexed.delete_dynamic_thing_group(thingGroupName="static")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_indexing_cannot_be_turned_off_under_dynamic_groups(indexed: Any) -> None:
@@ -250,7 +246,7 @@ def test_indexing_cannot_be_turned_off_under_dynamic_groups(indexed: Any) -> Non
         indexed.update_indexing_configuration(
             thingIndexingConfiguration={"thingIndexingMode": "OFF"}
         )
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
     assert "hot" in exc.value.response["Error"]["Message"]
     # DeleteThingGroup also removes a dynamic group; then indexing can be turned off.
     indexed.delete_thing_group(thingGroupName="hot")

@@ -7,14 +7,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 from freezegun import freeze_time
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 @pytest.fixture
@@ -85,14 +81,14 @@ def test_duplicate_name(indexed: Any) -> None:
     create(indexed)
     with pytest.raises(ClientError) as exc:
         create(indexed)
-    assert error_of(exc) == ("ResourceAlreadyExistsException", 409)
+    assert code_of(exc) == ("ResourceAlreadyExistsException", 409)
     assert exc.value.response["resourceArn"] == f"{ARN}:fleetmetric/hot"
 
 
 def test_needs_the_index(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         create(iot)
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     assert "AWS_Things" in exc.value.response["Error"]["Message"]
 
 
@@ -135,7 +131,7 @@ def test_needs_the_index(iot: Any) -> None:
 def test_create_validation(indexed: Any, overrides: dict[str, Any], code: str) -> None:
     with pytest.raises(ClientError) as exc:
         create(indexed, **overrides)
-    assert error_of(exc)[0] == code
+    assert code_of(exc)[0] == code
     assert indexed.list_fleet_metrics()["fleetMetrics"] == []
 
 
@@ -182,7 +178,7 @@ def test_update_is_checked_as_a_whole(indexed: Any) -> None:
     create(indexed)
     with pytest.raises(ClientError) as exc:
         indexed.update_fleet_metric(metricName="hot", indexName="AWS_Things", expectedVersion=3)
-    assert error_of(exc) == ("VersionConflictException", 409)
+    assert code_of(exc) == ("VersionConflictException", 409)
     with pytest.raises(ClientError) as exc:
         # Percentiles of the String field thingName: refused, and nothing changes.
         indexed.update_fleet_metric(
@@ -191,22 +187,22 @@ def test_update_is_checked_as_a_whole(indexed: Any) -> None:
             aggregationField="thingName",
             aggregationType={"name": "Percentiles"},
         )
-    assert error_of(exc) == ("InvalidAggregationException", 400)
+    assert code_of(exc) == ("InvalidAggregationException", 400)
     with pytest.raises(ClientError) as exc:
         indexed.update_fleet_metric(metricName="hot", indexName="AWS_Things", queryString="(a")
-    assert error_of(exc) == ("InvalidQueryException", 400)
+    assert code_of(exc) == ("InvalidQueryException", 400)
     described = indexed.describe_fleet_metric(metricName="hot")
     assert described["version"] == 1
     assert described["aggregationField"] == "attributes.temp"
     with pytest.raises(ClientError) as exc:
         indexed.update_fleet_metric(metricName="ghost", indexName="AWS_Things")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
 
 
 def test_describe_missing(indexed: Any) -> None:
     with pytest.raises(ClientError) as exc:
         indexed.describe_fleet_metric(metricName="ghost")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     assert "ghost" in exc.value.response["Error"]["Message"]
 
 
@@ -214,14 +210,14 @@ def test_delete(indexed: Any) -> None:
     arn = create(indexed, tags=[{"Key": "k", "Value": "v"}])["metricArn"]
     with pytest.raises(ClientError) as exc:
         indexed.delete_fleet_metric(metricName="hot", expectedVersion=2)
-    assert error_of(exc) == ("VersionConflictException", 409)
+    assert code_of(exc) == ("VersionConflictException", 409)
     indexed.delete_fleet_metric(metricName="hot", expectedVersion=1)
     with pytest.raises(ClientError) as exc:
         indexed.describe_fleet_metric(metricName="hot")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         indexed.list_tags_for_resource(resourceArn=arn)
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     # Deleting a missing metric succeeds (API:DeleteFleetMetric).
     response = indexed.delete_fleet_metric(metricName="hot")
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
@@ -255,7 +251,7 @@ def test_list_pages(indexed: Any) -> None:
     assert names == [f"m{i}" for i in range(5)]
     with pytest.raises(ClientError) as exc:
         indexed.list_fleet_metrics(nextToken="not-a-token")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_indexing_cannot_be_turned_off_under_fleet_metrics(indexed: Any) -> None:
@@ -264,7 +260,7 @@ def test_indexing_cannot_be_turned_off_under_fleet_metrics(indexed: Any) -> None
         indexed.update_indexing_configuration(
             thingIndexingConfiguration={"thingIndexingMode": "OFF"}
         )
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
     assert "hot" in exc.value.response["Error"]["Message"]
     indexed.delete_fleet_metric(metricName="hot")
     indexed.update_indexing_configuration(thingIndexingConfiguration={"thingIndexingMode": "OFF"})

@@ -9,12 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
-
+from error_checks import code_of
 
 TEMPS = [10, 20, 30, 40]
 
@@ -147,10 +142,10 @@ def test_percentiles_limits(fleet: Any) -> None:
         fleet.get_percentiles(
             queryString="*", aggregationField="attributes.temp", percents=[1.0] * 101
         )
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
     with pytest.raises(ClientError) as exc:
         fleet.get_percentiles(queryString="*", aggregationField="thingName")
-    assert error_of(exc) == ("InvalidAggregationException", 400)
+    assert code_of(exc) == ("InvalidAggregationException", 400)
     assert "String field" in exc.value.response["Error"]["Message"]
 
 
@@ -199,17 +194,17 @@ def test_buckets_aggregation(fleet: Any) -> None:
 def test_invalid_aggregation_fields(fleet: Any, call: Any) -> None:
     with pytest.raises(ClientError) as exc:
         call(fleet)
-    assert error_of(exc) == ("InvalidAggregationException", 400)
+    assert code_of(exc) == ("InvalidAggregationException", 400)
 
 
 def test_aggregations_need_the_index_and_a_valid_query(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.get_statistics(queryString="*")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     iot.update_indexing_configuration(thingIndexingConfiguration={"thingIndexingMode": "REGISTRY"})
     with pytest.raises(ClientError) as exc:
         iot.get_cardinality(queryString="*abc", aggregationField="thingName")
-    assert error_of(exc) == ("InvalidQueryException", 400)
+    assert code_of(exc) == ("InvalidQueryException", 400)
 
 
 def test_aggregations_on_the_thing_group_index(iot: Any) -> None:

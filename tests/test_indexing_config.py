@@ -8,13 +8,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 
 from iotmock import IotMock
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def thing_config(iot: Any) -> dict[str, Any]:
@@ -80,7 +76,7 @@ def test_turning_off_deletes_the_index(iot: Any) -> None:
     assert "customFields" not in config and "managedFields" not in config
     with pytest.raises(ClientError) as exc:
         iot.describe_index(indexName="AWS_Things")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +145,7 @@ def test_turning_off_deletes_the_index(iot: Any) -> None:
 def test_invalid_configurations(iot: Any, config: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ClientError) as exc:
         iot.update_indexing_configuration(thingIndexingConfiguration=config)
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
     assert fragment in exc.value.response["Error"]["Message"]
     assert thing_config(iot)["thingIndexingMode"] == "OFF"  # nothing changed
 
@@ -166,7 +162,7 @@ def test_a_refused_half_changes_nothing(iot: Any) -> None:
     assert thing_config(iot)["thingIndexingMode"] == "OFF"
     with pytest.raises(ClientError) as exc:
         iot.update_indexing_configuration()
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_managed_fields_may_be_echoed(iot: Any) -> None:
@@ -182,7 +178,7 @@ def test_managed_fields_may_be_echoed(iot: Any) -> None:
                     "managedFields": [wrong],
                 }
             )
-        assert error_of(exc) == ("InvalidRequestException", 400)
+        assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_named_shadow_filter_is_returned(iot: Any) -> None:
@@ -249,7 +245,7 @@ def test_describe_index_schema(iot: Any, config: dict[str, Any], schema: str) ->
 def test_describe_unknown_index(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.describe_index(indexName="Nope")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     assert "Index 'Nope' does not exist" in exc.value.response["Error"]["Message"]
 
 
@@ -265,7 +261,7 @@ def test_list_indices_pages(iot: Any) -> None:
     assert "nextToken" not in second
     with pytest.raises(ClientError) as exc:
         iot.list_indices(nextToken="garbage")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_thing_connectivity_data(iot: Any, iot_data: Any, iot_mock: IotMock) -> None:
@@ -291,5 +287,5 @@ def test_thing_connectivity_data(iot: Any, iot_data: Any, iot_mock: IotMock) -> 
 def test_thing_connectivity_data_of_a_missing_thing(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.get_thing_connectivity_data(thingName="ghost")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     assert exc.value.response["Error"]["Message"] == "Thing ghost cannot be found."

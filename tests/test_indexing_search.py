@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 
 from iotmock import IotMock
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def enable(iot: Any, mode: str = "REGISTRY_AND_SHADOW", **extra: Any) -> None:
@@ -164,7 +160,7 @@ def test_invalid_queries(fleet: Any) -> None:
     for query in INVALID_QUERIES:
         with pytest.raises(ClientError) as exc:
             fleet.search_index(queryString=query)
-        assert error_of(exc) == ("InvalidQueryException", 400), query
+        assert code_of(exc) == ("InvalidQueryException", 400), query
         assert query in exc.value.response["Error"]["Message"]
 
 
@@ -280,28 +276,28 @@ def test_token_of_another_query_is_refused(fleet: Any) -> None:
     token = fleet.search_index(queryString="*", maxResults=1)["nextToken"]
     with pytest.raises(ClientError) as exc:
         fleet.search_index(queryString="thingName:t*", nextToken=token)
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_indexing_off_means_no_index(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.search_index(queryString="*")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     assert "Index 'AWS_Things' does not exist" in exc.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as exc:
         iot.search_index(indexName="AWS_ThingGroups", queryString="*")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
     enable(iot, "REGISTRY")
     with pytest.raises(ClientError) as exc:
         iot.search_index(indexName="MyIndex", queryString="*")
-    assert error_of(exc) == ("ResourceNotFoundException", 404)
+    assert code_of(exc) == ("ResourceNotFoundException", 404)
 
 
 def test_query_version(fleet: Any) -> None:
     assert names(fleet, "thingName:t0", queryVersion="2017-09-30") == ["t0"]
     with pytest.raises(ClientError) as exc:
         fleet.search_index(queryString="*", queryVersion="2020-01-01")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_thing_group_index(iot: Any) -> None:

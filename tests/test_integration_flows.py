@@ -8,20 +8,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 
 from iotmock import IotMock
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
 ALLOW_CONNECT = {"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def document(*statements: dict[str, Any]) -> str:

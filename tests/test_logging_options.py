@@ -6,20 +6,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
+from error_checks import error_of
 
 from iotmock.handlers.iot.logging_options import LOG_EVENT_TYPES, MAX_LOG_TARGETS
 
 ROLE = "arn:aws:iam::123456789012:role/iot-logging"
 OTHER_ROLE = "arn:aws:iam::123456789012:role/other"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def levels(iot: Any, **kwargs: Any) -> list[tuple[str, str | None, str]]:

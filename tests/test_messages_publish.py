@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 
 from iotmock import IotMock
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def test_publish_records_the_message_with_mqtt5_properties(
@@ -66,7 +62,7 @@ def test_messages_filter_with_mqtt_wildcards(iot_mock: IotMock, iot_data: Any) -
 def test_qos_above_one_is_rejected(iot_data: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot_data.publish(topic="a", qos=2, payload=b"x")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 @pytest.mark.parametrize(
@@ -84,7 +80,7 @@ def test_qos_above_one_is_rejected(iot_data: Any) -> None:
 def test_invalid_topics_are_rejected(iot_data: Any, topic: str, fragment: str) -> None:
     with pytest.raises(ClientError) as exc:
         iot_data.publish(topic=topic, payload=b"x")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
     assert fragment in exc.value.response["Error"]["Message"]
 
 
@@ -119,19 +115,19 @@ def test_client_may_publish_to_documented_reserved_request_topics(
     # The service's answers on the same tree stay reserved.
     with pytest.raises(ClientError) as exc:
         iot_data.publish(topic="$aws/commands/things/t/executions/e-1/response/accepted/json")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_payload_above_128_kb_is_too_large(iot_data: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot_data.publish(topic="big", payload=b"x" * (128 * 1024 + 1))
-    assert error_of(exc) == ("RequestEntityTooLargeException", 413)
+    assert code_of(exc) == ("RequestEntityTooLargeException", 413)
 
 
 def test_malformed_user_properties_are_rejected(iot_data: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot_data.publish(topic="a", payload=b"x", userProperties="not json")
-    assert error_of(exc) == ("InvalidRequestException", 400)
+    assert code_of(exc) == ("InvalidRequestException", 400)
 
 
 def test_messages_are_per_account(iot_mock: IotMock, iot_data: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
@@ -16,15 +17,6 @@ from iotmock import IotMock, tagging
 PREFIX = "arn:aws:iot:us-east-1:123456789012:package/"
 ROLE = "arn:aws:iam::123456789012:role/package-role"
 TOKEN = "11111111-2222-3333-4444-555555555555"
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def _version(iot: Any, version: str = "1.0", package: str = "app", **kwargs: Any) -> Any:
@@ -59,7 +51,7 @@ def test_create_and_get_package(iot: Any) -> None:
 def test_duplicate_package_is_conflict(app: Any) -> None:
     with pytest.raises(ClientError) as exc:
         app.create_package(packageName="app")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ConflictException", 409)
     assert "app" in message
     assert exc.value.response["resourceId"] == "app"
@@ -71,7 +63,7 @@ def test_client_token_makes_create_idempotent(iot: Any) -> None:
     assert again["packageArn"] == first["packageArn"]
     with pytest.raises(ClientError) as exc:
         iot.create_package(packageName="app", description="other", clientToken=TOKEN)
-    assert _error(exc)[:2] == ("ConflictException", 409)
+    assert error_of(exc)[:2] == ("ConflictException", 409)
 
 
 def test_missing_package_is_not_found(iot: Any) -> None:
@@ -82,7 +74,7 @@ def test_missing_package_is_not_found(iot: Any) -> None:
     ):
         with pytest.raises(ClientError) as exc:
             call()
-        code, status, message = _error(exc)
+        code, status, message = error_of(exc)
         assert (code, status) == ("ResourceNotFoundException", 404)
         assert "nope" in message
 
@@ -105,14 +97,14 @@ def test_update_package_description_and_default_version(app: Any) -> None:
 def test_default_version_must_exist(app: Any) -> None:
     with pytest.raises(ClientError) as exc:
         app.update_package(packageName="app", defaultVersionName="9.9")
-    assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_default_version_and_unset_together_is_validation_error(app: Any) -> None:
     _version(app)
     with pytest.raises(ClientError) as exc:
         app.update_package(packageName="app", defaultVersionName="1.0", unsetDefaultVersion=True)
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "unsetDefaultVersion" in message
 
@@ -121,7 +113,7 @@ def test_delete_package_needs_its_versions_deleted_first(app: Any) -> None:
     _version(app)
     with pytest.raises(ClientError) as exc:
         app.delete_package(packageName="app")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "versions must be deleted" in message
     app.delete_package_version(packageName="app", versionName="1.0")
@@ -144,13 +136,13 @@ def test_list_packages_sorted_and_paged(iot: Any) -> None:
     assert "nextToken" not in second
     with pytest.raises(ClientError) as exc:
         iot.list_packages(nextToken="garbage")
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
 
 
 def test_model_constraints_are_validation_exception(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_package(packageName="bad name")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "failed to satisfy constraint" in message
 
@@ -168,7 +160,7 @@ def test_package_tags_are_a_map(iot: Any, iot_mock: IotMock) -> None:
 def test_reserved_tag_key_is_validation_exception(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_package(packageName="app", tags={"aws:owner": "x"})
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
     with pytest.raises(ClientError):
         iot.get_package(packageName="app")
 
@@ -203,7 +195,7 @@ def test_create_version_starts_in_draft(app: Any) -> None:
 def test_version_of_missing_package_is_validation_error(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         _version(iot, package="nope")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "nope" in message
 
@@ -212,14 +204,14 @@ def test_duplicate_version_is_conflict(app: Any) -> None:
     _version(app)
     with pytest.raises(ClientError) as exc:
         _version(app)
-    assert _error(exc)[:2] == ("ConflictException", 409)
+    assert error_of(exc)[:2] == ("ConflictException", 409)
 
 
 def test_attributes_over_3kb_are_rejected(app: Any) -> None:
     big = {f"k{i}": "v" * 500 for i in range(7)}
     with pytest.raises(ClientError) as exc:
         _version(app, attributes=big)
-    code, _, message = _error(exc)
+    code, _, message = error_of(exc)
     assert code == "ValidationException"
     assert "3KB" in message
 
@@ -227,7 +219,7 @@ def test_attributes_over_3kb_are_rejected(app: Any) -> None:
 def test_artifact_needs_bucket_and_key(app: Any) -> None:
     with pytest.raises(ClientError) as exc:
         _version(app, artifact={"s3Location": {"bucket": "b"}})
-    assert _error(exc)[:2] == ("ValidationException", 400)
+    assert error_of(exc)[:2] == ("ValidationException", 400)
 
 
 def test_lifecycle_draft_published_deprecated_and_back(app: Any) -> None:
@@ -248,7 +240,7 @@ def test_deprecating_a_draft_is_conflict(app: Any) -> None:
     _version(app)
     with pytest.raises(ClientError) as exc:
         app.update_package_version(packageName="app", versionName="1.0", action="DEPRECATE")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ConflictException", 409)
     assert "DRAFT" in message
     assert app.get_package_version(packageName="app", versionName="1.0")["status"] == "DRAFT"
@@ -272,7 +264,7 @@ def test_attributes_and_artifact_only_change_in_draft(app: Any) -> None:
     ):
         with pytest.raises(ClientError) as exc:
             app.update_package_version(packageName="app", versionName="1.0", **change)
-        code, status, message = _error(exc)
+        code, status, message = error_of(exc)
         assert (code, status) == ("ConflictException", 409)
         assert "DRAFT" in message
     # Description and recipe stay editable after publication.
@@ -286,7 +278,7 @@ def test_attributes_and_artifact_only_change_in_draft(app: Any) -> None:
 def test_update_missing_version_is_not_found(app: Any) -> None:
     with pytest.raises(ClientError) as exc:
         app.update_package_version(packageName="app", versionName="2.0", action="PUBLISH")
-    assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_default_version_cannot_be_deleted(app: Any) -> None:
@@ -294,7 +286,7 @@ def test_default_version_cannot_be_deleted(app: Any) -> None:
     app.update_package(packageName="app", defaultVersionName="1.0")
     with pytest.raises(ClientError) as exc:
         app.delete_package_version(packageName="app", versionName="1.0")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "default version" in message
     app.update_package(packageName="app", unsetDefaultVersion=True)
@@ -356,7 +348,7 @@ def test_package_configuration_update(iot: Any) -> None:
 def test_enabling_without_role_is_validation_error(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.update_package_configuration(versionUpdateByJobsConfig={"enabled": True})
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "roleArn" in message
     assert iot.get_package_configuration()["versionUpdateByJobsConfig"]["enabled"] is False
@@ -438,13 +430,13 @@ def test_sbom_operations_on_missing_version_are_not_found(app: Any) -> None:
     for call in calls:
         with pytest.raises(ClientError) as exc:
             call()
-        assert _error(exc)[:2] == ("ResourceNotFoundException", 404)
+        assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_sbom_needs_an_s3_location(app: Any) -> None:
     _version(app)
     with pytest.raises(ClientError) as exc:
         app.associate_sbom_with_package_version(packageName="app", versionName="1.0", sbom={})
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "s3Location" in message

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from identity_state import insert_dynamic_thing_group, new_certificate
 
 from iotmock import IotMock
@@ -20,15 +21,6 @@ DOC = json.dumps(
         "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}],
     }
 )
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def make_policies(iot: Any, *names: str) -> None:
@@ -85,7 +77,7 @@ def test_dynamic_thing_group_cannot_carry_policies(iot: Any, iot_mock: IotMock) 
     group = insert_dynamic_thing_group(iot, iot_mock, "dyn", "attributes.kind:sensor")
     with pytest.raises(ClientError) as exc:
         iot.attach_policy(policyName="p1", target=group)
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "dynamic thing group dyn" in message
 
@@ -107,7 +99,7 @@ def test_unknown_policy_or_target_is_404(iot: Any) -> None:
     for policy, target in cases:
         with pytest.raises(ClientError) as exc:
             iot.attach_policy(policyName=policy, target=target)
-        assert error(exc)[:2] == ("ResourceNotFoundException", 404), (policy, target)
+        assert error_of(exc)[:2] == ("ResourceNotFoundException", 404), (policy, target)
 
 
 def test_invalid_target_is_refused(iot: Any) -> None:
@@ -115,7 +107,7 @@ def test_invalid_target_is_refused(iot: Any) -> None:
     for target in ["not-a-target", "arn:aws:iot:us-east-1:123456789012:thing/t1"]:
         with pytest.raises(ClientError) as exc:
             iot.attach_policy(policyName="p1", target=target)
-        code, status, message = error(exc)
+        code, status, message = error_of(exc)
         assert (code, status) == ("InvalidRequestException", 400)
         assert "is not a valid policy target" in message
 
@@ -129,7 +121,7 @@ def test_at_most_ten_policies_per_target(iot: Any) -> None:
     iot.attach_policy(policyName=names[0], target=cert)  # re-attaching is not an addition
     with pytest.raises(ClientError) as exc:
         iot.attach_policy(policyName=names[10], target=cert)
-    assert error(exc)[:2] == ("LimitExceededException", 410)
+    assert error_of(exc)[:2] == ("LimitExceededException", 410)
 
 
 # --------------------------------------------------------------------------- detach
@@ -154,7 +146,7 @@ def test_detach_not_attached_is_silent(iot: Any) -> None:
     iot.detach_policy(policyName="p1", target=COGNITO)
     with pytest.raises(ClientError) as exc:
         iot.detach_policy(policyName="p1", target="garbage")
-    assert error(exc)[0] == "InvalidRequestException"
+    assert error_of(exc)[0] == "InvalidRequestException"
 
 
 def test_principal_variants_are_aliases(iot: Any) -> None:
@@ -176,12 +168,12 @@ def test_detach_principal_policy_unknown_policy_or_principal(iot: Any) -> None:
     cert = new_certificate(iot)
     with pytest.raises(ClientError) as exc:
         iot.detach_principal_policy(policyName="nope", principal=cert)
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.detach_principal_policy(
             policyName="p1", principal="arn:aws:iot:us-east-1:123456789012:cert/" + "1" * 64
         )
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 # --------------------------------------------------------------------------- lists
@@ -199,7 +191,7 @@ def test_list_targets_for_policy_pages(iot: Any) -> None:
     assert "nextMarker" not in third
     with pytest.raises(ClientError) as exc:
         iot.list_targets_for_policy(policyName="nope")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_policy_principals_excludes_thing_groups(iot: Any) -> None:
@@ -216,7 +208,7 @@ def test_list_policy_principals_excludes_thing_groups(iot: Any) -> None:
     )
     with pytest.raises(ClientError) as exc:
         iot.list_policy_principals(policyName="nope")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_principal_policies_order_and_paging(iot: Any) -> None:
@@ -235,10 +227,10 @@ def test_list_principal_policies_order_and_paging(iot: Any) -> None:
 def test_list_attached_policies_unknown_target(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.list_attached_policies(target="arn:aws:iot:us-east-1:123456789012:thinggroup/x")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.list_principal_policies(principal="arn:aws:iot:us-east-1:123456789012:cert/abc")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_list_attached_policies_recursive_includes_ancestors(iot: Any) -> None:
@@ -294,13 +286,13 @@ def test_effective_policies_use_the_default_version(iot: Any) -> None:
 def test_effective_policies_errors(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.get_effective_policies(thingName="ghost")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.get_effective_policies(principal="arn:aws:iot:us-east-1:123456789012:cert/ab")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
         iot.get_effective_policies()
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 # --------------------------------------------------------------------------- cleanup
@@ -316,7 +308,7 @@ def test_deleting_a_certificate_drops_its_attachments(iot: Any, iot_mock: IotMoc
     iot.update_certificate(certificateId=certificate_id, newStatus="INACTIVE")
     with pytest.raises(ClientError) as exc:
         iot.delete_certificate(certificateId=certificate_id)
-    assert error(exc) == (
+    assert error_of(exc) == (
         "DeleteConflictException",
         409,
         f"Certificate policies must be detached before deletion (arn: {cert})",
@@ -326,7 +318,7 @@ def test_deleting_a_certificate_drops_its_attachments(iot: Any, iot_mock: IotMoc
     assert cert not in iot_mock.backend().target_policies
     with pytest.raises(ClientError) as exc:
         iot.list_attached_policies(target=cert)
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     iot.detach_policy(policyName="p1", target=keep)
     iot.delete_policy(policyName="p1")
 
@@ -339,5 +331,5 @@ def test_deleting_a_thing_group_drops_its_attachments(iot: Any) -> None:
     assert iot.list_targets_for_policy(policyName="p1")["targets"] == []
     with pytest.raises(ClientError) as exc:
         iot.list_attached_policies(target=group)
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     iot.delete_policy(policyName="p1")

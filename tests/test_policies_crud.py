@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from identity_state import new_certificate
 
 from iotmock import IotMock
@@ -26,15 +27,6 @@ def document(*actions: str, resource: str = "*", effect: str = "Allow") -> str:
 
 
 DOC = document("iot:Connect")
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 # --------------------------------------------------------------------------- create / get
@@ -62,7 +54,7 @@ def test_duplicate_policy_name_is_refused(iot: Any) -> None:
     iot.create_policy(policyName="p1", policyDocument=DOC)
     with pytest.raises(ClientError) as exc:
         iot.create_policy(policyName="p1", policyDocument=DOC)
-    assert error(exc) == (
+    assert error_of(exc) == (
         "ResourceAlreadyExistsException",
         409,
         "Policy cannot be created - name already exists (name=p1)",
@@ -80,7 +72,7 @@ def test_unknown_policy_is_404(iot: Any) -> None:
     ):
         with pytest.raises(ClientError) as exc:
             call()
-        assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+        assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_create_policy_with_tags(iot: Any, iot_mock: IotMock) -> None:
@@ -157,7 +149,7 @@ def test_tags_are_dropped_with_the_policy(iot: Any, iot_mock: IotMock) -> None:
 def test_malformed_documents(iot: Any, doc: str, detail: str) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_policy(policyName="bad", policyDocument=doc)
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("MalformedPolicyException", 400)
     assert message.startswith("Policy document is Malformed")
     assert detail in message
@@ -186,7 +178,7 @@ def test_document_size_limit_excludes_whitespace(iot: Any) -> None:
     iot.create_policy(policyName="fits", policyDocument=exactly)
     with pytest.raises(ClientError) as exc:
         iot.create_policy(policyName="too-big", policyDocument=sized(2049, ""))
-    code, _, message = error(exc)
+    code, _, message = error_of(exc)
     assert code == "MalformedPolicyException"
     assert "2049 characters excluding whitespace" in message
 
@@ -195,7 +187,7 @@ def test_malformed_new_version_is_refused(iot: Any) -> None:
     iot.create_policy(policyName="p", policyDocument=DOC)
     with pytest.raises(ClientError) as exc:
         iot.create_policy_version(policyName="p", policyDocument="{")
-    assert error(exc)[0] == "MalformedPolicyException"
+    assert error_of(exc)[0] == "MalformedPolicyException"
     assert [v["versionId"] for v in iot.list_policy_versions(policyName="p")["policyVersions"]] == [
         "1"
     ]
@@ -242,7 +234,7 @@ def test_get_policy_version(iot: Any) -> None:
     assert "creationDate" in got and "lastModifiedDate" in got and got["generationId"]
     with pytest.raises(ClientError) as exc:
         iot.get_policy_version(policyName="p", policyVersionId="9")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_at_most_five_versions(iot: Any) -> None:
@@ -251,7 +243,7 @@ def test_at_most_five_versions(iot: Any) -> None:
         iot.create_policy_version(policyName="p", policyDocument=DOC)
     with pytest.raises(ClientError) as exc:
         iot.create_policy_version(policyName="p", policyDocument=DOC)
-    assert error(exc) == (
+    assert error_of(exc) == (
         "VersionsLimitExceededException",
         409,
         "The policy p already has the maximum number of versions (5)",
@@ -291,19 +283,19 @@ def test_set_default_policy_version(iot: Any) -> None:
     assert iot.get_policy_version(policyName="p", policyVersionId="1")["isDefaultVersion"] is False
     with pytest.raises(ClientError) as exc:
         iot.set_default_policy_version(policyName="p", policyVersionId="7")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_default_version_cannot_be_deleted(iot: Any) -> None:
     iot.create_policy(policyName="p", policyDocument=DOC)
     with pytest.raises(ClientError) as exc:
         iot.delete_policy_version(policyName="p", policyVersionId="1")
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("DeleteConflictException", 409)
     assert "default version 1 of policy p" in message
     with pytest.raises(ClientError) as exc:
         iot.delete_policy_version(policyName="p", policyVersionId="5")
-    assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 # --------------------------------------------------------------------------- delete / list
@@ -314,7 +306,7 @@ def test_delete_policy_with_versions_is_refused(iot: Any) -> None:
     iot.create_policy_version(policyName="p", policyDocument=DOC)
     with pytest.raises(ClientError) as exc:
         iot.delete_policy(policyName="p")
-    assert error(exc) == (
+    assert error_of(exc) == (
         "DeleteConflictException",
         409,
         "The policy cannot be deleted as versions other than than default version exist",
@@ -330,7 +322,7 @@ def test_delete_attached_policy_is_refused(iot: Any) -> None:
     iot.attach_policy(policyName="p", target=cert)
     with pytest.raises(ClientError) as exc:
         iot.delete_policy(policyName="p")
-    assert error(exc) == (
+    assert error_of(exc) == (
         "DeleteConflictException",
         409,
         "The policy cannot be deleted as the policy is attached to one or more principals (name=p)",
@@ -339,7 +331,7 @@ def test_delete_attached_policy_is_refused(iot: Any) -> None:
     iot.delete_policy(policyName="p")
     with pytest.raises(ClientError) as exc:
         iot.get_policy(policyName="p")
-    assert error(exc)[0] == "ResourceNotFoundException"
+    assert error_of(exc)[0] == "ResourceNotFoundException"
 
 
 def test_deleted_name_can_be_reused(iot: Any) -> None:
@@ -388,12 +380,12 @@ def test_foreign_marker_is_refused(iot: Any) -> None:
     marker = iot.list_role_aliases(pageSize=1)["nextMarker"]
     with pytest.raises(ClientError) as exc:
         iot.list_policies(marker=marker)
-    assert error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_policy_name_constraint(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_policy(policyName="bad name", policyDocument=DOC)
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "policyName" in message

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
+from error_checks import error_of
 from identity_state import insert_dynamic_thing_group
 
 from iotmock import IotMock, _events
@@ -28,15 +29,6 @@ DOCUMENT = json.dumps(
         "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}],
     }
 )
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def register(iot: Any, template: dict[str, Any], **parameters: str) -> dict[str, Any]:

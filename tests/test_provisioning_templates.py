@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from error_checks import error_of
 from freezegun import freeze_time
 from tag_checks import assert_untaggable, listed_tags
 
@@ -27,15 +28,6 @@ def body(thing_name: str = "device") -> str:
                 "thing": {"Type": "AWS::IoT::Thing", "Properties": {"ThingName": thing_name}}
             },
         }
-    )
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
     )
 
 

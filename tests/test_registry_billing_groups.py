@@ -6,16 +6,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 
 from iotmock import IotMock
 from iotmock.handlers.iot import billing_groups
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
-
-
-def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def test_create_describe_billing_group(iot: Any) -> None:

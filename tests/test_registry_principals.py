@@ -6,16 +6,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 from identity_state import new_certificate
 
 from iotmock import IotMock
 
 COGNITO = "us-east-1:11111111-2222-3333-4444-555555555555"
-
-
-def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def message_of(exc: pytest.ExceptionInfo[ClientError]) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 
 from iotmock import IotMock
 from iotmock.crypto import make_csr, new_ec_key
@@ -33,11 +34,6 @@ TEMPLATE = json.dumps(
         },
     }
 )
-
-
-def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def start(iot: Any, template: str = TEMPLATE, key: str = "things.json") -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import code_of
 from identity_state import insert_dynamic_thing_group
 
 from iotmock import IotMock
@@ -15,11 +16,6 @@ from iotmock._registry import RequestContext
 from iotmock.handlers.iot.thing_groups import ancestors, group_members_recursive
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
-
-
-def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def message_of(exc: pytest.ExceptionInfo[ClientError]) -> str:

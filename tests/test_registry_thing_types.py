@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
+from error_checks import code_of
 
 START = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -17,11 +18,6 @@ MQTT5 = {
         {"userPropertyKey": "client", "connectionAttribute": "iot:ClientId"},
     ]
 }
-
-
-def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = exc.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def message_of(exc: pytest.ExceptionInfo[ClientError]) -> str:

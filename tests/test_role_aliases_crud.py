@@ -6,20 +6,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
 
 ROLE = "arn:aws:iam::123456789012:role/device-role"
-
-
-def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response: Any = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_create_and_describe(iot: Any) -> None:
@@ -42,7 +34,7 @@ def test_credential_duration(iot: Any) -> None:
     for bad in (43201, 86400):  # botocore itself refuses values under 900
         with pytest.raises(ClientError) as exc:
             iot.create_role_alias(roleAlias="x", roleArn=ROLE, credentialDurationSeconds=bad)
-        code, _, message = error(exc)
+        code, _, message = error_of(exc)
         assert code == "InvalidRequestException"
         assert "credentialDurationSeconds" in message
 
@@ -50,7 +42,7 @@ def test_credential_duration(iot: Any) -> None:
 def test_role_arn_must_be_an_iam_role(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.create_role_alias(roleAlias="ra", roleArn="arn:aws:iam::123456789012:user/bob")
-    code, status, message = error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "is not an IAM role ARN" in message
 
@@ -59,7 +51,7 @@ def test_duplicate(iot: Any) -> None:
     iot.create_role_alias(roleAlias="ra", roleArn=ROLE)
     with pytest.raises(ClientError) as exc:
         iot.create_role_alias(roleAlias="ra", roleArn=ROLE)
-    assert error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     assert exc.value.response["resourceId"] == "ra"
 
 
@@ -68,7 +60,7 @@ def test_limit_of_100(iot: Any) -> None:
         iot.create_role_alias(roleAlias=f"ra{index}", roleArn=ROLE)
     with pytest.raises(ClientError) as exc:
         iot.create_role_alias(roleAlias="extra", roleArn=ROLE)
-    assert error(exc)[:2] == ("LimitExceededException", 410)
+    assert error_of(exc)[:2] == ("LimitExceededException", 410)
 
 
 def test_update(iot: Any) -> None:
@@ -83,7 +75,7 @@ def test_update(iot: Any) -> None:
     assert (described["roleArn"], described["credentialDurationSeconds"]) == (other, 1800)
     with pytest.raises(ClientError) as exc:
         iot.update_role_alias(roleAlias="ra", roleArn="arn:aws:s3:::bucket/role/x")
-    assert error(exc)[0] == "InvalidRequestException"
+    assert error_of(exc)[0] == "InvalidRequestException"
 
 
 def test_unknown_alias_is_404(iot: Any) -> None:
@@ -94,7 +86,7 @@ def test_unknown_alias_is_404(iot: Any) -> None:
     ):
         with pytest.raises(ClientError) as exc:
             call()
-        assert error(exc)[:2] == ("ResourceNotFoundException", 404)
+        assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_delete_and_tags(iot: Any, iot_mock: IotMock) -> None:

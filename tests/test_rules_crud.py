@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
@@ -16,15 +17,6 @@ REPUBLISH = {"republish": {"roleArn": ROLE, "topic": "out/topic"}}
 
 def payload(sql: str = "SELECT * FROM 'in/#'", **extra: Any) -> dict[str, Any]:
     return {"sql": sql, "actions": [REPUBLISH], **extra}
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_create_and_get_rule_with_defaults(iot: Any) -> None:

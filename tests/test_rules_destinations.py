@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 
 from iotmock import IotMock
 
@@ -26,15 +27,6 @@ def create_http(iot: Any, url: str = URL) -> dict[str, Any]:
 
 def status_of(iot: Any, arn: str) -> str:
     return iot.get_topic_rule_destination(arn=arn)["topicRuleDestination"]["status"]  # type: ignore[no-any-return]
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_http_destination_starts_in_progress(iot: Any) -> None:

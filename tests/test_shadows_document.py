@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from freezegun import freeze_time
 
 from iotmock import IotMock
@@ -22,15 +23,6 @@ def update(iot_data: Any, thing: str, document: Any, **kwargs: Any) -> dict[str,
 def get(iot_data: Any, thing: str, **kwargs: Any) -> dict[str, Any]:
     response = iot_data.get_thing_shadow(thingName=thing, **kwargs)
     return json.loads(response["payload"].read())  # type: ignore[no-any-return]
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 @freeze_time("2026-01-01 00:00:00")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
+from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock, tagging
@@ -24,15 +25,6 @@ def _create(iot: Any, stream_id: str = "s1", **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("files", [_file(0)])
     kwargs.setdefault("roleArn", ROLE)
     return iot.create_stream(streamId=stream_id, **kwargs)  # type: ignore[no-any-return]
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_create_returns_identity_and_version_1(iot: Any) -> None:
@@ -97,7 +89,7 @@ def test_duplicate_stream_id_is_resource_already_exists(iot: Any) -> None:
     _create(iot)
     with pytest.raises(ClientError) as exc:
         _create(iot)
-    assert _error(exc)[:2] == ("ResourceAlreadyExistsException", 409)
+    assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
     assert exc.value.response["resourceId"] == "s1"
     assert exc.value.response["resourceArn"] == ARN_PREFIX + "s1"
 
@@ -106,7 +98,7 @@ def test_duplicate_stream_id_is_resource_already_exists(iot: Any) -> None:
 def test_missing_stream_is_not_found(iot: Any, operation: str) -> None:
     with pytest.raises(ClientError) as exc:
         getattr(iot, operation)(streamId="nope")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("ResourceNotFoundException", 404)
     assert "nope" in message
 
@@ -148,7 +140,7 @@ def test_recreating_after_90_days_starts_again(iot: Any) -> None:
 def test_invalid_files_are_invalid_request(iot: Any, files: Any, fragment: str) -> None:
     with pytest.raises(ClientError) as exc:
         _create(iot, files=files)
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert fragment in message
     with pytest.raises(ClientError):
@@ -159,7 +151,7 @@ def test_update_with_invalid_files_changes_nothing(iot: Any) -> None:
     _create(iot)
     with pytest.raises(ClientError) as exc:
         iot.update_stream(streamId="s1", files=[_file(1), _file(1)])
-    assert _error(exc)[0] == "InvalidRequestException"
+    assert error_of(exc)[0] == "InvalidRequestException"
     info = iot.describe_stream(streamId="s1")["streamInfo"]
     assert info["streamVersion"] == 1
     assert info["files"] == [_file(0)]
@@ -168,12 +160,12 @@ def test_update_with_invalid_files_changes_nothing(iot: Any) -> None:
 def test_model_constraints_are_invalid_request(iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         _create(iot, "bad id!")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "failed to satisfy constraint" in message
     with pytest.raises(ClientError) as exc:
         _create(iot, files=[_file(256)])
-    assert "Member must have value less than or equal to 255" in _error(exc)[2]
+    assert "Member must have value less than or equal to 255" in error_of(exc)[2]
 
 
 def test_list_is_newest_first_by_default_and_ascending_on_request(iot: Any) -> None:
@@ -217,7 +209,7 @@ def test_list_with_foreign_token_is_invalid_request(iot: Any) -> None:
     token = iot.list_streams(maxResults=1)["nextToken"]
     with pytest.raises(ClientError) as exc:
         iot.list_streams(maxResults=1, nextToken=token, ascendingOrder=True)
-    assert _error(exc)[:2] == ("InvalidRequestException", 400)
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
 
 
 def test_tags_on_create_are_kept_and_dropped_on_delete(iot: Any, iot_mock: IotMock) -> None:
@@ -247,6 +239,6 @@ def test_update_beyond_the_highest_version_is_limit_exceeded(iot: Any, iot_mock:
     iot_mock.backend().store(StreamStore).streams["s1"].version = MAX_VERSION
     with pytest.raises(ClientError) as exc:
         iot.update_stream(streamId="s1")
-    code, status, message = _error(exc)
+    code, status, message = error_of(exc)
     assert (code, status) == ("LimitExceededException", 410)
     assert "65535" in message

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
@@ -26,6 +26,8 @@ from .identity_state import CACertificate, CAStore
 from .logging_options import logging_enabled
 
 DAY = 24 * 3600
+
+_T = TypeVar("_T")
 
 # Resource sizes below these are weak (DG:audit-chk-device-cert-key-quality).
 MIN_RSA_BITS = 2048
@@ -106,6 +108,34 @@ def _threshold_days(settings: dict[str, str], name: str, default: int) -> int:
     return int(value) if value and value.isdigit() else default
 
 
+def _examine(resources: Iterable[_T], fault: Callable[[_T], Draft | None]) -> CheckOutcome:
+    """Examine every resource: the outcome counts them all and keeps the drafts `fault`
+    finds (None for a compliant resource)."""
+    total, drafts = 0, []
+    for resource in resources:
+        total += 1
+        draft = fault(resource)
+        if draft is not None:
+            drafts.append(draft)
+    return CheckOutcome(total, drafts)
+
+
+def _device_draft(
+    record: Certificate,
+    reason_code: str,
+    reason: str,
+    related: list[dict[str, Any]] | None = None,
+) -> Draft:
+    """A finding on a device certificate."""
+    identifier = device_certificate(record)
+    return Draft("DEVICE_CERTIFICATE", identifier, reason_code, reason, related or [])
+
+
+def _ca_draft(ca: CACertificate, reason_code: str, reason: str) -> Draft:
+    """A finding on a CA certificate."""
+    return Draft("CA_CERTIFICATE", {"caCertificateId": ca.certificate_id}, reason_code, reason)
+
+
 # --------------------------------------------------------------------------- expiry
 
 
@@ -121,43 +151,32 @@ def _expiry(not_after: float, threshold_days: int) -> tuple[str, str] | None:
 @audit_check("DEVICE_CERTIFICATE_EXPIRING_CHECK", "MEDIUM")
 def _device_certificate_expiring(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
     days = _threshold_days(settings, "CERT_EXPIRATION_THRESHOLD_IN_DAYS", 30)
-    total, drafts = 0, []
-    for record in _device_certificates(backend):
-        total += 1
+
+    def fault(record: Certificate) -> Draft | None:
         expiry = _expiry(record.not_after, days)
-        if expiry is not None:
-            drafts.append(Draft("DEVICE_CERTIFICATE", device_certificate(record), *expiry))
-    return CheckOutcome(total, drafts)
+        return None if expiry is None else _device_draft(record, *expiry)
+
+    return _examine(_device_certificates(backend), fault)
 
 
 @audit_check("CA_CERTIFICATE_EXPIRING_CHECK", "MEDIUM")
 def _ca_certificate_expiring(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
-    total, drafts = 0, []
-    for ca in _active_cas(backend):
-        total += 1
+    def fault(ca: CACertificate) -> Draft | None:
         expiry = _expiry(ca.not_after, 30)
-        if expiry is not None:
-            drafts.append(Draft("CA_CERTIFICATE", {"caCertificateId": ca.certificate_id}, *expiry))
-    return CheckOutcome(total, drafts)
+        return None if expiry is None else _ca_draft(ca, *expiry)
+
+    return _examine(_active_cas(backend), fault)
 
 
 @audit_check("DEVICE_CERTIFICATE_AGE_CHECK", "LOW")
 def _device_certificate_age(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
     days = _threshold_days(settings, "CERT_AGE_THRESHOLD_IN_DAYS", 365)
     oldest = _clock.now() - days * DAY
-    total, drafts = 0, []
-    for record in _device_certificates(backend):
-        total += 1
-        if record.created_at < oldest:
-            drafts.append(
-                Draft(
-                    "DEVICE_CERTIFICATE",
-                    device_certificate(record),
-                    "CERTIFICATE_PAST_AGE_THRESHOLD",
-                    f"Certificate is older than {days} days",
-                )
-            )
-    return CheckOutcome(total, drafts)
+    reason = ("CERTIFICATE_PAST_AGE_THRESHOLD", f"Certificate is older than {days} days")
+    return _examine(
+        _device_certificates(backend),
+        lambda record: _device_draft(record, *reason) if record.created_at < oldest else None,
+    )
 
 
 # --------------------------------------------------------------------------- key quality
@@ -176,97 +195,63 @@ def weak_key(pem: str) -> str | None:
 
 @audit_check("DEVICE_CERTIFICATE_KEY_QUALITY_CHECK", "CRITICAL")
 def _device_key_quality(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
-    total, drafts = 0, []
-    for record in _device_certificates(backend):
-        total += 1
+    def fault(record: Certificate) -> Draft | None:
         weakness = weak_key(record.pem)
-        if weakness:
-            drafts.append(
-                Draft(
-                    "DEVICE_CERTIFICATE",
-                    device_certificate(record),
-                    "CERTIFICATE_KEY_WEAK",
-                    weakness,
-                )
-            )
-    return CheckOutcome(total, drafts)
+        return _device_draft(record, "CERTIFICATE_KEY_WEAK", weakness) if weakness else None
+
+    return _examine(_device_certificates(backend), fault)
 
 
 @audit_check("CA_CERTIFICATE_KEY_QUALITY_CHECK", "CRITICAL")
 def _ca_key_quality(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
-    total, drafts = 0, []
-    for ca in _active_cas(backend):
-        total += 1
+    def fault(ca: CACertificate) -> Draft | None:
         weakness = weak_key(ca.pem)
-        if weakness:
-            drafts.append(
-                Draft(
-                    "CA_CERTIFICATE",
-                    {"caCertificateId": ca.certificate_id},
-                    "CERTIFICATE_KEY_WEAK",
-                    weakness,
-                )
-            )
-    return CheckOutcome(total, drafts)
+        return _ca_draft(ca, "CERTIFICATE_KEY_WEAK", weakness) if weakness else None
+
+    return _examine(_active_cas(backend), fault)
 
 
 # --------------------------------------------------------------------------- revocation
+
+_REVOKED = "CERTIFICATE_REVOKED_BY_ISSUER"
 
 
 @audit_check("REVOKED_DEVICE_CERTIFICATE_STILL_ACTIVE_CHECK", "MEDIUM")
 def _revoked_device_certificate(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
     revoked = backend.store(AuditStore).revoked_at_issuer
-    total, drafts = 0, []
-    for record in _device_certificates(backend):
-        total += 1
-        if record.certificate_id in revoked:
-            drafts.append(
-                Draft(
-                    "DEVICE_CERTIFICATE",
-                    device_certificate(record),
-                    "CERTIFICATE_REVOKED_BY_ISSUER",
-                    "Certificate was revoked by its issuer but is still active",
-                )
-            )
-    return CheckOutcome(total, drafts)
+    reason = (_REVOKED, "Certificate was revoked by its issuer but is still active")
+    return _examine(
+        _device_certificates(backend),
+        lambda record: _device_draft(record, *reason) if record.certificate_id in revoked else None,
+    )
 
 
 @audit_check("REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK", "MEDIUM")
 def _revoked_ca_certificate(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
     revoked = backend.store(AuditStore).revoked_at_issuer
-    total, drafts = 0, []
-    for ca in _active_cas(backend):
-        total += 1
-        if ca.certificate_id in revoked:
-            drafts.append(
-                Draft(
-                    "CA_CERTIFICATE",
-                    {"caCertificateId": ca.certificate_id},
-                    "CERTIFICATE_REVOKED_BY_ISSUER",
-                    "CA certificate was revoked by its issuer but is still active",
-                )
-            )
-    return CheckOutcome(total, drafts)
+    reason = (_REVOKED, "CA certificate was revoked by its issuer but is still active")
+    return _examine(
+        _active_cas(backend),
+        lambda ca: _ca_draft(ca, *reason) if ca.certificate_id in revoked else None,
+    )
 
 
 @audit_check("INTERMEDIATE_CA_REVOKED_FOR_ACTIVE_DEVICE_CERTIFICATES_CHECK", "CRITICAL")
 def _intermediate_ca_revoked(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
     revoked = backend.store(AuditStore).revoked_at_issuer
-    total, drafts = 0, []
-    for record in _device_certificates(backend):
-        total += 1
+
+    def fault(record: Certificate) -> Draft | None:
         ca_id = record.ca_certificate_id
-        if ca_id and ca_id in revoked:
-            drafts.append(
-                Draft(
-                    "DEVICE_CERTIFICATE",
-                    device_certificate(record),
-                    "INTERMEDIATE_CA_REVOKED_BY_ISSUER",
-                    "The CA certificate that issued this active certificate was revoked",
-                    related=[related("CA_CERTIFICATE", {"caCertificateId": ca_id})],
-                )
-            )
-    return CheckOutcome(total, drafts)
+        if not ca_id or ca_id not in revoked:
+            return None
+        return _device_draft(
+            record,
+            "INTERMEDIATE_CA_REVOKED_BY_ISSUER",
+            "The CA certificate that issued this active certificate was revoked",
+            related=[related("CA_CERTIFICATE", {"caCertificateId": ca_id})],
+        )
+
+    return _examine(_device_certificates(backend), fault)
 
 
 # --------------------------------------------------------------------------- connections
@@ -295,23 +280,21 @@ def _certificate_of_principal(backend: Backend, principal: str) -> Certificate |
 @audit_check("DEVICE_CERTIFICATE_SHARED_CHECK", "CRITICAL")
 def _device_certificate_shared(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
     store = backend.store(AuditStore)
-    total, drafts = 0, []
-    for record in _device_certificates(backend):
-        total += 1
+
+    def fault(record: Certificate) -> Draft | None:
         clients = store.principal_clients.get(record.certificate_id, set()) | (
             store.principal_clients.get(record.arn, set())
         )
-        if len(clients) > 1:
-            drafts.append(
-                Draft(
-                    "DEVICE_CERTIFICATE",
-                    device_certificate(record),
-                    "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES",
-                    f"Certificate is used by {len(clients)} different client ids",
-                    related=[related("CLIENT_ID", {"clientId": c}) for c in sorted(clients)],
-                )
-            )
-    return CheckOutcome(total, drafts)
+        if len(clients) < 2:
+            return None
+        return _device_draft(
+            record,
+            "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES",
+            f"Certificate is used by {len(clients)} different client ids",
+            related=[related("CLIENT_ID", {"clientId": c}) for c in sorted(clients)],
+        )
+
+    return _examine(_device_certificates(backend), fault)
 
 
 @audit_check("CONFLICTING_CLIENT_IDS_CHECK", "HIGH")
@@ -392,22 +375,20 @@ def _policy_related(backend: Backend, policy: Policy) -> list[dict[str, Any]]:
     return found
 
 
+def _policy_draft(backend: Backend, policy: Policy, reason_code: str, reason: str) -> Draft:
+    """A finding on the default version of a policy, related to its device certificates."""
+    identifier = _policy_identifier(policy)
+    return Draft("IOT_POLICY", identifier, reason_code, reason, _policy_related(backend, policy))
+
+
 @audit_check("IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "CRITICAL")
 def _policy_overly_permissive(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
-    drafts = []
-    for policy in backend.policies.values():
+    def fault(policy: Policy) -> Draft | None:
         statements = parse_policy(policy.default_version.document).statements
         reason = next(filter(None, map(_overly_permissive, statements)), None)
-        if reason is not None:
-            drafts.append(
-                Draft(
-                    "IOT_POLICY",
-                    _policy_identifier(policy),
-                    *reason,
-                    related=_policy_related(backend, policy),
-                )
-            )
-    return CheckOutcome(len(backend.policies), drafts)
+        return None if reason is None else _policy_draft(backend, policy, *reason)
+
+    return _examine(backend.policies.values(), fault)
 
 
 def _wildcard_in_deny(statement: Statement) -> bool:
@@ -422,20 +403,20 @@ def _wildcard_in_deny(statement: Statement) -> bool:
 
 @audit_check("IOT_POLICY_POTENTIAL_MIS_CONFIGURATION_CHECK", "MEDIUM")
 def _policy_misconfiguration(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
-    drafts = []
-    for policy in backend.policies.values():
+    reason = (
+        "POLICY_CONTAINS_MQTT_WILDCARDS_IN_DENY_STATEMENT",
+        "Policy denies topics with MQTT wildcards, which policies match literally",
+    )
+
+    def fault(policy: Policy) -> Draft | None:
         statements = parse_policy(policy.default_version.document).statements
-        if any(map(_wildcard_in_deny, statements)):
-            drafts.append(
-                Draft(
-                    "IOT_POLICY",
-                    _policy_identifier(policy),
-                    "POLICY_CONTAINS_MQTT_WILDCARDS_IN_DENY_STATEMENT",
-                    "Policy denies topics with MQTT wildcards, which policies match literally",
-                    related=_policy_related(backend, policy),
-                )
-            )
-    return CheckOutcome(len(backend.policies), drafts)
+        return (
+            _policy_draft(backend, policy, *reason)
+            if any(map(_wildcard_in_deny, statements))
+            else None
+        )
+
+    return _examine(backend.policies.values(), fault)
 
 
 # --------------------------------------------------------------------------- account

@@ -18,17 +18,17 @@ from typing import Any, Protocol
 
 from ... import _clock
 from ..._errors import ServiceError, invalid_request, not_found
-from ..._paging import paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Thing
 from .audit_checks import CHECKS
 from .audit_config import audit_store
 from .audit_state import (
-    DEFAULT_PAGE_SIZE,
     ActionExecution,
     CheckStatistics,
     Finding,
     MitigationTask,
+    audit_page,
+    in_list_order,
     items_between,
     seconds_of,
     time_key,
@@ -415,13 +415,11 @@ def list_audit_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> 
             )
         )
 
-    page, token = paginate(
+    page, token = audit_page(
         f"ListAuditMitigationActionsTasks:{start}:{end}:{audit_task_id}:{finding_id}:{status}",
         items_between(audit_store(ctx.backend).mitigation_by_time, start, end),
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=DEFAULT_PAGE_SIZE,
-        keep=keep,
+        params,
+        keep,
     )
     return {"tasks": [task.summary() for task in page], "nextToken": token}
 
@@ -437,18 +435,11 @@ def list_audit_mitigation_actions_executions(ctx: RequestContext, params: Params
         for name in names
         if task is not None and (finding_id, name) in task.executions
     ]
-
-    def source(after: str | None) -> Any:
-        start = int(after) + 1 if after is not None else 0
-        return ((f"{i:08d}", executions[i]) for i in range(start, len(executions)))
-
-    page, token = paginate(
+    page, token = audit_page(
         f"ListAuditMitigationActionsExecutions:{params['taskId']}:{finding_id}:{status}",
-        source,
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=DEFAULT_PAGE_SIZE,
-        keep=lambda e: status is None or e.status == status,
+        in_list_order(executions),
+        params,
+        lambda e: status is None or e.status == status,
     )
     return {"actionsExecutions": [e.shape() for e in page], "nextToken": token}
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ..._paging import SortedIndex, paginate
 
 V = TypeVar("V")
+# A `paginate` source: (key, item) pairs after a key.
+Source = Callable[[str | None], Iterator[tuple[str, V]]]
 
 # Device Defender lists default to 25 results per page (API reference).
 DEFAULT_PAGE_SIZE = 25
@@ -77,13 +79,8 @@ class TwoWayOrder(Generic[V]):
         keep: Callable[[V], bool] | None = None,
     ) -> tuple[list[V], str | None]:
         index = self._up if ascending else self._down
-        return paginate(
-            f"{scope}:{'asc' if ascending else 'desc'}",
-            index.items_after,
-            params.get("nextToken"),
-            params.get("maxResults"),
-            default_limit=DEFAULT_PAGE_SIZE,
-            keep=keep,
+        return audit_page(
+            f"{scope}:{'asc' if ascending else 'desc'}", index.items_after, params, keep
         )
 
 
@@ -304,9 +301,7 @@ class AuditStore:
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
-def items_between(
-    index: SortedIndex[V], start: float, end: float
-) -> Callable[[str | None], Iterator[tuple[str, V]]]:
+def items_between(index: SortedIndex[V], start: float, end: float) -> Source[V]:
     """A `paginate` source of the items of a time-keyed index within [start, end]."""
     low = time_key(start, "")
     high = time_key(end, "\U0010ffff")
@@ -317,5 +312,29 @@ def items_between(
             if key > high:
                 return
             yield key, item
+
+    return source
+
+
+def audit_page(
+    scope: str, source: Source[V], params: dict[str, Any], keep: Callable[[V], bool] | None = None
+) -> tuple[list[V], str | None]:
+    """One page of an audit listing: `nextToken` and `maxResults` (25 by default)."""
+    return paginate(
+        scope,
+        source,
+        params.get("nextToken"),
+        params.get("maxResults"),
+        default_limit=DEFAULT_PAGE_SIZE,
+        keep=keep,
+    )
+
+
+def in_list_order(items: Sequence[V]) -> Source[V]:
+    """A `paginate` source of a list in its own order (the keys are the positions)."""
+
+    def source(after: str | None) -> Iterator[tuple[str, V]]:
+        start = int(after) + 1 if after is not None else 0
+        return ((f"{i:08d}", items[i]) for i in range(start, len(items)))
 
     return source

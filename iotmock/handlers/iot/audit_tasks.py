@@ -15,20 +15,21 @@ from typing import Any
 
 from ... import _clock
 from ..._errors import ServiceError, invalid_request, not_found
-from ..._paging import SortedIndex, paginate
+from ..._paging import SortedIndex
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend
 from .audit_checks import CHECKS, Draft
 from .audit_config import audit_store, check_enabled, check_known, get_scheduled_audit
 from .audit_state import (
-    DEFAULT_PAGE_SIZE,
     RETENTION_SECONDS,
     AuditStore,
     AuditTask,
     CheckRun,
     Finding,
     Suppression,
+    audit_page,
     identifier_key,
+    in_list_order,
     items_between,
     seconds_of,
     time_key,
@@ -237,13 +238,11 @@ def list_audit_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
             status is None or task.status == status
         )
 
-    page, token = paginate(
+    page, token = audit_page(
         f"ListAuditTasks:{start}:{end}:{task_type}:{status}",
         items_between(audit_store(ctx.backend).tasks_by_time, start, end),
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=DEFAULT_PAGE_SIZE,
-        keep=keep,
+        params,
+        keep,
     )
     return {"tasks": [task.summary() for task in page], "nextToken": token}
 
@@ -298,13 +297,11 @@ def list_audit_findings(ctx: RequestContext, params: Params) -> dict[str, Any]:
             and (suppressed is None or finding.suppressed == suppressed)
         )
 
-    page, token = paginate(
+    page, token = audit_page(
         f"ListAuditFindings:{scope}:{check_name}:{wanted_key}:{suppressed}",
         source,
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=DEFAULT_PAGE_SIZE,
-        keep=keep,
+        params,
+        keep,
     )
     return {"findings": [finding.shape() for finding in page], "nextToken": token}
 
@@ -312,19 +309,8 @@ def list_audit_findings(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "ListRelatedResourcesForAuditFinding")
 def list_related_resources_for_audit_finding(ctx: RequestContext, params: Params) -> dict[str, Any]:
     finding = get_finding(ctx.backend, params["findingId"])
-    resources = finding.related
-
-    def source(after: str | None) -> Any:
-        start = int(after) + 1 if after is not None else 0
-        return ((f"{i:08d}", resources[i]) for i in range(start, len(resources)))
-
-    page, token = paginate(
-        f"ListRelatedResourcesForAuditFinding:{finding.finding_id}",
-        source,
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=DEFAULT_PAGE_SIZE,
-    )
+    scope = f"ListRelatedResourcesForAuditFinding:{finding.finding_id}"
+    page, token = audit_page(scope, in_list_order(finding.related), params)
     return {"relatedResources": page, "nextToken": token}
 
 

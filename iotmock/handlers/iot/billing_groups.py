@@ -9,7 +9,13 @@ from ... import _clock, tagging
 from ..._errors import already_exists, invalid_request, not_found
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend, BillingGroup, Thing
-from .things import check_expected_version, page_of_names, page_with_prefix, resolve_thing
+from .things import (
+    check_expected_version,
+    page_of_names,
+    page_with_prefix,
+    resolve_by_name_or_arn,
+    resolve_thing,
+)
 
 # AWS does not document what adding a thing that is in billing group A to billing group B
 # does (spec §6, §14). True: the thing moves to B (one call re-assigns it, as the single
@@ -32,18 +38,9 @@ def get_billing_group(backend: Backend, name: str) -> BillingGroup:
 
 def resolve_billing_group(backend: Backend, name: str | None, arn: str | None) -> BillingGroup:
     """The billing group named by `billingGroupName` or `billingGroupArn`."""
-    if name is None and arn is None:
-        raise invalid_request("Either billingGroupName or billingGroupArn must be specified.")
-    if name is None:
-        assert arn is not None
-        group = backend.billing_groups.get(arn.rpartition(":billinggroup/")[2])
-        if group is None or group.arn != arn:
-            raise not_found(f"Billing Group {arn} cannot be found.")
-        return group
-    group = get_billing_group(backend, name)
-    if arn is not None and arn != group.arn:
-        raise invalid_request(f"billingGroupArn {arn} does not name the billing group {name}.")
-    return group
+    return resolve_by_name_or_arn(
+        backend.billing_groups, name, arn, kind="Billing Group", member="billingGroup"
+    )
 
 
 def put_thing_in_billing_group(backend: Backend, thing: Thing, group: BillingGroup) -> None:

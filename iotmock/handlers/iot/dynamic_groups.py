@@ -16,15 +16,21 @@ import uuid
 from typing import Any
 
 from ... import _clock, tagging
-from ..._errors import already_exists, invalid_request, limit_exceeded
+from ..._errors import invalid_request, limit_exceeded
 from ..._events import subscribe
 from ..._registry import Params, RequestContext, operation
 from ...indexing.config import QUERY_VERSION, THINGS_INDEX, IndexingStore, check_query_version
 from ...indexing.documents import open_view
 from ...indexing.query import parse
 from ...state import ThingGroup
-from .thing_groups import get_group, remove_group
-from .things import check_expected_version, merged_attributes
+from .thing_groups import (
+    get_group,
+    group_exists,
+    remove_group,
+    requested_properties,
+    update_properties,
+)
+from .things import check_expected_version
 
 MAX_DYNAMIC_GROUPS = 100  # per account (spec §6, a soft quota)
 
@@ -60,9 +66,7 @@ def create_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
     store = backend.store(IndexingStore)
     name = params["thingGroupName"]
     _check_query(ctx, params)
-    properties = params.get("thingGroupProperties") or {}
-    description = properties.get("thingGroupDescription")
-    attributes = merged_attributes({}, properties.get("attributePayload") or {})
+    description, attributes = requested_properties(params)
     existing = backend.thing_groups.get(name)
     if existing is not None:
         # As CreateThingGroup: the same definition again answers the existing group.
@@ -72,11 +76,7 @@ def create_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
             and existing.attributes == attributes
         ):
             return _identity(existing)
-        raise already_exists(
-            f"Thing Group {name} already exists in current account with different properties",
-            existing.group_id,
-            existing.arn,
-        )
+        raise group_exists(existing)
     if len(store.dynamic_groups) >= MAX_DYNAMIC_GROUPS:
         raise limit_exceeded(
             f"An account can have at most {MAX_DYNAMIC_GROUPS} dynamic thing groups."
@@ -117,10 +117,7 @@ def update_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
         raise _static(group, "update")
     check_expected_version("thing group", group.name, group.version, params.get("expectedVersion"))
     _check_query(ctx, params)
-    properties = params["thingGroupProperties"]
-    if "thingGroupDescription" in properties:
-        group.description = properties["thingGroupDescription"]
-    group.attributes = merged_attributes(group.attributes, properties.get("attributePayload"))
+    update_properties(group, params["thingGroupProperties"])
     if params.get("queryString") is not None:
         group.query_string = params["queryString"]
     if params.get("queryVersion") is not None:

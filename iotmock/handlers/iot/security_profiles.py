@@ -24,7 +24,6 @@ from ..._errors import (
     invalid_request,
     limit_exceeded,
     not_found,
-    version_conflict,
 )
 from ..._events import subscribe
 from ..._paging import SortedIndex, page_of, paginate
@@ -32,6 +31,7 @@ from ..._registry import Params, RequestContext, operation
 from ...state import Backend
 from . import custom_metrics, dimensions
 from .thing_groups import ancestors, descendants
+from .things import check_expected_version
 
 # AWS IoT Device Defender quota: security profiles attached to one target.
 MAX_PROFILES_PER_TARGET = 5
@@ -409,14 +409,6 @@ def describe_security_profile(ctx: RequestContext, params: Params) -> dict[str, 
     return _description(get_profile(ctx.backend, params["securityProfileName"]))
 
 
-def _check_version(profile: SecurityProfile, expected: int | None) -> None:
-    if expected is not None and expected != profile.version:
-        raise version_conflict(
-            f"The version of security profile {profile.name} is {profile.version}, "
-            f"not the expected version {expected}."
-        )
-
-
 # Update members that a `delete*` flag clears: (value member, flag, record attribute).
 _CLEARABLE = (
     ("behaviors", "deleteBehaviors", "behaviors"),
@@ -434,7 +426,8 @@ def update_security_profile(ctx: RequestContext, params: Params) -> dict[str, An
 
     backend = ctx.backend
     profile = get_profile(backend, params["securityProfileName"])
-    _check_version(profile, params.get("expectedVersion"))
+    expected = params.get("expectedVersion")
+    check_expected_version("security profile", profile.name, profile.version, expected)
     for member, flag, _ in _CLEARABLE:
         if params.get(flag) and params.get(member) is not None:
             raise invalid_request(f"{member} cannot be given together with {flag}=true.")
@@ -469,7 +462,8 @@ def delete_security_profile(ctx: RequestContext, params: Params) -> dict[str, An
     # The model lists no ResourceNotFoundException: deleting a missing profile succeeds.
     if profile is None:
         return {}
-    _check_version(profile, params.get("expectedVersion"))
+    expected = params.get("expectedVersion")
+    check_expected_version("security profile", profile.name, profile.version, expected)
     for target_arn in list(store.targets.get(profile.name, ())):
         _detach(store, profile.name, target_arn)
     _index_usage(backend, profile, add=False)

@@ -2,7 +2,9 @@
 
 Typed helpers other families reuse: `get_group`, `ancestors`, `descendants`,
 `group_members_recursive`, `add_thing_to_group`, `remove_thing_from_group`,
-`update_memberships`, `check_memberships`, `remove_group`.
+`update_memberships`, `check_memberships`, `remove_group`, and for the create and
+update of static and dynamic groups alike `requested_properties`, `group_exists`,
+`update_properties`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ... import _clock, tagging
-from ..._errors import already_exists, invalid_request, not_found
+from ..._errors import ServiceError, already_exists, invalid_request, not_found
 from ..._events import emit
 from ..._registry import Params, RequestContext, operation
 from ...indexing import dynamic_groups_of, dynamic_members
@@ -23,6 +25,7 @@ from .things import (
     merged_attributes,
     page_of_names,
     page_with_prefix,
+    resolve_by_name_or_arn,
     resolve_thing,
 )
 
@@ -45,18 +48,9 @@ def get_group(backend: Backend, name: str) -> ThingGroup:
 
 def resolve_group(backend: Backend, name: str | None, arn: str | None) -> ThingGroup:
     """The group named by `thingGroupName` or `thingGroupArn`."""
-    if name is None and arn is None:
-        raise invalid_request("Either thingGroupName or thingGroupArn must be specified.")
-    if name is None:
-        assert arn is not None
-        group = backend.thing_groups.get(arn.rpartition(":thinggroup/")[2])
-        if group is None or group.arn != arn:
-            raise not_found(f"Thing Group {arn} cannot be found.")
-        return group
-    group = get_group(backend, name)
-    if arn is not None and arn != group.arn:
-        raise invalid_request(f"thingGroupArn {arn} does not name the thing group {name}.")
-    return group
+    return resolve_by_name_or_arn(
+        backend.thing_groups, name, arn, kind="Thing Group", member="thingGroup"
+    )
 
 
 def ancestors(backend: Backend, group_name: str) -> list[ThingGroup]:
@@ -223,14 +217,37 @@ def _check_parent(backend: Backend, parent_name: str) -> ThingGroup:
     return parent
 
 
+def requested_properties(params: Params) -> tuple[str | None, dict[str, str]]:
+    """The description and attributes the thingGroupProperties of a CreateThingGroup or
+    CreateDynamicThingGroup request ask for."""
+    properties = params.get("thingGroupProperties") or {}
+    attributes = merged_attributes({}, properties.get("attributePayload") or {})
+    return properties.get("thingGroupDescription"), attributes
+
+
+def group_exists(existing: ThingGroup) -> ServiceError:
+    """What creating `existing` again with another definition answers (static or dynamic)."""
+    return already_exists(
+        f"Thing Group {existing.name} already exists in current account with different properties",
+        existing.group_id,
+        existing.arn,
+    )
+
+
+def update_properties(group: ThingGroup, properties: dict[str, Any]) -> None:
+    """Apply the thingGroupProperties of an Update(Dynamic)ThingGroup: a given description
+    replaces the old one; the attribute payload merges (or replaces) attributes."""
+    if "thingGroupDescription" in properties:
+        group.description = properties["thingGroupDescription"]
+    group.attributes = merged_attributes(group.attributes, properties.get("attributePayload"))
+
+
 @operation("iot", "CreateThingGroup")
 def create_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     name = params["thingGroupName"]
     parent_name = params.get("parentGroupName")
-    properties = params.get("thingGroupProperties") or {}
-    description = properties.get("thingGroupDescription")
-    attributes = merged_attributes({}, properties.get("attributePayload") or {})
+    description, attributes = requested_properties(params)
     existing = backend.thing_groups.get(name)
     if existing is not None:
         if (
@@ -240,11 +257,7 @@ def create_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
             and existing.attributes == attributes
         ):
             return _identity(existing)
-        raise already_exists(
-            f"Thing Group {name} already exists in current account with different properties",
-            existing.group_id,
-            existing.arn,
-        )
+        raise group_exists(existing)
     parent = _check_parent(backend, parent_name) if parent_name else None
     group = ThingGroup(
         name=name,
@@ -298,10 +311,7 @@ def describe_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def update_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     group = get_group(ctx.backend, params["thingGroupName"])
     check_expected_version("thing group", group.name, group.version, params.get("expectedVersion"))
-    properties = params["thingGroupProperties"]
-    if "thingGroupDescription" in properties:
-        group.description = properties["thingGroupDescription"]
-    group.attributes = merged_attributes(group.attributes, properties.get("attributePayload"))
+    update_properties(group, params["thingGroupProperties"])
     group.version += 1
     emit(ctx, "thing_group_updated", group=group)
     return {"version": group.version}

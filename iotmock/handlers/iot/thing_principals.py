@@ -137,6 +137,15 @@ def _of_type(relations: dict[str, str], kind: str | None) -> dict[str, str]:
     return relations if kind is None else {k: v for k, v in relations.items() if v == kind}
 
 
+def _typed_page(
+    scope: str, relations: dict[str, str], params: Params, name_member: str
+) -> tuple[list[dict[str, str]], str | None]:
+    """One page of a V2 list: each related name (as `name_member`) with its
+    thingPrincipalType, for ListThingPrincipalsV2 and ListPrincipalThingsV2."""
+    names, token = page_of_names(scope, relations, params)
+    return [{name_member: n, "thingPrincipalType": relations[n]} for n in names], token
+
+
 @operation("iot", "ListThingPrincipals")
 def list_thing_principals(ctx: RequestContext, params: Params) -> dict[str, Any]:
     name = params["thingName"]
@@ -150,13 +159,9 @@ def list_thing_principals_v2(ctx: RequestContext, params: Params) -> dict[str, A
     name = params["thingName"]
     kind = params.get("thingPrincipalType")
     relations = _of_type(_principals_of_thing(ctx.backend, name), kind)
-    principals, token = page_of_names(f"ListThingPrincipalsV2:{name}:{kind}", relations, params)
-    return {
-        "thingPrincipalObjects": [
-            {"principal": p, "thingPrincipalType": relations[p]} for p in principals
-        ],
-        "nextToken": token,
-    }
+    scope = f"ListThingPrincipalsV2:{name}:{kind}"
+    objects, token = _typed_page(scope, relations, params, "principal")
+    return {"thingPrincipalObjects": objects, "nextToken": token}
 
 
 @operation("iot", "ListPrincipalThings")
@@ -172,10 +177,6 @@ def list_principal_things_v2(ctx: RequestContext, params: Params) -> dict[str, A
     principal = params["principal"]
     kind = params.get("thingPrincipalType")
     relations = _of_type(_things_of_principal(ctx.backend, principal), kind)
-    things, token = page_of_names(f"ListPrincipalThingsV2:{principal}:{kind}", relations, params)
-    return {
-        "principalThingObjects": [
-            {"thingName": t, "thingPrincipalType": relations[t]} for t in things
-        ],
-        "nextToken": token,
-    }
+    scope = f"ListPrincipalThingsV2:{principal}:{kind}"
+    objects, token = _typed_page(scope, relations, params, "thingName")
+    return {"principalThingObjects": objects, "nextToken": token}

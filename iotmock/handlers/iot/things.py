@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ... import _clock
 from ..._errors import already_exists, invalid_request, not_found, version_conflict
@@ -44,22 +44,41 @@ def get_thing(backend: Backend, name: str) -> Thing:
     return thing
 
 
+class _Named(Protocol):
+    arn: str
+
+
+_R = TypeVar("_R", bound=_Named)
+
+
+def resolve_by_name_or_arn(
+    records: SortedIndex[_R], name: str | None, arn: str | None, *, kind: str, member: str
+) -> _R:
+    """The record named by `<member>Name` or `<member>Arn` (e.g. thingGroupName or
+    thingGroupArn), for registry operations that take either; `kind` is how messages
+    name it ("Thing Group"), and its ARN resource type is `kind` lower-cased without
+    spaces ("thinggroup")."""
+    if name is None and arn is None:
+        raise invalid_request(f"Either {member}Name or {member}Arn must be specified.")
+    if name is None:
+        assert arn is not None
+        arn_type = kind.lower().replace(" ", "")
+        record = records.get(arn.rpartition(f":{arn_type}/")[2])
+        if record is None or record.arn != arn:
+            raise not_found(f"{kind} {arn} cannot be found.")
+        return record
+    found = records.get(name)
+    if found is None:
+        raise not_found(f"{kind} {name} cannot be found.")
+    if arn is not None and arn != found.arn:
+        raise invalid_request(f"{member}Arn {arn} does not name the {kind.lower()} {name}.")
+    return found
+
+
 def resolve_thing(backend: Backend, name: str | None, arn: str | None) -> Thing:
     """The thing named by `thingName` or `thingArn` (the Add*/Remove* operations take
     either)."""
-    if name is None and arn is None:
-        raise invalid_request("Either thingName or thingArn must be specified.")
-    if name is None:
-        assert arn is not None
-        name = arn.rpartition(":thing/")[2] if ":thing/" in arn else arn
-        thing = backend.things.get(name)
-        if thing is None or thing.arn != arn:
-            raise not_found(f"Thing {arn} cannot be found.")
-        return thing
-    thing = get_thing(backend, name)
-    if arn is not None and arn != thing.arn:
-        raise invalid_request(f"thingArn {arn} does not name the thing {name}.")
-    return thing
+    return resolve_by_name_or_arn(backend.things, name, arn, kind="Thing", member="thing")
 
 
 def check_thing_type(backend: Backend, type_name: str) -> None:
