@@ -30,19 +30,30 @@ if TYPE_CHECKING:
 Subscriber = Callable[..., None]
 
 _SUBSCRIBERS: dict[str, list[Subscriber]] = {}
+# Subscribers to "message_published" that only care about topics with this prefix:
+# skipping the others keeps every published message cheap.
+_TOPIC_PREFIXES: dict[Subscriber, str] = {}
 
 
-def subscribe(event: str) -> Callable[[Subscriber], Subscriber]:
+def subscribe(event: str, *, topic_prefix: str | None = None) -> Callable[[Subscriber], Subscriber]:
     """Register the decorated function for `event`; it is called with the request
-    context and the event's keyword arguments."""
+    context and the event's keyword arguments. With `topic_prefix` ("message_published"
+    only), it is called only for messages whose topic starts with that prefix."""
 
     def register(func: Subscriber) -> Subscriber:
         _SUBSCRIBERS.setdefault(event, []).append(func)
+        if topic_prefix is not None:
+            _TOPIC_PREFIXES[func] = topic_prefix
         return func
 
     return register
 
 
 def emit(ctx: RequestContext, event: str, **details: Any) -> None:
+    message = details.get("message")
+    topic: str = message.topic if message is not None else ""
     for subscriber in _SUBSCRIBERS.get(event, ()):
+        prefix = _TOPIC_PREFIXES.get(subscriber)
+        if prefix is not None and not topic.startswith(prefix):
+            continue
         subscriber(ctx, **details)

@@ -31,7 +31,7 @@ class ConnectivityStore:
     clients: dict[str, ClientStatus] = field(default_factory=dict)
 
 
-@subscribe("message_published")
+@subscribe("message_published", topic_prefix="$aws/events/presence/")
 def _on_lifecycle_event(ctx: RequestContext, message: Message) -> None:
     if message.source != "lifecycle":
         return

@@ -734,7 +734,7 @@ def target_arn_of(backend: Backend, kind: str, name: str) -> str:
     return backend.arn(f"{'thing' if kind == 'things' else 'client'}/{name}")
 
 
-@subscribe("message_published")
+@subscribe("message_published", topic_prefix="$aws/commands/")
 def _device_response(ctx: RequestContext, message: Message) -> None:
     """A device's UpdateCommandExecution message: apply it and answer on the
     `/accepted` or `/rejected` topic, as the MQTT API does. JSON payloads only."""

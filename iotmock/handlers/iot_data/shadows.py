@@ -188,7 +188,7 @@ def list_named_shadows_for_thing(ctx: RequestContext, params: Params) -> dict[st
 # --------------------------------------------------------------------------- MQTT requests
 
 
-@subscribe("message_published")
+@subscribe("message_published", topic_prefix="$aws/things/")
 def _serve_shadow_request(ctx: RequestContext, message: Message) -> None:
     """Answer a message on a shadow request topic as the Device Shadow service does."""
     if message.source == SOURCE or not message.topic.startswith("$aws/things/"):

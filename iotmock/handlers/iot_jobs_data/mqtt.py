@@ -237,7 +237,7 @@ def _route(rest: str) -> tuple[str, str | None]:
 # --------------------------------------------------------------------------- serving
 
 
-@subscribe("message_published")
+@subscribe("message_published", topic_prefix="$aws/things/")
 def _serve_jobs_request(ctx: RequestContext, message: Message) -> None:
     """Answer a message on a jobs request topic as the AWS IoT Jobs service does."""
     if message.source == SOURCE or not message.topic.startswith("$aws/things/"):
