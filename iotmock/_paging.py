@@ -12,7 +12,7 @@ import base64
 import binascii
 import bisect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableSet
 from typing import Any, Generic, TypeVar
 
 from ._errors import invalid_request
@@ -71,6 +71,48 @@ class SortedIndex(Generic[V]):
         for position in range(start, len(keys)):
             found = keys[position]
             yield found, items[found]
+
+
+class SortedSet(MutableSet[str]):
+    """A set of names that iterates in name order and pages in O(log N + page), for the
+    membership relations that list operations page through (things of a group)."""
+
+    __slots__ = ("_items", "_keys")
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._items: set[str] = set()
+        self._keys: list[str] = []
+        for name in names:
+            self.add(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._keys))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"SortedSet({self._keys!r})"
+
+    def add(self, name: str) -> None:
+        if name not in self._items:
+            self._items.add(name)
+            bisect.insort(self._keys, name)
+
+    def discard(self, name: str) -> None:
+        if name in self._items:
+            self._items.remove(name)
+            del self._keys[bisect.bisect_left(self._keys, name)]
+
+    def items_after(self, after: str | None) -> Iterator[tuple[str, str]]:
+        """(name, name) pairs after `after` in name order: a `paginate` source."""
+        start = 0 if after is None else bisect.bisect_right(self._keys, after)
+        for position in range(start, len(self._keys)):
+            name = self._keys[position]
+            yield name, name
 
 
 def encode_token(scope: str, last_key: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ._paging import SortedIndex
+from ._paging import SortedIndex, SortedSet
 
 S = TypeVar("S")
 
@@ -55,7 +55,7 @@ class ThingGroup:
     attributes: dict[str, str] = field(default_factory=dict)
     parent_name: str | None = None
     child_names: set[str] = field(default_factory=set)
-    thing_names: set[str] = field(default_factory=set)
+    thing_names: SortedSet = field(default_factory=SortedSet)
     version: int = 1
     created_at: float = 0.0
     # Dynamic groups (fleet indexing): a query instead of explicit members.
@@ -75,7 +75,7 @@ class BillingGroup:
     group_id: str
     arn: str
     description: str | None = None
-    thing_names: set[str] = field(default_factory=set)
+    thing_names: SortedSet = field(default_factory=SortedSet)
     version: int = 1
     created_at: float = 0.0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ... import _clock, tagging
@@ -83,7 +84,7 @@ def descendants(backend: Backend, group_name: str) -> set[str]:
     return found
 
 
-def members_of(backend: Backend, group: ThingGroup) -> set[str]:
+def members_of(backend: Backend, group: ThingGroup) -> AbstractSet[str]:
     """The things of a group: its static members, or what a dynamic group's query
     matches now (evaluated on each call, see iotmock/indexing/membership.py)."""
     return dynamic_members(backend, group) if group.is_dynamic else group.thing_names
@@ -95,7 +96,7 @@ def group_members_recursive(backend: Backend, group_name: str) -> set[str]:
     for name in (group_name, *descendants(backend, group_name)):
         group = backend.thing_groups.get(name)
         if group is not None:
-            members |= members_of(backend, group)
+            members.update(members_of(backend, group))
     return members
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from ... import _clock
 from ..._errors import already_exists, invalid_request, not_found, version_conflict
 from ..._events import emit
-from ..._paging import SortedIndex, page_of, paginate
+from ..._paging import SortedIndex, SortedSet, page_of, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend, Thing
 
@@ -315,17 +316,20 @@ def list_things(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 
 def sorted_names_after(
-    names: set[str] | dict[str, Any], after: str | None
+    names: AbstractSet[str] | dict[str, Any], after: str | None
 ) -> Iterator[tuple[str, str]]:
     """(name, name) pairs of a membership set in name order, after `after`: the source
     for `paginate` over the registry's relation sets."""
+    if isinstance(names, SortedSet):
+        yield from names.items_after(after)  # O(log N + page)
+        return
     for name in sorted(names):
         if after is None or name > after:
             yield name, name
 
 
 def page_of_names(
-    scope: str, names: set[str] | dict[str, Any], params: Params
+    scope: str, names: AbstractSet[str] | dict[str, Any], params: Params
 ) -> tuple[list[str], str | None]:
     """One page of a set of names, in name order, with the request's token and size."""
     return paginate(
