@@ -223,6 +223,32 @@ def test_functions(run: Any, expression: str, expected: Any) -> None:
     assert run(f"SELECT {expression} AS v FROM 'dev/#'") == {"v": expected}
 
 
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        # The examples of the AWS IoT SQL reference (substring, lpad, rpad): non-string
+        # values convert to strings and Decimal positions are rounded down.
+        ("substring('012345', 2.745)", "2345"),
+        ("substring(123, 2)", "3"),
+        ("substring(true, 1.2)", "rue"),
+        ("substring(false, -2.411E247)", "false"),
+        ("substring('012345', -50, 50)", "012345"),
+        ("substring('012345', 3, 1)", ""),
+        ("lpad(1, 3)", "   1"),
+        ("lpad(45, -3)", "45"),
+        ("rpad('hi', 2.7)", "hi  "),
+    ],
+)
+def test_string_functions_convert_their_arguments(run: Any, expression: str, expected: str) -> None:
+    assert run(f"SELECT {expression} AS v FROM 'dev/#'") == {"v": expected}
+
+
+def test_power_is_a_decimal_and_undefined_when_not_real(run: Any) -> None:
+    result = run("SELECT power(2, 5) AS a, power(-8, 0.5) AS b, power(10, 400) AS c FROM 'dev/#'")
+    assert result == {"a": 32.0}
+    assert isinstance(result["a"], float)
+
+
 def test_functions_with_wrong_argument_types_are_undefined(run: Any) -> None:
     assert run("SELECT lower(temp) AS a, abs(device) AS b, unknown_fn(1) AS c FROM 'dev/#'") == {}
 

@@ -48,6 +48,19 @@ def _string(value: Any) -> str:
     return value
 
 
+def _scalar_text(value: Any) -> str:
+    """A string argument; numbers and booleans convert to their string form (AWS's
+    substring/lpad/rpad: `substring(123, 2)` = "3", `lpad(1, 3)` = "   1")."""
+    if isinstance(value, (str, bool)) or is_number(value):
+        return to_text(value)
+    raise TypeError("not a string")
+
+
+def _index(value: Any) -> int:
+    """An Int argument; a Decimal (or numeric string) is rounded down."""
+    return math.floor(_number(value))
+
+
 def _integer(value: Any) -> int:
     number = _number(value)
     if isinstance(number, float):
@@ -192,19 +205,19 @@ def _rtrim(message: MessageContext, value: Any) -> Any:
 
 @function("lpad")
 def _lpad(message: MessageContext, value: Any, count: Any) -> Any:
-    return " " * max(_integer(count), 0) + _string(value)
+    return " " * max(_index(count), 0) + _scalar_text(value)
 
 
 @function("rpad")
 def _rpad(message: MessageContext, value: Any, count: Any) -> Any:
-    return _string(value) + " " * max(_integer(count), 0)
+    return _scalar_text(value) + " " * max(_index(count), 0)
 
 
 @function("substring")
 def _substring(message: MessageContext, value: Any, start: Any, end: Any = None) -> Any:
-    text = _string(value)
-    begin = min(max(_integer(start), 0), len(text))
-    stop = len(text) if end is None else min(max(_integer(end), begin), len(text))
+    text = _scalar_text(value)
+    begin = min(max(_index(start), 0), len(text))
+    stop = len(text) if end is None else min(max(_index(end), begin), len(text))
     return text[begin:stop]
 
 
@@ -372,7 +385,9 @@ def _trunc(message: MessageContext, value: Any, places: Any = 0) -> Any:
 
 @function("power")
 def _power(message: MessageContext, base: Any, exponent: Any) -> Any:
-    return _number(base) ** _number(exponent)
+    # Always a Decimal (AWS: power(2, 5) = 32.0); math.pow raises ValueError where the
+    # result is not a real number (power(-8, 0.5)) and OverflowError when it is too big.
+    return math.pow(_number(base), _number(exponent))
 
 
 @function("atan2")
