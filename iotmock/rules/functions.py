@@ -58,7 +58,7 @@ def _scalar_text(value: Any) -> str:
 
 def _index(value: Any) -> int:
     """An Int argument; a Decimal (or numeric string) is rounded down."""
-    return math.floor(_number(value))
+    return int(math.floor(_number(value)))
 
 
 def _integer(value: Any) -> int:
