@@ -58,7 +58,8 @@ def _scalar_text(value: Any) -> str:
 
 def _index(value: Any) -> int:
     """An Int argument; a Decimal (or numeric string) is rounded down."""
-    return int(math.floor(_number(value)))
+    number: float = _number(value)
+    return math.floor(number)
 
 
 def _integer(value: Any) -> int:
