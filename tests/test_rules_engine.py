@@ -152,11 +152,30 @@ def test_republish_to_a_shadow_update_topic_updates_the_shadow(iot: Any, iot_dat
         iot,
         "to_shadow",
         "SELECT {'reported': {'temp': temp}} AS state FROM 'sensors/+'",
-        republish("$$aws/things/${topic(2)}/shadow/update".replace("$$", "$")),
+        republish("$aws/things/${topic(2)}/shadow/update"),
     )
     iot_data.publish(topic="sensors/probe", payload=json.dumps({"temp": 7}))
     shadow = json.loads(iot_data.get_thing_shadow(thingName="probe")["payload"].read())
     assert shadow["state"] == {"reported": {"temp": 7}}
+
+
+def test_republish_topic_escapes_a_reserved_topic_with_two_dollars(
+    iot_mock: IotMock, iot: Any, iot_data: Any
+) -> None:
+    # AWS's republish action: "to republish to a reserved topic, which begins with $,
+    # use $$ instead", e.g. $$aws/things/MyThing/shadow/update.
+    create_rule(
+        iot,
+        "escaped",
+        "SELECT {'reported': {'temp': temp}} AS state FROM 'sensors/+'",
+        republish("$$aws/things/${topic(2)}/shadow/update"),
+    )
+    iot_data.publish(topic="sensors/probe", payload=json.dumps({"temp": 8}))
+    (invocation,) = iot_mock.rule_invocations("escaped")
+    assert invocation.target_topic == "$aws/things/probe/shadow/update"
+    assert invocation.error is None
+    shadow = json.loads(iot_data.get_thing_shadow(thingName="probe")["payload"].read())
+    assert shadow["state"] == {"reported": {"temp": 8}}
 
 
 def test_lambda_action_calls_the_registered_callable(

@@ -44,7 +44,9 @@ from .store import RuleInvocation, RuleStore, TopicRule
 
 MAX_REPUBLISH_DEPTH = 8
 _BASIC_INGEST = re.compile(r"\$aws/rules/(?P<rule>[^/]+)(?:/(?P<topic>.*))?")
-_TEMPLATE = re.compile(r"\$\{([^}]*)\}")
+# `${expression}` substitution templates; `$$` stands for a literal `$` (AWS: republish to
+# a reserved topic as `$$aws/things/<thing>/shadow/update`).
+_TEMPLATE = re.compile(r"\$\$|\$\{([^}]*)\}")
 
 
 class ActionError(Exception):
@@ -248,9 +250,12 @@ def _run_action(
 
 
 def substitute(template: str, context: MessageContext) -> str:
-    """Expand `${expression}` substitution templates against the incoming message."""
+    """Expand `${expression}` substitution templates against the incoming message
+    (and `$$` to `$`)."""
 
     def expand(match: re.Match[str]) -> str:
+        if match[1] is None:
+            return "$"
         try:
             expr = parse_expression(match[1])
         except Exception as exc:  # a SqlParseException: the template is unusable
