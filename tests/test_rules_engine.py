@@ -351,3 +351,28 @@ def test_a_lambda_callable_may_call_the_mocked_apis(
     iot_data.publish(topic="telemetry", payload=json.dumps({"device": "d1", "temp": 9}))
     shadow = json.loads(iot_data.get_thing_shadow(thingName="d1")["payload"].read())
     assert shadow["state"]["reported"] == {"temp": 9}
+
+
+def test_a_lambda_changing_its_event_changes_neither_the_shadow_nor_other_actions(
+    iot_mock: IotMock, iot: Any, iot_data: Any
+) -> None:
+    # AWS delivers each invocation its own deserialized event.
+    events: list[Any] = []
+
+    def mutate(event: Any, context: Any) -> None:
+        events.append(json.loads(json.dumps(event)))
+        event["state"]["reported"]["temp"] = -1
+
+    iot_mock.register_lambda(FUNCTION, mutate)
+    iot_data.update_thing_shadow(thingName="d1", payload=b'{"state":{"reported":{"temp":9}}}')
+    create_rule(
+        iot,
+        "r",
+        "SELECT VALUE get_thing_shadow('d1', 'arn:aws:iam::123456789012:role/r') FROM 'in'",
+        {"lambda": {"functionArn": FUNCTION}},
+        {"lambda": {"functionArn": FUNCTION}},
+    )
+    iot_data.publish(topic="in", payload=b"{}")
+    assert [e["state"]["reported"]["temp"] for e in events] == [9, 9]
+    shadow = json.loads(iot_data.get_thing_shadow(thingName="d1")["payload"].read())
+    assert shadow["state"]["reported"] == {"temp": 9}

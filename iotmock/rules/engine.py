@@ -14,6 +14,7 @@ only, whatever its FROM clause says; `topic()` sees the topic without that prefi
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 import uuid
@@ -235,7 +236,7 @@ def _run_action(
                 headers = _headers(config.get("headers") or {}, context)
                 _republish(ctx, rule, config, target, headers, payload, is_error_action)
             elif action_type == "lambda":
-                _invoke_lambda(store, config, selection)
+                _invoke_lambda(store, config, selection, payload)
         except ActionError as exc:
             error = str(exc)
             store.invocations[position] = replace(store.invocations[position], error=error)
@@ -335,7 +336,9 @@ def _check_http_destination(store: RuleStore, url: str) -> None:
         )
 
 
-def _invoke_lambda(store: RuleStore, config: dict[str, Any], selection: Selection) -> None:
+def _invoke_lambda(
+    store: RuleStore, config: dict[str, Any], selection: Selection, payload: bytes
+) -> None:
     arn = config["functionArn"]
     func = store.lambdas.get(arn)
     if func is None:
@@ -345,8 +348,13 @@ def _invoke_lambda(store: RuleStore, config: dict[str, Any], selection: Selectio
         invoked_function_arn=arn,
         aws_request_id=str(uuid.uuid4()),
     )
+    # The function gets its own copy of the event, decoded from the JSON AWS sends: the
+    # SELECT output may share trees with the message or a stored shadow
+    # (get_thing_shadow), which a callable changing its event must not alter.
+    raw = isinstance(selection.value, (bytes, bytearray))
+    event = selection.value if raw else json.loads(payload)
     try:
-        func(selection.value, context)
+        func(event, context)
     except Exception as exc:  # the function failed: AWS runs the errorAction
         raise ActionError(
             f"Failed to invoke lambda function {arn}: {type(exc).__name__}: {exc}"
