@@ -245,8 +245,10 @@ def delta_of(shadow: ShadowDocument) -> JsonObject | None:
     return found if isinstance(found, dict) else None
 
 
-def full_document(shadow: ShadowDocument) -> JsonObject:
-    """The document GetThingShadow returns: state with delta, metadata, version."""
+def full_document(shadow: ShadowDocument, timestamp: int) -> JsonObject:
+    """The document GetThingShadow returns: state with delta, metadata, version, and the
+    `timestamp` of the response (AWS: "when the message was transmitted by AWS IoT"; the
+    time of the last update is in the metadata)."""
     state: JsonObject = dict(shadow.state)  # the stored tree itself stays untouched
     delta = delta_of(shadow)
     if delta is not None:
@@ -255,7 +257,7 @@ def full_document(shadow: ShadowDocument) -> JsonObject:
         "state": state,
         "metadata": shadow.metadata,
         "version": shadow.version,
-        "timestamp": shadow.timestamp,
+        "timestamp": timestamp,
     }
 
 

@@ -146,6 +146,17 @@ def test_metadata_timestamps_change_only_for_written_fields(iot_data: Any) -> No
     assert document["timestamp"] == 1767225660
 
 
+def test_get_timestamp_is_the_time_of_the_response(iot_data: Any) -> None:
+    # AWS: the document's `timestamp` "indicates when the message was transmitted by AWS
+    # IoT"; when a field was last written is in the metadata.
+    with freeze_time("2026-01-01 00:00:00"):
+        update(iot_data, "t", {"state": {"reported": {"a": 1}}})
+    with freeze_time("2026-01-01 00:05:00"):
+        document = get(iot_data, "t")
+    assert document["timestamp"] == 1767225900
+    assert document["metadata"]["reported"]["a"] == {"timestamp": 1767225600}
+
+
 def test_client_token_is_echoed(iot_data: Any) -> None:
     response = update(iot_data, "t", {"state": {"reported": {"a": 1}}, "clientToken": "tok-1"})
     assert response["clientToken"] == "tok-1"

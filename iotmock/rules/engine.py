@@ -139,7 +139,7 @@ def _message_context(
 
     def thing_shadow(thing: str) -> Any:
         shadow = backend.store(ShadowStore).classic.get(thing)
-        return full_document(shadow) if shadow is not None else UNDEFINED
+        return full_document(shadow, int(_clock.now())) if shadow is not None else UNDEFINED
 
     return MessageContext(
         topic=topic,

@@ -124,7 +124,7 @@ def get_shadow(ctx: RequestContext, thing: str, name: str | None) -> JsonObject:
     shadow = ctx.backend.store(ShadowStore).get(thing, name)
     if shadow is None:
         raise _missing(thing, name)
-    return full_document(shadow)
+    return full_document(shadow, int(_clock.now()))
 
 
 def delete_shadow(
