@@ -286,6 +286,27 @@ def test_get_thing_shadow_reads_the_classic_shadow(run: Any, iot_data: Any) -> N
     assert result == {"on": True}
 
 
+def test_get_thing_shadow_with_a_shadow_name_reads_the_named_shadow(
+    run: Any, iot_data: Any
+) -> None:
+    # AWS: get_thing_shadow(thingName, shadowName, roleARN) for named shadows.
+    iot_data.update_thing_shadow(
+        thingName="lamp", payload=json.dumps({"state": {"reported": {"on": True}}})
+    )
+    iot_data.update_thing_shadow(
+        thingName="lamp",
+        shadowName="cfg",
+        payload=json.dumps({"state": {"reported": {"on": False}}}),
+    )
+    result = run(
+        "SELECT get_thing_shadow('lamp', 'cfg', 'arn:aws:iam::1:role/r').state.reported.on"
+        " AS named, get_thing_shadow('lamp', 'arn:aws:iam::1:role/r').state.reported.on"
+        " AS classic, get_thing_shadow('lamp', 'nope', 'arn:aws:iam::1:role/r') AS missing"
+        " FROM 'dev/#'"
+    )
+    assert result == {"named": False, "classic": True}
+
+
 @pytest.mark.parametrize(
     ("topic_filter", "topic", "fires"),
     [

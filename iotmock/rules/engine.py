@@ -137,8 +137,8 @@ def _message_context(
 ) -> MessageContext:
     backend = ctx.backend
 
-    def thing_shadow(thing: str) -> Any:
-        shadow = backend.store(ShadowStore).classic.get(thing)
+    def thing_shadow(thing: str, name: str | None) -> Any:
+        shadow = backend.store(ShadowStore).get(thing, name)
         return full_document(shadow, int(_clock.now())) if shadow is not None else UNDEFINED
 
     return MessageContext(

@@ -120,9 +120,14 @@ def _numbytes(message: MessageContext, value: Any) -> Any:
 
 
 @function("get_thing_shadow")
-def _get_thing_shadow(message: MessageContext, thing: Any, role_arn: Any = None) -> Any:
+def _get_thing_shadow(message: MessageContext, thing: Any, *rest: Any) -> Any:
+    """get_thing_shadow(thingName, roleArn) reads the classic shadow;
+    get_thing_shadow(thingName, shadowName, roleArn) a named one."""
+    if len(rest) not in (1, 2):
+        raise TypeError("get_thing_shadow takes (thingName, [shadowName,] roleArn)")
+    name = _string(rest[0]) if len(rest) == 2 else None
     lookup = message.services.get("get_thing_shadow")
-    return lookup(_string(thing)) if lookup is not None else UNDEFINED
+    return lookup(_string(thing), name) if lookup is not None else UNDEFINED
 
 
 # --------------------------------------------------------------------------- types
