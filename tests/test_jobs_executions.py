@@ -444,6 +444,47 @@ def test_scheduled_job_starts_at_its_start_time(
     )
 
 
+def test_changes_caused_by_timers_carry_the_due_time_not_the_observation_time(
+    iot: Any, jobs_data: Any, clock: time_machine.Coordinates
+) -> None:
+    # A timer that fell due while nobody called is applied late, but what it causes
+    # happened at the due time: the retry is queued and the job completes then.
+    new_job(
+        iot,
+        "j",
+        "dev",
+        timeoutConfig={"inProgressTimeoutInMinutes": 5},
+        jobExecutionsRetryConfig={
+            "criteriaList": [{"failureType": "TIMED_OUT", "numberOfRetries": 1}]
+        },
+    )
+    jobs_data.start_next_pending_job_execution(thingName="dev")
+    clock.shift(3600)
+    timed_out_at = START + dt.timedelta(minutes=5)
+    retry = jobs_data.describe_job_execution(jobId="j", thingName="dev")["execution"]
+    assert (retry["executionNumber"], retry["status"]) == (2, "QUEUED")
+    assert retry["queuedAt"] == int(timed_out_at.timestamp())
+
+    jobs_data.start_next_pending_job_execution(thingName="dev")
+    clock.shift(3600)
+    second_timeout = START + dt.timedelta(hours=1, minutes=5)
+    job = iot.describe_job(jobId="j")["job"]
+    assert job["status"] == "COMPLETED"
+    assert job["completedAt"] == second_timeout
+
+
+def test_scheduled_job_observed_late_queues_at_its_start_time(
+    iot_mock: Any, iot: Any, jobs_data: Any, clock: time_machine.Coordinates
+) -> None:
+    new_job(iot, "later", "dev", schedulingConfig={"startTime": "2026-01-01T13:00"})
+    clock.shift(3 * 3600)
+    (queued,) = jobs_data.get_pending_job_executions(thingName="dev")["queuedJobs"]
+    started = int(dt.datetime(2026, 1, 1, 13, 0, tzinfo=dt.timezone.utc).timestamp())
+    assert queued["queuedAt"] == started
+    (notify,) = iot_mock.messages("$aws/things/dev/jobs/notify")
+    assert notify.json()["timestamp"] == started
+
+
 def test_schedule_must_be_thirty_minutes_ahead(iot: Any, clock: time_machine.Coordinates) -> None:
     iot.create_thing(thingName="dev")
     for config in (
