@@ -71,6 +71,10 @@ _PARAMETER = re.compile(r"\$\{aws:iot:parameter:([^}]*)\}")
 _PRESIGNED_URL = re.compile(r"\$\{aws:iot:s3-presigned-url:([^}]*)\}")
 _SCHEDULE_FORMAT = "%Y-%m-%dT%H:%M"
 _MIN_SCHEDULE_LEAD = 30 * 60
+# SchedulingConfig: startTime "up to a year in advance"; endTime "no later than two years
+# from the current time" (365-day years).
+_MAX_START_LEAD = 365 * 86400
+_MAX_END_LEAD = 2 * 365 * 86400
 
 
 @dataclass(slots=True)
@@ -359,12 +363,21 @@ def _schedule(config: dict[str, Any], now: float) -> tuple[float | None, float |
         raise invalid_request(
             "schedulingConfig.startTime must be at least thirty minutes after the current time."
         )
+    if start_at is not None and start_at > now + _MAX_START_LEAD:
+        raise invalid_request(
+            "schedulingConfig.startTime can be scheduled at most one year in advance."
+        )
     if end_at is not None:
         earliest = (start_at if start_at is not None else now) + _MIN_SCHEDULE_LEAD
         if end_at < earliest:
             raise invalid_request(
                 "schedulingConfig.endTime must be at least thirty minutes after the "
                 "startTime and the current time."
+            )
+        # startTime comes after now, so this also keeps endTime within two years of it.
+        if end_at > now + _MAX_END_LEAD:
+            raise invalid_request(
+                "schedulingConfig.endTime must be no later than two years from the current time."
             )
     return start_at, end_at
 

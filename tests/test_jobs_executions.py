@@ -491,12 +491,23 @@ def test_schedule_must_be_thirty_minutes_ahead(iot: Any, clock: time_machine.Coo
         {"startTime": "2026-01-01T12:10"},
         {"startTime": "tomorrow"},
         {"startTime": "2026-01-01T13:00", "endTime": "2026-01-01T13:10"},
+        # At most a year ahead for the start, two years for the end.
+        {"startTime": "2027-01-01T12:01"},
+        {"endTime": "2028-01-01T12:01"},
+        {"startTime": "2026-06-01T12:00", "endTime": "2028-01-01T12:01"},
     ):
         with pytest.raises(ClientError) as exc:
             iot.create_job(
                 jobId="s", targets=[thing_arn("dev")], document=DOCUMENT, schedulingConfig=config
             )
         assert code_status(exc) == ("InvalidRequestException", 400)
+    iot.create_job(
+        jobId="far",
+        targets=[thing_arn("dev")],
+        document=DOCUMENT,
+        schedulingConfig={"startTime": "2027-01-01T12:00", "endTime": "2028-01-01T12:00"},
+    )
+    assert iot.describe_job(jobId="far")["job"]["status"] == "SCHEDULED"
 
 
 def test_timers_of_a_deleted_job_do_not_touch_a_new_job_with_its_id(
