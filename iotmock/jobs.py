@@ -1033,11 +1033,13 @@ def _apply_due_timers(ctx: RequestContext, store: JobsStore) -> None:
         job = store.jobs.get(job_id)
         if job is None or job.serial != serial:
             continue  # the job was deleted (and maybe its id reused)
-        store.replaying_at = due
+        # A timer applied from within another one (a rule reacting to a notification,
+        # say) hands the outer due time back when it is done.
+        outer, store.replaying_at = store.replaying_at, due
         try:
             _apply_timer(ctx, store, job, kind, key, due)
         finally:
-            store.replaying_at = None
+            store.replaying_at = outer
 
 
 def _apply_timer(
