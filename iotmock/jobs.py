@@ -414,6 +414,7 @@ def create_job_record(
     things = _target_things(backend, targets)
     now = _clock.now()
     config = {k: v for k, v in (config or {}).items() if v is not None}
+    check_timeout_config(config.get("timeoutConfig"))
     start_at, end_at = _schedule(config, now)
     job = Job(
         job_id=job_id,
@@ -542,6 +543,17 @@ def check_step_timeout(minutes: int | None, *, allow_cancel: bool) -> None:
         raise invalid_request(
             f"stepTimeoutInMinutes must be {allowed}between 1 and {MAX_STEP_TIMEOUT_MINUTES}; "
             f"{minutes} was given."
+        )
+
+
+def check_timeout_config(timeout_config: dict[str, Any] | None) -> None:
+    """TimeoutConfig.inProgressTimeoutInMinutes: "anywhere between 1 minute and 7 days (1
+    to 10080 minutes)" (the model itself has no range)."""
+    minutes = (timeout_config or {}).get("inProgressTimeoutInMinutes")
+    if minutes is not None and not 1 <= minutes <= MAX_STEP_TIMEOUT_MINUTES:
+        raise invalid_request(
+            "timeoutConfig.inProgressTimeoutInMinutes must be between 1 and "
+            f"{MAX_STEP_TIMEOUT_MINUTES} (7 days); {minutes} was given."
         )
 
 

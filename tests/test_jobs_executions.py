@@ -304,6 +304,39 @@ def test_job_in_progress_timeout_applies_from_start(
     )
 
 
+@pytest.mark.parametrize("minutes", [0, -1, 10081])
+def test_in_progress_timeout_must_be_one_minute_to_seven_days(iot: Any, minutes: int) -> None:
+    # TimeoutConfig: "anywhere between 1 minute and 7 days (1 to 10080 minutes)".
+    new_job(iot, "ok", "dev", timeoutConfig={"inProgressTimeoutInMinutes": 10080})
+    bad = {"inProgressTimeoutInMinutes": minutes}
+    attempts = [
+        lambda: iot.create_job(
+            jobId="j", targets=[thing_arn("dev")], document=DOCUMENT, timeoutConfig=bad
+        ),
+        lambda: iot.update_job(jobId="ok", timeoutConfig=bad),
+        lambda: iot.create_job_template(
+            jobTemplateId="t", description="d", document=DOCUMENT, timeoutConfig=bad
+        ),
+        lambda: iot.create_ota_update(
+            otaUpdateId="o",
+            targets=[thing_arn("dev")],
+            files=[{"fileName": "f", "fileLocation": {"stream": {"streamId": "s", "fileId": 1}}}],
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/ota",
+            awsJobTimeoutConfig=bad,
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClientError) as exc:
+            attempt()
+        assert code_status(exc) == ("InvalidRequestException", 400)
+        assert "inProgressTimeoutInMinutes" in exc.value.response["Error"]["Message"]
+    assert [j["jobId"] for j in iot.list_jobs()["jobs"]] == ["ok"]
+    assert iot.list_job_templates()["jobTemplates"] == []
+    assert iot.list_ota_updates()["otaUpdates"] == []
+    timeout = iot.describe_job(jobId="ok")["job"]["timeoutConfig"]
+    assert timeout == {"inProgressTimeoutInMinutes": 10080}
+
+
 def test_retry_config_queues_a_new_execution_number(
     iot: Any, jobs_data: Any, clock: time_machine.Coordinates
 ) -> None:

@@ -160,6 +160,7 @@ def list_jobs(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "UpdateJob")
 def update_job(ctx: RequestContext, params: Params) -> dict[str, Any]:
     job = model.get_job(model.jobs_store(ctx), params["jobId"], params.get("namespaceId"))
+    model.check_timeout_config(params.get("timeoutConfig"))
     if params.get("description") is not None:
         job.description = params["description"]
     for member in UPDATABLE_CONFIG:
