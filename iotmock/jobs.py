@@ -71,6 +71,10 @@ _PARAMETER = re.compile(r"\$\{aws:iot:parameter:([^}]*)\}")
 _PRESIGNED_URL = re.compile(r"\$\{aws:iot:s3-presigned-url:([^}]*)\}")
 _SCHEDULE_FORMAT = "%Y-%m-%dT%H:%M"
 _MIN_SCHEDULE_LEAD = 30 * 60
+# SchedulingConfig: startTime "up to a year in advance"; endTime "no later than two years
+# from the current time" (365-day years).
+_MAX_START_LEAD = 365 * 86400
+_MAX_END_LEAD = 2 * 365 * 86400
 
 
 @dataclass(slots=True)
@@ -188,6 +192,9 @@ class JobsStore:
     notified: dict[tuple[str, str | None], tuple[tuple[str, ...], str | None]] = field(
         default_factory=dict
     )
+    # While a due timer is applied: the moment it fell due, which every change it causes
+    # (retries, roll-up, a scheduled start or end) carries, however late it is observed.
+    replaying_at: float | None = None
 
 
 # --------------------------------------------------------------------------- access
@@ -198,6 +205,11 @@ def jobs_store(ctx: RequestContext) -> JobsStore:
     store = ctx.backend.store(JobsStore)
     _apply_due_timers(ctx, store)
     return store
+
+
+def _now(store: JobsStore) -> float:
+    """The time of a change: now, or the due time of the timer being applied."""
+    return _clock.now() if store.replaying_at is None else store.replaying_at
 
 
 def job_arn(backend: Backend, job_id: str) -> str:
@@ -351,12 +363,21 @@ def _schedule(config: dict[str, Any], now: float) -> tuple[float | None, float |
         raise invalid_request(
             "schedulingConfig.startTime must be at least thirty minutes after the current time."
         )
+    if start_at is not None and start_at > now + _MAX_START_LEAD:
+        raise invalid_request(
+            "schedulingConfig.startTime can be scheduled at most one year in advance."
+        )
     if end_at is not None:
         earliest = (start_at if start_at is not None else now) + _MIN_SCHEDULE_LEAD
         if end_at < earliest:
             raise invalid_request(
                 "schedulingConfig.endTime must be at least thirty minutes after the "
                 "startTime and the current time."
+            )
+        # startTime comes after now, so this also keeps endTime within two years of it.
+        if end_at > now + _MAX_END_LEAD:
+            raise invalid_request(
+                "schedulingConfig.endTime must be no later than two years from the current time."
             )
     return start_at, end_at
 
@@ -393,6 +414,7 @@ def create_job_record(
     things = _target_things(backend, targets)
     now = _clock.now()
     config = {k: v for k, v in (config or {}).items() if v is not None}
+    check_timeout_config(config.get("timeoutConfig"))
     start_at, end_at = _schedule(config, now)
     job = Job(
         job_id=job_id,
@@ -463,7 +485,7 @@ def queue_execution(
     retry_attempt: int = 0,
 ) -> JobExecution:
     previous = job.latest.get(thing_name)
-    now = _clock.now()
+    now = _now(store)
     execution = JobExecution(
         job_id=job.job_id,
         thing_name=thing_name,
@@ -524,6 +546,17 @@ def check_step_timeout(minutes: int | None, *, allow_cancel: bool) -> None:
         )
 
 
+def check_timeout_config(timeout_config: dict[str, Any] | None) -> None:
+    """TimeoutConfig.inProgressTimeoutInMinutes: "anywhere between 1 minute and 7 days (1
+    to 10080 minutes)" (the model itself has no range)."""
+    minutes = (timeout_config or {}).get("inProgressTimeoutInMinutes")
+    if minutes is not None and not 1 <= minutes <= MAX_STEP_TIMEOUT_MINUTES:
+        raise invalid_request(
+            "timeoutConfig.inProgressTimeoutInMinutes must be between 1 and "
+            f"{MAX_STEP_TIMEOUT_MINUTES} (7 days); {minutes} was given."
+        )
+
+
 def merge_status_details(execution: JobExecution, details: dict[str, str] | None) -> None:
     if not details:
         return
@@ -549,7 +582,7 @@ def transition(
     timestamps, version, timers, job counters, then roll-up, retry, abort and device
     notifications."""
     job = store.jobs[execution.job_id]
-    now = _clock.now() if at is None else at
+    now = _now(store) if at is None else at
     previous = execution.status
     if status == IN_PROGRESS and previous == QUEUED:
         execution.started_at = now
@@ -631,7 +664,7 @@ def _roll_up(ctx: RequestContext, store: JobsStore, job: Job) -> None:
     """A snapshot job completes when none of its executions is pending any more."""
     if job.status == JOB_IN_PROGRESS and not job.continuous and job.pending_things == 0:
         job.status = JOB_COMPLETED
-        job.completed_at = job.last_updated_at = _clock.now()
+        job.completed_at = job.last_updated_at = _now(store)
         emit(ctx, "job_changed", job=job, operation="completed")
 
 
@@ -652,7 +685,7 @@ def cancel_job(
     job.force_canceled = bool(force) or bool(job.force_canceled)
     job.reason_code = reason_code if reason_code is not None else job.reason_code
     job.comment = comment if comment is not None else job.comment
-    job.last_updated_at = _clock.now()
+    job.last_updated_at = _now(store)
     for execution in list(job.latest.values()):
         if execution.status == QUEUED or (force and execution.status == IN_PROGRESS):
             execution.force_canceled = execution.status == IN_PROGRESS
@@ -973,7 +1006,7 @@ def notify(
     last_pending, last_next = store.notified.get((thing_name, namespace_id), ((), None))
     store.notified[(thing_name, namespace_id)] = (pending, next_key)
     suffix = f"-namespace-{namespace_id}" if namespace_id else ""
-    timestamp = seconds(_clock.now())
+    timestamp = seconds(_now(store))
     if pending != last_pending:
         jobs: dict[str, Any] = {}
         if in_progress:
@@ -1012,24 +1045,37 @@ def _apply_due_timers(ctx: RequestContext, store: JobsStore) -> None:
         job = store.jobs.get(job_id)
         if job is None or job.serial != serial:
             continue  # the job was deleted (and maybe its id reused)
-        if kind == "timeout":
-            _time_out(ctx, store, job, key, now)
-        elif kind == "start" and job.status == JOB_SCHEDULED:
-            job.status = JOB_IN_PROGRESS
-            job.last_updated_at = due
-            _queue_for_things(ctx, store, job, _reachable_things(ctx.backend, job))
-            _roll_up(ctx, store, job)
-        elif kind == "end" and job.status == JOB_IN_PROGRESS:
-            behavior = (job.config.get("schedulingConfig") or {}).get("endBehavior")
-            if behavior in ("CANCEL", "FORCE_CANCEL"):
-                cancel_job(
-                    ctx,
-                    store,
-                    job,
-                    force=behavior == "FORCE_CANCEL",
-                    reason_code=None,
-                    comment=None,
-                )
+        # A timer applied from within another one (a rule reacting to a notification,
+        # say) hands the outer due time back when it is done.
+        outer, store.replaying_at = store.replaying_at, due
+        try:
+            _apply_timer(ctx, store, job, kind, key, due)
+        finally:
+            store.replaying_at = outer
+
+
+def _apply_timer(
+    ctx: RequestContext, store: JobsStore, job: Job, kind: str, key: str, due: float
+) -> None:
+    """What a timer does when it falls due (at `due`, however late it is applied)."""
+    if kind == "timeout":
+        _time_out(ctx, store, job, key, due)
+    elif kind == "start" and job.status == JOB_SCHEDULED:
+        job.status = JOB_IN_PROGRESS
+        job.last_updated_at = due
+        _queue_for_things(ctx, store, job, _reachable_things(ctx.backend, job))
+        _roll_up(ctx, store, job)
+    elif kind == "end" and job.status == JOB_IN_PROGRESS:
+        behavior = (job.config.get("schedulingConfig") or {}).get("endBehavior")
+        if behavior in ("CANCEL", "FORCE_CANCEL"):
+            cancel_job(
+                ctx,
+                store,
+                job,
+                force=behavior == "FORCE_CANCEL",
+                reason_code=None,
+                comment=None,
+            )
 
 
 def _time_out(ctx: RequestContext, store: JobsStore, job: Job, key: str, now: float) -> None:

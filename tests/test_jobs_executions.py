@@ -304,6 +304,39 @@ def test_job_in_progress_timeout_applies_from_start(
     )
 
 
+@pytest.mark.parametrize("minutes", [0, -1, 10081])
+def test_in_progress_timeout_must_be_one_minute_to_seven_days(iot: Any, minutes: int) -> None:
+    # TimeoutConfig: "anywhere between 1 minute and 7 days (1 to 10080 minutes)".
+    new_job(iot, "ok", "dev", timeoutConfig={"inProgressTimeoutInMinutes": 10080})
+    bad = {"inProgressTimeoutInMinutes": minutes}
+    attempts = [
+        lambda: iot.create_job(
+            jobId="j", targets=[thing_arn("dev")], document=DOCUMENT, timeoutConfig=bad
+        ),
+        lambda: iot.update_job(jobId="ok", timeoutConfig=bad),
+        lambda: iot.create_job_template(
+            jobTemplateId="t", description="d", document=DOCUMENT, timeoutConfig=bad
+        ),
+        lambda: iot.create_ota_update(
+            otaUpdateId="o",
+            targets=[thing_arn("dev")],
+            files=[{"fileName": "f", "fileLocation": {"stream": {"streamId": "s", "fileId": 1}}}],
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/ota",
+            awsJobTimeoutConfig=bad,
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClientError) as exc:
+            attempt()
+        assert code_status(exc) == ("InvalidRequestException", 400)
+        assert "inProgressTimeoutInMinutes" in exc.value.response["Error"]["Message"]
+    assert [j["jobId"] for j in iot.list_jobs()["jobs"]] == ["ok"]
+    assert iot.list_job_templates()["jobTemplates"] == []
+    assert iot.list_ota_updates()["otaUpdates"] == []
+    timeout = iot.describe_job(jobId="ok")["job"]["timeoutConfig"]
+    assert timeout == {"inProgressTimeoutInMinutes": 10080}
+
+
 def test_retry_config_queues_a_new_execution_number(
     iot: Any, jobs_data: Any, clock: time_machine.Coordinates
 ) -> None:
@@ -444,18 +477,70 @@ def test_scheduled_job_starts_at_its_start_time(
     )
 
 
+def test_changes_caused_by_timers_carry_the_due_time_not_the_observation_time(
+    iot: Any, jobs_data: Any, clock: time_machine.Coordinates
+) -> None:
+    # A timer that fell due while nobody called is applied late, but what it causes
+    # happened at the due time: the retry is queued and the job completes then.
+    new_job(
+        iot,
+        "j",
+        "dev",
+        timeoutConfig={"inProgressTimeoutInMinutes": 5},
+        jobExecutionsRetryConfig={
+            "criteriaList": [{"failureType": "TIMED_OUT", "numberOfRetries": 1}]
+        },
+    )
+    jobs_data.start_next_pending_job_execution(thingName="dev")
+    clock.shift(3600)
+    timed_out_at = START + dt.timedelta(minutes=5)
+    retry = jobs_data.describe_job_execution(jobId="j", thingName="dev")["execution"]
+    assert (retry["executionNumber"], retry["status"]) == (2, "QUEUED")
+    assert retry["queuedAt"] == int(timed_out_at.timestamp())
+
+    jobs_data.start_next_pending_job_execution(thingName="dev")
+    clock.shift(3600)
+    second_timeout = START + dt.timedelta(hours=1, minutes=5)
+    job = iot.describe_job(jobId="j")["job"]
+    assert job["status"] == "COMPLETED"
+    assert job["completedAt"] == second_timeout
+
+
+def test_scheduled_job_observed_late_queues_at_its_start_time(
+    iot_mock: Any, iot: Any, jobs_data: Any, clock: time_machine.Coordinates
+) -> None:
+    new_job(iot, "later", "dev", schedulingConfig={"startTime": "2026-01-01T13:00"})
+    clock.shift(3 * 3600)
+    (queued,) = jobs_data.get_pending_job_executions(thingName="dev")["queuedJobs"]
+    started = int(dt.datetime(2026, 1, 1, 13, 0, tzinfo=dt.timezone.utc).timestamp())
+    assert queued["queuedAt"] == started
+    (notify,) = iot_mock.messages("$aws/things/dev/jobs/notify")
+    assert notify.json()["timestamp"] == started
+
+
 def test_schedule_must_be_thirty_minutes_ahead(iot: Any, clock: time_machine.Coordinates) -> None:
     iot.create_thing(thingName="dev")
     for config in (
         {"startTime": "2026-01-01T12:10"},
         {"startTime": "tomorrow"},
         {"startTime": "2026-01-01T13:00", "endTime": "2026-01-01T13:10"},
+        # At most a year ahead for the start, two years for the end.
+        {"startTime": "2027-01-01T12:01"},
+        {"endTime": "2028-01-01T12:01"},
+        {"startTime": "2026-06-01T12:00", "endTime": "2028-01-01T12:01"},
     ):
         with pytest.raises(ClientError) as exc:
             iot.create_job(
                 jobId="s", targets=[thing_arn("dev")], document=DOCUMENT, schedulingConfig=config
             )
         assert code_status(exc) == ("InvalidRequestException", 400)
+    iot.create_job(
+        jobId="far",
+        targets=[thing_arn("dev")],
+        document=DOCUMENT,
+        schedulingConfig={"startTime": "2027-01-01T12:00", "endTime": "2028-01-01T12:00"},
+    )
+    assert iot.describe_job(jobId="far")["job"]["status"] == "SCHEDULED"
 
 
 def test_timers_of_a_deleted_job_do_not_touch_a_new_job_with_its_id(

@@ -137,6 +137,25 @@ def test_ota_update_with_bad_targets_or_files_creates_nothing(iot: Any) -> None:
     assert iot.list_jobs()["jobs"] == []
 
 
+@pytest.mark.parametrize("seconds", [59, 3601])
+def test_presigned_url_expiry_must_be_60_to_3600_seconds(iot: Any, seconds: int) -> None:
+    # AwsJobPresignedUrlConfig.expiresInSec: "Valid values are 60 - 3600" (the model
+    # has no range for it, unlike the jobs' PresignedUrlConfig).
+    with pytest.raises(ClientError) as exc:
+        create(iot, awsJobPresignedUrlConfig={"expiresInSec": seconds})
+    error = exc.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "InvalidRequestException",
+        400,
+    )
+    assert "expiresInSec" in error["Error"]["Message"]
+    assert iot.list_ota_updates()["otaUpdates"] == []
+    assert iot.list_jobs()["jobs"] == []
+    create(iot, "ok", awsJobPresignedUrlConfig={"expiresInSec": 60})
+    job = iot.describe_job(jobId="AFR_OTA-ok")["job"]
+    assert job["presignedUrlConfig"] == {"expiresInSec": 60}
+
+
 def test_list_ota_updates_paging_and_status_filter(iot: Any) -> None:
     iot.create_thing(thingName="dev")
     for index in range(3):

@@ -440,3 +440,38 @@ def test_sbom_needs_an_s3_location(app: Any) -> None:
     code, status, message = error_of(exc)
     assert (code, status) == ("ValidationException", 400)
     assert "s3Location" in message
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def test_jobs_deploy_only_published_or_deprecated_versions(app: Any) -> None:
+    # API:CreateJob destinationPackageVersions: "The package version must be in either
+    # the Published or Deprecated state when the job deploys."
+    thing = app.create_thing(thingName="dev")["thingArn"]
+    arn = _version(app)["packageVersionArn"]
+
+    def job(job_id: str, versions: list[str]) -> Any:
+        return app.create_job(
+            jobId=job_id, targets=[thing], document="{}", destinationPackageVersions=versions
+        )
+
+    with pytest.raises(ClientError) as exc:
+        job("draft", [arn])
+    code, status, message = error_of(exc)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "DRAFT" in message
+    with pytest.raises(ClientError) as exc:
+        job("missing", [PREFIX + "app/version/9.9"])
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
+    with pytest.raises(ClientError) as exc:
+        job("not-a-version", [PREFIX + "app"])
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
+
+    app.update_package_version(packageName="app", versionName="1.0", action="PUBLISH")
+    job("published", [arn])
+    app.update_package_version(packageName="app", versionName="1.0", action="DEPRECATE")
+    job("deprecated", [arn])
+    described = app.describe_job(jobId="deprecated")["job"]
+    assert described["destinationPackageVersions"] == [arn]
+    assert [j["jobId"] for j in app.list_jobs()["jobs"]] == ["deprecated", "published"]

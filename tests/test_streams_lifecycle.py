@@ -222,6 +222,17 @@ def test_tags_on_create_are_kept_and_dropped_on_delete(iot: Any, iot_mock: IotMo
     assert_untaggable(iot, arn)
 
 
+def test_refused_tags_create_no_stream(iot: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        _create(iot, tags=[{"Key": "aws:reserved", "Value": "x"}])
+    assert exc.value.response["Error"]["Code"] == "InvalidRequestException"
+    with pytest.raises(ClientError) as missing:
+        iot.describe_stream(streamId="s1")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert iot.list_streams()["streams"] == []
+    assert _create(iot)["streamVersion"] == 1  # the id is free
+
+
 def test_streams_are_per_region(iot: Any, iot_mock: IotMock) -> None:
     import boto3
 

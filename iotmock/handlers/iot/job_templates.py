@@ -362,6 +362,7 @@ def create_job_template(ctx: RequestContext, params: Params) -> dict[str, Any]:
         )
     if template_id in store.templates:
         raise ServiceError("ConflictException", f"Job template {template_id} already exists.")
+    model.check_timeout_config(params.get("timeoutConfig"))
     document = params.get("document")
     document_source = params.get("documentSource")
     config: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from ..._errors import invalid_request
 from ..._paging import SortedIndex, page_of
 from ..._registry import Params, RequestContext, operation
 from .job_templates import resolve_job_template
+from .packages import check_deployable_versions
 
 # Members of CreateJob / UpdateJob stored on the job as given and returned by DescribeJob.
 UPDATABLE_CONFIG = (
@@ -49,6 +50,7 @@ def create_job(ctx: RequestContext, params: Params) -> dict[str, Any]:
             "documentParameters can only be used when creating a job from an AWS managed "
             "job template (jobTemplateArn)."
         )
+    check_deployable_versions(ctx.backend, config.get("destinationPackageVersions"))
     job = model.create_job_record(
         ctx,
         params["jobId"],
@@ -158,6 +160,7 @@ def list_jobs(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "UpdateJob")
 def update_job(ctx: RequestContext, params: Params) -> dict[str, Any]:
     job = model.get_job(model.jobs_store(ctx), params["jobId"], params.get("namespaceId"))
+    model.check_timeout_config(params.get("timeoutConfig"))
     if params.get("description") is not None:
         job.description = params["description"]
     for member in UPDATABLE_CONFIG:

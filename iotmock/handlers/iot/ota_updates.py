@@ -101,6 +101,20 @@ def _job_document(params: Params) -> str:
     return json.dumps(document)
 
 
+# AwsJobPresignedUrlConfig.expiresInSec: "Valid values are 60 - 3600" (not in the model).
+PRESIGNED_EXPIRY_RANGE = (60, 3600)
+
+
+def _check_presigned_expiry(config: dict[str, Any] | None) -> None:
+    seconds = (config or {}).get("expiresInSec")
+    low, high = PRESIGNED_EXPIRY_RANGE
+    if seconds is not None and not low <= seconds <= high:
+        raise invalid_request(
+            f"awsJobPresignedUrlConfig.expiresInSec must be between {low} and {high}; "
+            f"{seconds} was given."
+        )
+
+
 def _check_files(files: list[dict[str, Any]]) -> None:
     for spec in files:
         location = spec.get("fileLocation") or {}
@@ -119,6 +133,7 @@ def create_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
     if ota_id in updates:
         raise already_exists(f"OTA update {ota_id} already exists.", ota_id, arn)
     _check_files(params["files"])
+    _check_presigned_expiry(params.get("awsJobPresignedUrlConfig"))
     config = {job: params.get(ota) for ota, job in _JOB_CONFIG.items()}
     abort = params.get("awsJobAbortConfig")
     if abort is not None:

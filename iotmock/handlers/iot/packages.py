@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import _clock, tagging
-from ..._errors import ServiceError, conflict, not_found
+from ..._errors import ServiceError, conflict, invalid_request, not_found
 from ..._paging import SortedIndex, paginate
 from ..._registry import Params, RequestContext, operation
 from ...state import Backend
@@ -107,6 +107,28 @@ def _get_version(backend: Backend, package_name: str, version_name: str) -> Pack
     if version is None:
         raise not_found(f"Package version {package_name}@{version_name} does not exist.")
     return version
+
+
+def check_deployable_versions(backend: Backend, arns: list[str] | None) -> None:
+    """A job's `destinationPackageVersions` must name package versions of this account and
+    region in the PUBLISHED or DEPRECATED state (API:CreateJob); used by CreateJob."""
+    prefix = backend.arn("package/")
+    for arn in arns or ():
+        package_name, _, rest = (
+            arn[len(prefix) :].partition("/") if arn.startswith(prefix) else ("", "", "")
+        )
+        kind, _, version_name = rest.partition("/")
+        if not package_name or kind != "version" or not version_name:
+            raise invalid_request(
+                f"Invalid destinationPackageVersions entry {arn}: expected a package version "
+                f"ARN {prefix}<package>/version/<version>."
+            )
+        version = _get_version(backend, package_name, version_name)
+        if version.status not in (PUBLISHED, DEPRECATED):
+            raise invalid_request(
+                f"Package version {package_name}@{version_name} is {version.status}; a job can "
+                "deploy only PUBLISHED or DEPRECATED package versions."
+            )
 
 
 def _idempotent(

@@ -92,6 +92,7 @@ def create_stream(
     files: list[dict[str, Any]],
     role_arn: str,
     description: str | None = None,
+    tags: list[dict[str, Any]] | None = None,
 ) -> Stream:
     """Create a stream (also used by OTA updates that stream their files)."""
     store = backend.store(StreamStore)
@@ -99,6 +100,8 @@ def create_stream(
     if existing is not None:
         raise already_exists(f"Stream {stream_id} already exists.", stream_id, existing.arn)
     checked = _checked_files(files)
+    arn = backend.arn(f"stream/{stream_id}")
+    tagging.tag_on_create(backend, arn, tags)  # may refuse the tags: before anything is stored
     now = _clock.now()
     version = FIRST_VERSION
     previous = store.deleted.pop(stream_id, None)
@@ -107,7 +110,7 @@ def create_stream(
     store.sequence += 1
     stream = Stream(
         stream_id=stream_id,
-        arn=backend.arn(f"stream/{stream_id}"),
+        arn=arn,
         files=checked,
         role_arn=role_arn,
         description=description,
@@ -140,8 +143,8 @@ def create_stream_handler(ctx: RequestContext, params: Params) -> dict[str, Any]
         params["files"],
         params["roleArn"],
         params.get("description"),
+        params.get("tags"),
     )
-    tagging.tag_on_create(ctx.backend, stream.arn, params.get("tags"))
     return _identity(stream)
 
 
