@@ -10,6 +10,7 @@ which must return exactly that value.
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -101,3 +102,33 @@ def test_botocore_parses_what_iotmock_encoded(service: str, operation: str) -> N
     )
     parsed.pop("ResponseMetadata", None)
     assert _normalize(parsed) == output
+
+
+# --------------------------------------------------------------------------- malformed input
+
+
+def _dispatch_raw(request: RawRequest, service: str = "iot") -> tuple[int, str, str]:
+    """(status, error code, message) of one raw request through the whole wire layer."""
+    from iotmock import mock_iot
+    from iotmock._dispatch import dispatch
+
+    with mock_iot() as mock:
+        _, response = dispatch(mock, service, request, "123456789012", "us-east-1")
+    body = json.loads(response.body)
+    return response.status, response.headers.get("x-amzn-errortype", ""), body.get("message", "")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        RawRequest("GET", "/audit/tasks", {"startTime": ["1e30"], "endTime": ["2"]}),
+        RawRequest("GET", "/audit/tasks", {"startTime": ["-1e20"], "endTime": ["2"]}),
+        RawRequest("POST", "/audit/findings", body=b'{"startTime": 99999999999999999999}'),
+        RawRequest("POST", "/audit/findings", body=b'{"startTime": true}'),
+    ],
+    ids=["query-huge", "query-negative-huge", "body-huge", "body-boolean"],
+)
+def test_unreadable_timestamps_are_invalid_requests(request_: RawRequest) -> None:
+    status, code, message = _dispatch_raw(request_)
+    assert (status, code) == (400, "InvalidRequestException")
+    assert message.startswith("Could not read the request: ")
