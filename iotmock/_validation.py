@@ -292,14 +292,20 @@ class _Compiler:
         inner: Check | None = None
         if type_name == "list":
             item_check = self.compile(shape.member)
-            if item_check is not None:
 
-                def check_items(value: Any, path: str, errors: Errors) -> None:
-                    for index, item in enumerate(value, start=1):
-                        if item is not None:
-                            item_check(item, f"{path}.{index}.member", errors)
+            # A JSON null inside a list (raw HTTP, or botocore without parameter
+            # validation) reaches no handler: AWS reports it as a null member.
+            def check_items(value: Any, path: str, errors: Errors) -> None:
+                for index, item in enumerate(value, start=1):
+                    if item is None:
+                        errors.append(
+                            f"Value null at '{path}.{index}.member' failed to satisfy "
+                            "constraint: Member must not be null"
+                        )
+                    elif item_check is not None:
+                        item_check(item, f"{path}.{index}.member", errors)
 
-                inner = check_items
+            inner = check_items
         elif type_name == "map":
             key_shape = shape.key
             value_shape = shape.value

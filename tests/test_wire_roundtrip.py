@@ -132,3 +132,20 @@ def test_unreadable_timestamps_are_invalid_requests(request_: RawRequest) -> Non
     status, code, message = _dispatch_raw(request_)
     assert (status, code) == (400, "InvalidRequestException")
     assert message.startswith("Could not read the request: ")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "member"),
+    [
+        ("/audit/tasks", b'{"targetCheckNames": [null]}', "targetCheckNames.1.member"),
+        ("/streams/s", b'{"files": [null], "roleArn": "arn:aws:iam::1:role/r"}', "files.1.member"),
+        ("/security-profile-behaviors/validate", b'{"behaviors": [null]}', "behaviors.1.member"),
+    ],
+)
+def test_null_list_items_are_validation_errors(path: str, body: bytes, member: str) -> None:
+    status, code, message = _dispatch_raw(RawRequest("POST", path, body=body))
+    assert (status, code) == (400, "InvalidRequestException")
+    assert message == (
+        f"1 validation error detected: Value null at '{member}' failed to satisfy "
+        "constraint: Member must not be null"
+    )
