@@ -8,7 +8,7 @@ import inspect
 import os
 import threading
 import unittest
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -185,6 +185,10 @@ class IotMock:
             raise TypeError("mock_iot can decorate functions and unittest.TestCase classes")
         if inspect.iscoroutinefunction(target):
             return self._decorate_async(target)
+        if inspect.isgeneratorfunction(target):
+            return self._decorate_generator(target)
+        if inspect.isasyncgenfunction(target):
+            return self._decorate_async_generator(target)
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
@@ -203,6 +207,27 @@ class IotMock:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             async with self:
                 return await func(*args, **kwargs)
+
+        return wrapper
+
+    # A generator (a yield-style pytest fixture) runs its body while it is iterated, not
+    # when it is called: the mock must stay active from the first step to the last.
+    def _decorate_generator(self, func: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return (yield from func(*args, **kwargs))
+
+        return wrapper
+
+    def _decorate_async_generator(
+        self, func: Callable[..., AsyncIterator[Any]]
+    ) -> Callable[..., Any]:
+        @functools.wraps(func)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            async with self:
+                async for item in func(*args, **kwargs):
+                    yield item
 
         return wrapper
 
