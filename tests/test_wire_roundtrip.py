@@ -149,3 +149,17 @@ def test_null_list_items_are_validation_errors(path: str, body: bytes, member: s
         f"1 validation error detected: Value null at '{member}' failed to satisfy "
         "constraint: Member must not be null"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [(b"5", "5"), (b'{"x": "y"}', "{x=y}"), (b'["l"]', "[l]"), (b"true", "true")],
+)
+def test_map_values_of_the_wrong_type_are_validation_errors(value: bytes, rendered: str) -> None:
+    body = b'{"attributePayload": {"attributes": {"a": ' + value + b"}}}"
+    status, code, message = _dispatch_raw(RawRequest("POST", "/things/t", body=body))
+    assert (status, code) == (400, "InvalidRequestException")
+    assert message == (
+        f"1 validation error detected: Value '{rendered}' at 'attributePayload.attributes.a' "
+        "failed to satisfy constraint: Member must be of type string"
+    )
