@@ -163,3 +163,12 @@ def test_map_values_of_the_wrong_type_are_validation_errors(value: bytes, render
         f"1 validation error detected: Value '{rendered}' at 'attributePayload.attributes.a' "
         "failed to satisfy constraint: Member must be of type string"
     )
+
+
+def test_shadow_update_with_a_lone_surrogate_escape_is_invalid_json() -> None:
+    body = b'{"state": {"reported": {"x": "\\ud800"}}}'
+    request = RawRequest("POST", "/things/t/shadow", body=body)
+    assert _dispatch_raw(request, "iot-data") == (400, "InvalidRequestException", "Invalid JSON")
+    # A surrogate pair spelled with escapes is one valid character.
+    paired = RawRequest("POST", "/things/t/shadow", body=body.replace(b"800", b"83d\\ude00"))
+    assert _dispatch_raw(paired, "iot-data")[0] == 200
