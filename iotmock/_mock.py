@@ -246,6 +246,19 @@ class IotMock:
             original_setup(test)
 
         cls.setUp = setUp  # type: ignore[attr-defined]
+
+        # setUpClass / tearDownClass run inside a class-wide mock of their own, so their
+        # calls never reach AWS; each test still starts from empty state.
+        original_setup_class = cls.setUpClass.__func__  # type: ignore[attr-defined]
+
+        @functools.wraps(original_setup_class)
+        def setUpClass(klass: type[unittest.TestCase]) -> None:
+            mock = options._fresh()
+            mock.start()
+            klass.addClassCleanup(mock.stop)
+            original_setup_class(klass)
+
+        cls.setUpClass = classmethod(setUpClass)  # type: ignore[attr-defined]
         return cls
 
     # ---- commands

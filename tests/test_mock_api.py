@@ -170,6 +170,25 @@ class DecoratedTestCase(unittest.TestCase):
         assert isinstance(self.iot_mock, IotMock)  # type: ignore[attr-defined]
 
 
+@mock_iot
+class DecoratedTestCaseWithClassSetup(unittest.TestCase):
+    answered: list[str]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        # Mocked too (never sent to AWS); the tests still start from empty state.
+        _client().create_thing(thingName="from-class-setup")
+        cls.answered = _thing_names()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        assert _thing_names() == ["from-class-setup"]
+
+    def test_class_setup_was_mocked(self) -> None:
+        assert self.answered == ["from-class-setup"]
+        assert _thing_names() == []
+
+
 def test_decorating_a_plain_class_is_refused() -> None:
     with pytest.raises(TypeError):
         mock_iot(type("Plain", (), {}))
