@@ -8,7 +8,7 @@ import inspect
 import os
 import threading
 import unittest
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -185,6 +185,10 @@ class IotMock:
             raise TypeError("mock_iot can decorate functions and unittest.TestCase classes")
         if inspect.iscoroutinefunction(target):
             return self._decorate_async(target)
+        if inspect.isgeneratorfunction(target):
+            return self._decorate_generator(target)
+        if inspect.isasyncgenfunction(target):
+            return self._decorate_async_generator(target)
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
@@ -206,6 +210,27 @@ class IotMock:
 
         return wrapper
 
+    # A generator (a yield-style pytest fixture) runs its body while it is iterated, not
+    # when it is called: the mock must stay active from the first step to the last.
+    def _decorate_generator(self, func: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return (yield from func(*args, **kwargs))
+
+        return wrapper
+
+    def _decorate_async_generator(
+        self, func: Callable[..., AsyncIterator[Any]]
+    ) -> Callable[..., Any]:
+        @functools.wraps(func)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            async with self:
+                async for item in func(*args, **kwargs):
+                    yield item
+
+        return wrapper
+
     def _decorate_test_case(self, cls: type[T]) -> type[T]:
         # Each test gets its own mock, started before setUp and stopped after tearDown
         # and the test's other cleanups.
@@ -221,6 +246,19 @@ class IotMock:
             original_setup(test)
 
         cls.setUp = setUp  # type: ignore[attr-defined]
+
+        # setUpClass / tearDownClass run inside a class-wide mock of their own, so their
+        # calls never reach AWS; each test still starts from empty state.
+        original_setup_class = cls.setUpClass.__func__  # type: ignore[attr-defined]
+
+        @functools.wraps(original_setup_class)
+        def setUpClass(klass: type[unittest.TestCase]) -> None:
+            mock = options._fresh()
+            mock.start()
+            klass.addClassCleanup(mock.stop)
+            original_setup_class(klass)
+
+        cls.setUpClass = classmethod(setUpClass)  # type: ignore[attr-defined]
         return cls
 
     # ---- commands

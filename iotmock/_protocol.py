@@ -150,9 +150,16 @@ def router(service: str) -> Router:
 def _timestamp_in(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-    parsed: dt.datetime = parse_timestamp(value)
+    if isinstance(value, bool):
+        raise ValueError(f"Invalid timestamp {str(value).lower()}")
+    # Out-of-range instants surface as OverflowError/OSError (the platform's time_t) or
+    # botocore's RuntimeError; they are malformed input, not an iotmock failure.
+    try:
+        if isinstance(value, (int, float)):
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        parsed: dt.datetime = parse_timestamp(value)
+    except (OverflowError, OSError, RuntimeError) as exc:
+        raise ValueError(f"Timestamp {value} is out of range") from exc
     return parsed
 
 

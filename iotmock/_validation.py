@@ -292,14 +292,20 @@ class _Compiler:
         inner: Check | None = None
         if type_name == "list":
             item_check = self.compile(shape.member)
-            if item_check is not None:
 
-                def check_items(value: Any, path: str, errors: Errors) -> None:
-                    for index, item in enumerate(value, start=1):
-                        if item is not None:
-                            item_check(item, f"{path}.{index}.member", errors)
+            # A JSON null inside a list (raw HTTP, or botocore without parameter
+            # validation) reaches no handler: AWS reports it as a null member.
+            def check_items(value: Any, path: str, errors: Errors) -> None:
+                for index, item in enumerate(value, start=1):
+                    if item is None:
+                        errors.append(
+                            f"Value null at '{path}.{index}.member' failed to satisfy "
+                            "constraint: Member must not be null"
+                        )
+                    elif item_check is not None:
+                        item_check(item, f"{path}.{index}.member", errors)
 
-                inner = check_items
+            inner = check_items
         elif type_name == "map":
             key_shape = shape.key
             value_shape = shape.value
@@ -318,34 +324,42 @@ class _Compiler:
                 )
                 else None
             )
-            if key_rules or value_rules or nested is not None:
-                key_summary = (
-                    "Map keys must satisfy constraint: ["
-                    + ", ".join(phrase for _, phrase in key_rules)
-                    + "]"
-                )
-                value_summary = (
-                    "Map value must satisfy constraint: ["
-                    + ", ".join(phrase for _, phrase in value_rules)
-                    + "]"
-                )
+            value_type = value_shape.type_name
+            value_type_phrase = f"Member must be of type {value_type}"
+            key_summary = (
+                "Map keys must satisfy constraint: ["
+                + ", ".join(phrase for _, phrase in key_rules)
+                + "]"
+            )
+            value_summary = (
+                "Map value must satisfy constraint: ["
+                + ", ".join(phrase for _, phrase in value_rules)
+                + "]"
+            )
 
-                def check_map(value: Any, path: str, errors: Errors) -> None:
-                    if key_rules and any(bad(k) for k in value for bad, _ in key_rules):
-                        errors.append(_clause(value, path, key_summary))
-                    if value_rules and any(
-                        bad(v)
-                        for v in value.values()
-                        if isinstance(v, value_types)
-                        for bad, _ in value_rules
-                    ):
-                        errors.append(_clause(value, path, value_summary))
+            def check_map(value: Any, path: str, errors: Errors) -> None:
+                if key_rules and any(bad(k) for k in value for bad, _ in key_rules):
+                    errors.append(_clause(value, path, key_summary))
+                if value_rules and any(
+                    bad(v)
+                    for v in value.values()
+                    if isinstance(v, value_types)
+                    for bad, _ in value_rules
+                ):
+                    errors.append(_clause(value, path, value_summary))
+                for k, v in value.items():
+                    if v is None:
+                        continue
                     if nested is not None:
-                        for k, v in value.items():
-                            if v is not None:
-                                nested(v, f"{path}.{k}", errors)
+                        nested(v, f"{path}.{k}", errors)
+                    elif not isinstance(v, value_types) or (
+                        isinstance(v, bool) and value_type in ("integer", "long")
+                    ):
+                        # A raw HTTP caller (or botocore without parameter
+                        # validation) sending {"attr": 5} for a string map.
+                        errors.append(_clause(v, f"{path}.{k}", value_type_phrase))
 
-                inner = check_map
+            inner = check_map
 
         if not own and inner is None and type_name in ("string", "boolean", "timestamp"):
             # Only the type can be wrong; botocore checks types client-side, raw HTTP

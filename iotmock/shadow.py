@@ -118,8 +118,19 @@ def parse_request(payload: bytes) -> JsonObject:
         raise invalid_request("Invalid JSON") from None
     if not isinstance(document, dict):
         raise invalid_request("Invalid JSON")
+    if "\\u" in text and not _encodable(document):
+        raise invalid_request("Invalid JSON")  # a lone surrogate escape such as "\ud800"
     _check_request(document)
     return document
+
+
+def _encodable(document: JsonObject) -> bool:
+    """Whether the document has a UTF-8 form (JSON escapes can spell lone surrogates)."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_request(document: JsonObject) -> None:

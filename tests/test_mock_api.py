@@ -12,6 +12,7 @@ import botocore.endpoint
 import pytest
 
 from iotmock import IotMock, mock_iot
+from iotmock._intercept import active_mock
 from iotmock.state import Backend
 
 
@@ -169,6 +170,65 @@ class DecoratedTestCase(unittest.TestCase):
         assert isinstance(self.iot_mock, IotMock)  # type: ignore[attr-defined]
 
 
+@mock_iot
+class DecoratedTestCaseWithClassSetup(unittest.TestCase):
+    answered: list[str]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        # Mocked too (never sent to AWS); the tests still start from empty state.
+        _client().create_thing(thingName="from-class-setup")
+        cls.answered = _thing_names()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        assert _thing_names() == ["from-class-setup"]
+
+    def test_class_setup_was_mocked(self) -> None:
+        assert self.answered == ["from-class-setup"]
+        assert _thing_names() == []
+
+
 def test_decorating_a_plain_class_is_refused() -> None:
     with pytest.raises(TypeError):
         mock_iot(type("Plain", (), {}))
+
+
+@pytest.fixture
+@mock_iot
+def seeded_things() -> Any:
+    _client().create_thing(thingName="from-fixture")
+    yield _client()
+    # Teardown runs inside the same mock: the test's changes are visible here.
+    assert sorted(_thing_names()) == ["from-fixture", "from-test"]
+
+
+def test_decorated_yield_fixture_keeps_the_mock_active(seeded_things: Any) -> None:
+    seeded_things.create_thing(thingName="from-test")
+    assert sorted(_thing_names()) == ["from-fixture", "from-test"]
+
+
+def test_decorated_generator_is_mocked_while_iterated() -> None:
+    @mock_iot
+    def counts() -> Any:
+        _client().create_thing(thingName="g")
+        sent = yield len(_thing_names())
+        yield sent, len(_thing_names())
+
+    steps = counts()
+    assert next(steps) == 1
+    assert steps.send("hello") == ("hello", 1)
+    steps.close()
+    assert active_mock() is None
+
+
+def test_decorated_async_generator_is_mocked_while_iterated() -> None:
+    @mock_iot
+    async def names() -> Any:
+        _client().create_thing(thingName="ag")
+        yield _thing_names()
+
+    async def body() -> list[list[str]]:
+        return [item async for item in names()]
+
+    assert asyncio.run(body()) == [["ag"]]

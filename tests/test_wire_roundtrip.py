@@ -10,6 +10,7 @@ which must return exactly that value.
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -101,3 +102,73 @@ def test_botocore_parses_what_iotmock_encoded(service: str, operation: str) -> N
     )
     parsed.pop("ResponseMetadata", None)
     assert _normalize(parsed) == output
+
+
+# --------------------------------------------------------------------------- malformed input
+
+
+def _dispatch_raw(request: RawRequest, service: str = "iot") -> tuple[int, str, str]:
+    """(status, error code, message) of one raw request through the whole wire layer."""
+    from iotmock import mock_iot
+    from iotmock._dispatch import dispatch
+
+    with mock_iot() as mock:
+        _, response = dispatch(mock, service, request, "123456789012", "us-east-1")
+    body = json.loads(response.body)
+    return response.status, response.headers.get("x-amzn-errortype", ""), body.get("message", "")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        RawRequest("GET", "/audit/tasks", {"startTime": ["1e30"], "endTime": ["2"]}),
+        RawRequest("GET", "/audit/tasks", {"startTime": ["-1e20"], "endTime": ["2"]}),
+        RawRequest("POST", "/audit/findings", body=b'{"startTime": 99999999999999999999}'),
+        RawRequest("POST", "/audit/findings", body=b'{"startTime": true}'),
+    ],
+    ids=["query-huge", "query-negative-huge", "body-huge", "body-boolean"],
+)
+def test_unreadable_timestamps_are_invalid_requests(request_: RawRequest) -> None:
+    status, code, message = _dispatch_raw(request_)
+    assert (status, code) == (400, "InvalidRequestException")
+    assert message.startswith("Could not read the request: ")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "member"),
+    [
+        ("/audit/tasks", b'{"targetCheckNames": [null]}', "targetCheckNames.1.member"),
+        ("/streams/s", b'{"files": [null], "roleArn": "arn:aws:iam::1:role/r"}', "files.1.member"),
+        ("/security-profile-behaviors/validate", b'{"behaviors": [null]}', "behaviors.1.member"),
+    ],
+)
+def test_null_list_items_are_validation_errors(path: str, body: bytes, member: str) -> None:
+    status, code, message = _dispatch_raw(RawRequest("POST", path, body=body))
+    assert (status, code) == (400, "InvalidRequestException")
+    assert message == (
+        f"1 validation error detected: Value null at '{member}' failed to satisfy "
+        "constraint: Member must not be null"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [(b"5", "5"), (b'{"x": "y"}', "{x=y}"), (b'["l"]', "[l]"), (b"true", "true")],
+)
+def test_map_values_of_the_wrong_type_are_validation_errors(value: bytes, rendered: str) -> None:
+    body = b'{"attributePayload": {"attributes": {"a": ' + value + b"}}}"
+    status, code, message = _dispatch_raw(RawRequest("POST", "/things/t", body=body))
+    assert (status, code) == (400, "InvalidRequestException")
+    assert message == (
+        f"1 validation error detected: Value '{rendered}' at 'attributePayload.attributes.a' "
+        "failed to satisfy constraint: Member must be of type string"
+    )
+
+
+def test_shadow_update_with_a_lone_surrogate_escape_is_invalid_json() -> None:
+    body = b'{"state": {"reported": {"x": "\\ud800"}}}'
+    request = RawRequest("POST", "/things/t/shadow", body=body)
+    assert _dispatch_raw(request, "iot-data") == (400, "InvalidRequestException", "Invalid JSON")
+    # A surrogate pair spelled with escapes is one valid character.
+    paired = RawRequest("POST", "/things/t/shadow", body=body.replace(b"800", b"83d\\ude00"))
+    assert _dispatch_raw(paired, "iot-data")[0] == 200

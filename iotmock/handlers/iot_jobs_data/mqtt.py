@@ -204,10 +204,10 @@ def _check_members(operation: str, request: JobsRequest) -> None:
     params["thingName"] = request.thing
     if request.job_id is not None:
         params["jobId"] = request.job_id
-    validate("iot-jobs-data", operation, params)
     details = params.get("statusDetails")
-    if details is not None and not all(isinstance(v, str) for v in details.values()):
+    if isinstance(details, dict) and not all(isinstance(v, str) for v in details.values()):
         raise Rejected("InvalidRequest", "statusDetails values must be strings.")
+    validate("iot-jobs-data", operation, params)
 
 
 _TOPIC_MEMBERS = frozenset({"thingName", "jobId"})
