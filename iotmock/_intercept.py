@@ -56,8 +56,12 @@ def deactivate(mock: IotMock) -> None:
 
 
 def active_mock() -> IotMock | None:
-    active = _active
-    return active[-1] if active else None
+    # No lock on this per-call path: another thread may empty the stack between a
+    # check and an index, so read the last item once and treat an empty stack as None.
+    try:
+        return _active[-1]
+    except IndexError:
+        return None
 
 
 def _make_request(
