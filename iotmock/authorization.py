@@ -383,7 +383,9 @@ def _condition_holds(condition: Condition, context: EvaluationContext) -> bool:
         return found != negated
     # StringLike / ArnLike / ArnEquals: globs with variables.
     matched = _matches_any(condition.values, actual, context, ignore_case=False)
-    return bool(matched) != negated
+    if matched is None:
+        return False  # an unresolved variable never grants nor denies
+    return matched != negated
 
 
 def _numeric_holds(operator: str, actual: str, expected: tuple[str, ...]) -> bool:

@@ -380,6 +380,25 @@ def test_policy_variables_in_string_condition_values(iot: Any, cert: str) -> Non
     assert unresolved["missingContextValues"] == ["iot:ClientId"]
 
 
+def test_unresolved_variable_in_a_negated_condition_does_not_deny(iot: Any, cert: str) -> None:
+    policy(
+        iot,
+        "p",
+        statement("Allow", "iot:Connect", "*"),
+        statement(
+            "Deny",
+            "iot:Connect",
+            "*",
+            Condition={"StringNotLike": {"iot:ClientId": "${iot:Connection.Thing.ThingName}*"}},
+        ),
+    )
+    attach(iot, cert, "p")
+    # No thing is attached: the Deny's variable has no value, so the Deny does not apply.
+    result = check(iot, cert, "CONNECT", f"{ARN}:client/c", clientId="c")
+    assert result["authDecision"] == "ALLOWED"
+    assert result["missingContextValues"] == ["iot:Connection.Thing.ThingName"]
+
+
 def test_certificate_variables(iot: Any, cert: str) -> None:
     policy(
         iot,
