@@ -313,6 +313,23 @@ def _pattern(text: str, context: EvaluationContext, ignore_case: bool) -> re.Pat
     return _compile(tuple(pieces), ignore_case)
 
 
+def _substitute(text: str, context: EvaluationContext) -> str | None:
+    """`text` with its variables replaced by their values; None when one is missing."""
+    if "${" not in text:
+        return text
+    parts: list[str] = []
+    position = 0
+    for variable in _VARIABLE.finditer(text):
+        value = context.get(variable.group(1))
+        if value is None:
+            return None
+        parts.append(text[position : variable.start()])
+        parts.append(value)
+        position = variable.end()
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def _matches_any(
     patterns: Iterable[str], value: str, context: EvaluationContext, ignore_case: bool
 ) -> bool | None:
@@ -355,14 +372,20 @@ def _condition_holds(condition: Condition, context: EvaluationContext) -> bool:
     if operator in _NUMERIC_OPERATORS:
         return _numeric_holds(operator, actual, condition.values)
     if operator.startswith("StringEquals") or operator.startswith("StringNotEquals"):
+        # IAM substitutes policy variables in the values of string conditions too.
+        expected = [_substitute(v, context) for v in condition.values]
         if operator.endswith("IgnoreCase"):
-            found = actual.lower() in (v.lower() for v in condition.values)
+            found = actual.lower() in (v.lower() for v in expected if v is not None)
         else:
-            found = actual in condition.values
+            found = actual in expected
+        if not found and None in expected:
+            return False  # an unresolved variable never grants nor denies
         return found != negated
     # StringLike / ArnLike / ArnEquals: globs with variables.
     matched = _matches_any(condition.values, actual, context, ignore_case=False)
-    return bool(matched) != negated
+    if matched is None:
+        return False  # an unresolved variable never grants nor denies
+    return matched != negated
 
 
 def _numeric_holds(operator: str, actual: str, expected: tuple[str, ...]) -> bool:

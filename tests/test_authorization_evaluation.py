@@ -353,6 +353,52 @@ def test_string_conditions(iot: Any, cert: str) -> None:
     assert no_client["missingContextValues"] == ["iot:ClientId"]
 
 
+def test_policy_variables_in_string_condition_values(iot: Any, cert: str) -> None:
+    # The usual "client id must be the thing name" guard: IAM substitutes variables in
+    # the values of string conditions, not only in resources.
+    iot.create_thing(thingName="lamp-1")
+    iot.attach_thing_principal(
+        thingName="lamp-1", principal=cert, thingPrincipalType="EXCLUSIVE_THING"
+    )
+    policy(
+        iot,
+        "same-name",
+        statement(
+            "Allow",
+            "iot:Connect",
+            "*",
+            Condition={"StringEquals": {"iot:Connection.Thing.ThingName": "${iot:ClientId}"}},
+        ),
+    )
+    attach(iot, cert, "same-name")
+    resource = f"{ARN}:client/c"
+    assert check(iot, cert, "CONNECT", resource, clientId="lamp-1")["authDecision"] == "ALLOWED"
+    other = check(iot, cert, "CONNECT", resource, clientId="lamp-2")
+    assert other["authDecision"] == "IMPLICIT_DENY"
+    unresolved = check(iot, cert, "CONNECT", resource)
+    assert unresolved["authDecision"] == "IMPLICIT_DENY"
+    assert unresolved["missingContextValues"] == ["iot:ClientId"]
+
+
+def test_unresolved_variable_in_a_negated_condition_does_not_deny(iot: Any, cert: str) -> None:
+    policy(
+        iot,
+        "p",
+        statement("Allow", "iot:Connect", "*"),
+        statement(
+            "Deny",
+            "iot:Connect",
+            "*",
+            Condition={"StringNotLike": {"iot:ClientId": "${iot:Connection.Thing.ThingName}*"}},
+        ),
+    )
+    attach(iot, cert, "p")
+    # No thing is attached: the Deny's variable has no value, so the Deny does not apply.
+    result = check(iot, cert, "CONNECT", f"{ARN}:client/c", clientId="c")
+    assert result["authDecision"] == "ALLOWED"
+    assert result["missingContextValues"] == ["iot:Connection.Thing.ThingName"]
+
+
 def test_certificate_variables(iot: Any, cert: str) -> None:
     policy(
         iot,

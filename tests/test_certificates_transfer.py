@@ -224,6 +224,33 @@ def test_attached_policies_and_things_block_a_transfer(iot: Any) -> None:
         assert describe(iot, certificate["certificateId"])["status"] == "PENDING_TRANSFER"
 
 
+def test_attachments_made_while_pending_do_not_outlive_the_acceptance(
+    iot: Any, iot_mock: IotMock, pending: dict[str, Any]
+) -> None:
+    arn = pending["certificateArn"]
+    iot.create_policy(
+        policyName="p",
+        policyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}],
+            }
+        ),
+    )
+    iot.attach_policy(policyName="p", target=arn)
+    iot.create_thing(thingName="thing-1")
+    iot.attach_thing_principal(thingName="thing-1", principal=arn)
+
+    with iot_mock.as_account(TARGET):
+        iot.accept_certificate_transfer(certificateId=pending["certificateId"])
+
+    # The source no longer has the certificate, so nothing of it stays attached there.
+    assert iot.list_targets_for_policy(policyName="p")["targets"] == []
+    assert iot.list_thing_principals(thingName="thing-1")["principals"] == []
+    iot.delete_thing(thingName="thing-1")
+    iot.delete_policy(policyName="p")
+
+
 def test_a_transfer_to_the_owner_is_invalid(iot: Any) -> None:
     cert_id = iot.create_keys_and_certificate()["certificateId"]
 

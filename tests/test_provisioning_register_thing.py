@@ -229,6 +229,30 @@ def test_certificate_status_inactive_and_existing_id(iot: Any) -> None:
     )
 
 
+def test_certificate_status_is_not_case_sensitive_as_in_the_aws_fleet_template_example(
+    iot: Any,
+) -> None:
+    # The AWS IoT guide's fleet provisioning template writes "Status" : "Active".
+    cert = iot.create_keys_and_certificate()
+    template = {
+        "Parameters": {"AWS::IoT::Certificate::Id": {"Type": "String"}},
+        "Resources": {
+            "certificate": {
+                "Type": "AWS::IoT::Certificate",
+                "Properties": {
+                    "CertificateId": {"Ref": "AWS::IoT::Certificate::Id"},
+                    "Status": "Active",
+                },
+            }
+        },
+    }
+
+    register(iot, template, **{"AWS::IoT::Certificate::Id": cert["certificateId"]})
+
+    description = iot.describe_certificate(certificateId=cert["certificateId"])
+    assert description["certificateDescription"]["status"] == "ACTIVE"
+
+
 def test_certificate_pem_registers_the_certificate(iot: Any) -> None:
     pem = to_pem(make_ca().issue(new_ec_key().public_key()))
     template = {

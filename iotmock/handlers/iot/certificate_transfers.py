@@ -20,12 +20,14 @@ from ...state import Backend, Certificate
 from .ca_certificates import certificate_state_error
 from .certificates import (
     certificate_arn,
+    detach_all_policies,
     get_certificate,
     index_certificate,
     touch,
     unindex_certificate,
 )
 from .identity_state import CertificateStore, Incoming
+from .thing_principals import detach
 
 
 def _transfer_conflict(message: str) -> ServiceError:
@@ -116,6 +118,11 @@ def accept_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str
     source = ctx.mock.backend(incoming.source_account, ctx.region)
     _end_transfer(record, source, ctx.backend)
     unindex_certificate(source, record)
+    # The certificate leaves the source account: whatever was attached to it there while
+    # the transfer was pending goes, or the source would keep attachments it cannot undo.
+    detach_all_policies(source, record.arn)
+    for thing_name in list(source.principal_things.get(record.arn, {})):
+        detach(source, thing_name, record.arn)
     source_store = source.store(CertificateStore)
     source_store.transferred_away[record.certificate_id] = ctx.account_id
     source_store.accepted.pop(record.certificate_id, None)

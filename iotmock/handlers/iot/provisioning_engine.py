@@ -306,6 +306,9 @@ class _Planner:
                 "CertificateId or CertificatePem."
             )
         status = _text(logical_name, "Status", props.get("Status"))
+        if status is not None:
+            # AWS's own fleet provisioning example writes "Active": the value is not case-sensitive
+            status = status.upper()
         if status is not None and status not in ("ACTIVE", "INACTIVE"):
             raise invalid_request(f"Status of resource {logical_name} must be ACTIVE or INACTIVE.")
         if overrides.get("Status") == "DO_NOTHING":
