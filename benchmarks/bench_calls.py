@@ -21,8 +21,9 @@ from typing import Any
 import boto3
 from botocore.endpoint import Endpoint
 
-from iotmock import _intercept, mock_iot
-from iotmock._protocol import RawResponse
+from iotmock import mock_iot
+from iotmock.core import intercept
+from iotmock.core.protocol import RawResponse
 
 Call = Callable[[], Any]
 
@@ -52,18 +53,18 @@ def _compare_us(
 def _recording() -> Iterator[dict[str, RawResponse]]:
     """Record the last response iotmock gave for each operation."""
     recorded: dict[str, RawResponse] = {}
-    original = _intercept.dispatch
+    original = intercept.dispatch
 
     def record(*args: Any) -> tuple[str, RawResponse]:
         operation, response = original(*args)
         recorded[operation] = response
         return operation, response
 
-    _intercept.dispatch = record  # type: ignore[assignment]
+    intercept.dispatch = record  # type: ignore[assignment]
     try:
         yield recorded
     finally:
-        _intercept.dispatch = original  # type: ignore[assignment]
+        intercept.dispatch = original  # type: ignore[assignment]
 
 
 @contextmanager
@@ -72,7 +73,7 @@ def _floor(canned: dict[str, RawResponse]) -> Iterator[None]:
     original = Endpoint.make_request
 
     def make_request(self: Endpoint, model: Any, request_dict: dict[str, Any]) -> Any:
-        return _intercept._to_botocore(canned[model.name], model, request_dict["url"])
+        return intercept._to_botocore(canned[model.name], model, request_dict["url"])
 
     Endpoint.make_request = make_request  # type: ignore[method-assign]
     try:

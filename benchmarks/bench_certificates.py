@@ -2,7 +2,7 @@
 
 Run from the project root: `python benchmarks/bench_certificates.py`. The first run in the
 process is "cold": it includes generating the mock CA's key and filling the key pool
-(see `iotmock.crypto`). The budget is 1 s for the cold run; it exits non-zero when over.
+(see `iotmock.identity.crypto`). The budget is 1 s for the cold run; it exits non-zero when over.
 For comparison it also times generating one fresh RSA-2048 key, the cost per call a
 pool-less design would pay.
 """

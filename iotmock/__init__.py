@@ -10,11 +10,13 @@ def test_things():
 
 from __future__ import annotations
 
-from . import handlers as _handlers  # noqa: F401  (registers every operation handler)
-from ._errors import ServiceError
-from ._mock import IotMock, mock_iot
-from .messages import Message
-from .rules.store import RuleInvocation
+from iotmock._mock import IotMock, mock_iot
+from iotmock.core.errors import ServiceError
+from iotmock.families import load_all as _load_all
+from iotmock.messaging.log import Message
+from iotmock.rules.store import RuleInvocation
+
+_load_all()  # registers every operation handler
 
 __version__ = "0.1.0"
 

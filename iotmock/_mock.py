@@ -12,16 +12,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
-from . import _intercept
-from ._registry import RequestContext
-from .crypto import mock_ca
-from .handlers.iot import audit_mitigation, audit_tasks
-from .handlers.iot.audit_state import AuditStore
-from .handlers.iot_data import messaging
-from .messages import Message, MessageLog, topic_matches
-from .rules import engine as rules_engine
-from .rules.store import RuleInvocation, RuleStore
-from .state import Backend
+from iotmock.audit import mitigation as audit_mitigation
+from iotmock.audit import tasks as audit_tasks
+from iotmock.audit.records import AuditStore
+from iotmock.core import intercept
+from iotmock.core.backend import Backend
+from iotmock.core.operations import RequestContext
+from iotmock.identity.crypto import mock_ca
+from iotmock.messaging import handlers as messaging
+from iotmock.messaging.log import Message, MessageLog, topic_matches
+from iotmock.rules import engine as rules_engine
+from iotmock.rules.store import RuleInvocation, RuleStore
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -112,7 +113,7 @@ class IotMock:
                 self.reset()
                 self._patch_environment()
             self._depth += 1
-        _intercept.activate(self)
+        intercept.activate(self)
         return self
 
     def stop(self) -> None:
@@ -123,7 +124,7 @@ class IotMock:
             self._depth -= 1
             if self._depth == 0:
                 self._restore_environment()
-        _intercept.deactivate(self)
+        intercept.deactivate(self)
 
     @property
     def started(self) -> bool:
@@ -280,7 +281,7 @@ class IotMock:
         `result` `{name: {"S" | "B" | "BIN": value}}`. Raises `ServiceError` as AWS
         rejects the update (ConflictException from a final status, ...)."""
         # Imported here: the handlers package imports the engine, not the other way round.
-        from .handlers.iot.commands import report_execution
+        from iotmock.device_management.commands import report_execution
 
         with self.lock:
             report_execution(
@@ -313,7 +314,7 @@ class IotMock:
         `refreshAfterInSeconds`); see docs/identity-policies.md. Register after the mock
         has started: starting it again forgets all state.
         """
-        from .handlers.iot.authorizers import register_handler
+        from iotmock.identity.authorizers import register_handler
 
         with self.lock:
             register_handler(self.backend(account_id, region), authorizer, handler)
@@ -332,7 +333,7 @@ class IotMock:
         """Provide the bulk-registration input file `s3://bucket/key` (S3 is not served):
         one dict of template parameter values (or one raw JSON line) per thing. A
         StartThingRegistrationTask naming this bucket and key provisions from it."""
-        from .handlers.iot import registration_tasks
+        from iotmock.registry import registration_tasks
 
         with self.lock:
             registration_tasks.put_input(self.backend(account_id, region), bucket, key, records)
@@ -342,7 +343,7 @@ class IotMock:
     ) -> None:
         """While held, new thing registration tasks stay InProgress (so they can be
         stopped) until `run_thing_registration_tasks()`."""
-        from .handlers.iot import registration_tasks
+        from iotmock.registry import registration_tasks
 
         with self.lock:
             store = self.backend(account_id, region).store(registration_tasks.RegistrationStore)
@@ -352,8 +353,8 @@ class IotMock:
         self, *, account_id: str | None = None, region: str | None = None
     ) -> list[str]:
         """Run every InProgress thing registration task to completion; returns their ids."""
-        from ._registry import RequestContext
-        from .handlers.iot import registration_tasks
+        from iotmock.core.operations import RequestContext
+        from iotmock.registry import registration_tasks
 
         with self.lock:
             backend = self.backend(account_id, region)
@@ -376,7 +377,7 @@ class IotMock:
         region: str | None = None,
     ) -> list[dict[str, Any]]:
         """The lines (parsed JSON) of a task's RESULTS or ERRORS report file."""
-        from .handlers.iot import registration_tasks
+        from iotmock.registry import registration_tasks
 
         with self.lock:
             return registration_tasks.report(self.backend(account_id, region), task_id, report_type)
@@ -482,7 +483,7 @@ class IotMock:
         violations open and clear after the behaviors' consecutive datapoints. Returns
         the MetricValue recorded. Raises ValueError for an unknown metric or a value of
         the wrong kind."""
-        from .handlers.iot.violations import report_metric
+        from iotmock.defender.violations import report_metric
 
         with self.lock:
             return report_metric(
@@ -499,7 +500,7 @@ class IotMock:
     ) -> None:
         """While held, new Detect mitigation actions tasks stay IN_PROGRESS (so they can
         be canceled) until `run_detect_mitigation_actions_tasks()`."""
-        from .handlers.iot import detect_mitigation
+        from iotmock.defender import detect_mitigation
 
         with self.lock:
             detect_mitigation.hold(self.backend(account_id, region), hold)
@@ -509,8 +510,8 @@ class IotMock:
     ) -> list[str]:
         """Run every IN_PROGRESS Detect mitigation actions task to completion; returns
         their task ids."""
-        from ._registry import RequestContext
-        from .handlers.iot import detect_mitigation
+        from iotmock.core.operations import RequestContext
+        from iotmock.defender import detect_mitigation
 
         with self.lock:
             backend = self.backend(account_id, region)

@@ -3,9 +3,8 @@ against the botocore models: `python -m iotmock.coverage > docs/coverage.md`."""
 
 from __future__ import annotations
 
-from . import handlers as _handlers  # noqa: F401  (registers every handler)
-from ._model import SERVICE_NAMES, operation_names
-from ._registry import HANDLERS
+from iotmock.core.model import SERVICE_NAMES, operation_names
+from iotmock.core.operations import HANDLERS
 
 
 def render() -> str:

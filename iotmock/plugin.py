@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._mock import IotMock
+from iotmock._mock import IotMock
 
 
 @pytest.fixture

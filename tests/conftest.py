@@ -8,8 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from iotmock import IotMock, _intercept
-from iotmock._dispatch import modeled_errors
+from iotmock import IotMock
+from iotmock.core import intercept
+from iotmock.core.dispatch import modeled_errors
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -47,7 +48,7 @@ def answers_use_modeled_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     """Fail a test in which any operation answered an error code its model does not list:
     boto3 users catch the modeled exception classes."""
     unmodeled: list[tuple[str, str, str]] = []
-    original = _intercept.dispatch
+    original = intercept.dispatch
 
     def checked(*args: Any) -> Any:
         operation, response = original(*args)
@@ -63,6 +64,6 @@ def answers_use_modeled_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None
             unmodeled.append((service, operation, code))
         return operation, response
 
-    monkeypatch.setattr(_intercept, "dispatch", checked)
+    monkeypatch.setattr(intercept, "dispatch", checked)
     yield
     assert not unmodeled, f"errors the model does not list for the operation: {unmodeled}"

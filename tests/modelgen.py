@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from iotmock._validation import compile_java_pattern
+from iotmock.core.validation import compile_java_pattern
 
 _CANDIDATES = [
     "abc",

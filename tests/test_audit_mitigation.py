@@ -169,7 +169,7 @@ def test_enable_logging_makes_the_logging_check_compliant(iot: Any) -> None:
 
 
 def test_deactivate_ca_certificate(iot: Any, iot_mock: IotMock) -> None:
-    from iotmock.crypto import make_ca
+    from iotmock.identity.crypto import make_ca
 
     ca_id = iot.register_ca_certificate(
         caCertificate=make_ca("Revoked CA").pem, certificateMode="SNI_ONLY", setAsActive=True

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from error_checks import error_of
 
 from iotmock import IotMock
-from iotmock.crypto import make_ca, new_ec_key, to_pem
+from iotmock.identity.crypto import make_ca, new_ec_key, to_pem
 
 ROLE = "arn:aws:iam::123456789012:role/audit"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:audits"
@@ -283,7 +283,7 @@ def test_ca_certificate_expiring(iot: Any) -> None:
 
 def test_revoked_at_issuer_checks(iot: Any, iot_mock: IotMock) -> None:
     code = iot.get_registration_code()["registrationCode"]
-    from iotmock.crypto import verification_certificate
+    from iotmock.identity.crypto import verification_certificate
 
     ca = make_ca("Issuing CA")
     ca_id = iot.register_ca_certificate(

@@ -13,8 +13,9 @@ from cryptography import x509
 from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
-from iotmock import IotMock, tagging
-from iotmock.crypto import (
+from iotmock import IotMock
+from iotmock.core import tagging
+from iotmock.identity.crypto import (
     CertificateAuthority,
     make_ca,
     new_ec_key,

@@ -24,7 +24,7 @@ from error_checks import error_of
 from freezegun import freeze_time
 
 from iotmock import IotMock, mock_iot
-from iotmock.crypto import make_csr, new_ec_key
+from iotmock.identity.crypto import make_csr, new_ec_key
 
 ACCOUNT = "123456789012"
 AWS_ISSUER = "OU=Amazon Web Services O=Amazon.com Inc. L=Seattle ST=Washington C=US"

@@ -12,8 +12,9 @@ from botocore.exceptions import ClientError
 from error_checks import error_of
 from freezegun import freeze_time
 
-from iotmock import IotMock, _events
-from iotmock.crypto import make_ca, new_ec_key, to_pem
+from iotmock import IotMock
+from iotmock.core import events
+from iotmock.identity.crypto import make_ca, new_ec_key, to_pem
 
 POLICY_DOCUMENT = json.dumps(
     {
@@ -46,8 +47,8 @@ def deleted_events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, A
     def record(ctx: Any, **details: Any) -> None:
         seen.append(details)
 
-    subscribers = _events._SUBSCRIBERS["certificate_deleted"]
-    monkeypatch.setitem(_events._SUBSCRIBERS, "certificate_deleted", [*subscribers, record])
+    subscribers = events._SUBSCRIBERS["certificate_deleted"]
+    monkeypatch.setitem(events._SUBSCRIBERS, "certificate_deleted", [*subscribers, record])
     yield seen
 
 

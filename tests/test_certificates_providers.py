@@ -11,8 +11,9 @@ from error_checks import error_of
 from freezegun import freeze_time
 from tag_checks import assert_untaggable, listed_tags
 
-from iotmock import IotMock, tagging
-from iotmock.crypto import make_csr, new_ec_key
+from iotmock import IotMock
+from iotmock.core import tagging
+from iotmock.identity.crypto import make_csr, new_ec_key
 
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:sign"
 TOKEN_1 = "11111111-1111-1111-1111-111111111111"

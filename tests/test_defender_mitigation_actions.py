@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from error_checks import error_of
 
 from iotmock import IotMock
-from iotmock.handlers.iot.mitigation_actions import get_mitigation_action
+from iotmock.defender.mitigation_actions import get_mitigation_action
 
 ROLE = "arn:aws:iam::123456789012:role/defender"
 QUARANTINE = {"addThingsToThingGroupParams": {"thingGroupNames": ["quarantine"]}}

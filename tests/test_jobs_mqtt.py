@@ -13,10 +13,10 @@ import time_machine
 from botocore.exceptions import ClientError
 
 from iotmock import IotMock
-from iotmock._errors import ServiceError
-from iotmock._registry import RequestContext
-from iotmock.handlers.iot_jobs_data import mqtt as jobs_mqtt
-from iotmock.messages import publish as internal_publish
+from iotmock.core.errors import ServiceError
+from iotmock.core.operations import RequestContext
+from iotmock.jobs import mqtt as jobs_mqtt
+from iotmock.messaging.log import publish as internal_publish
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from error_checks import error_of
 
-from iotmock.handlers.iot.logging_options import LOG_EVENT_TYPES, MAX_LOG_TARGETS
+from iotmock.logging.options import LOG_EVENT_TYPES, MAX_LOG_TARGETS
 
 ROLE = "arn:aws:iam::123456789012:role/iot-logging"
 OTHER_ROLE = "arn:aws:iam::123456789012:role/other"
@@ -312,7 +312,7 @@ def test_list_levels_refuses_a_foreign_token(configured: Any) -> None:
 
 
 def test_log_target_limit(iot_mock: Any, configured: Any) -> None:
-    from iotmock.handlers.iot.logging_options import LoggingStore, LogTargetLevel
+    from iotmock.logging.options import LoggingStore, LogTargetLevel
 
     # Fill the account to the quota directly: 1,000 API calls would slow the suite.
     store = iot_mock.backend().store(LoggingStore)

@@ -12,8 +12,8 @@ import botocore.endpoint
 import pytest
 
 from iotmock import IotMock, mock_iot
-from iotmock._intercept import active_mock
-from iotmock.state import Backend
+from iotmock.core.backend import Backend
+from iotmock.core.intercept import active_mock
 
 
 def _client() -> Any:

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from modelgen import valid_value
 
 from iotmock import mock_iot
-from iotmock._model import all_operations, operation_model
+from iotmock.core.model import all_operations, operation_model
 
 
 @pytest.fixture(scope="module")

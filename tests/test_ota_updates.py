@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from tag_checks import assert_untaggable, listed_tags
 
 from iotmock import IotMock
-from iotmock.tagging import tags_of
+from iotmock.core.tagging import tags_of
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

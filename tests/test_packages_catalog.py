@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
-from iotmock import IotMock, tagging
+from iotmock import IotMock
+from iotmock.core import tagging
 
 PREFIX = "arn:aws:iot:us-east-1:123456789012:package/"
 ROLE = "arn:aws:iam::123456789012:role/package-role"

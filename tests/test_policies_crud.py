@@ -11,7 +11,7 @@ from error_checks import error_of
 from identity_state import new_certificate
 
 from iotmock import IotMock
-from iotmock.tagging import check_taggable
+from iotmock.core.tagging import check_taggable
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

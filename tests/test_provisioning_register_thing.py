@@ -13,8 +13,9 @@ from cryptography import x509
 from error_checks import error_of
 from identity_state import insert_dynamic_thing_group
 
-from iotmock import IotMock, _events
-from iotmock.crypto import (
+from iotmock import IotMock
+from iotmock.core import events
+from iotmock.identity.crypto import (
     CertificateAuthority,
     make_ca,
     make_csr,
@@ -68,8 +69,8 @@ def group_events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, st
         return record
 
     for event in ("thing_added_to_group", "thing_removed_from_group"):
-        subscribers = _events._SUBSCRIBERS[event]
-        monkeypatch.setitem(_events._SUBSCRIBERS, event, [*subscribers, recorder(event)])
+        subscribers = events._SUBSCRIBERS[event]
+        monkeypatch.setitem(events._SUBSCRIBERS, event, [*subscribers, recorder(event)])
     yield seen
 
 

@@ -14,7 +14,8 @@ from error_checks import error_of
 from freezegun import freeze_time
 from tag_checks import assert_untaggable, listed_tags
 
-from iotmock import IotMock, tagging
+from iotmock import IotMock
+from iotmock.core import tagging
 
 ROLE = "arn:aws:iam::123456789012:role/provisioning"
 HOOK = {"targetArn": "arn:aws:lambda:us-east-1:123456789012:function:hook"}

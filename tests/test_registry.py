@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from iotmock import mock_iot
-from iotmock._model import all_operations
-from iotmock._registry import HANDLERS, RequestContext, operation
+from iotmock.core.model import all_operations
+from iotmock.core.operations import HANDLERS, RequestContext, operation
 
 
 def test_every_registered_handler_names_an_operation_of_the_model() -> None:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from error_checks import code_of
 
 from iotmock import IotMock
-from iotmock.handlers.iot import billing_groups
+from iotmock.registry import billing_groups
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
 

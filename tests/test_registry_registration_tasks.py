@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from error_checks import code_of
 
 from iotmock import IotMock
-from iotmock.crypto import make_csr, new_ec_key
+from iotmock.identity.crypto import make_csr, new_ec_key
 
 ROLE = "arn:aws:iam::123456789012:role/provisioning"
 

@@ -88,7 +88,7 @@ def test_unknown_and_untaggable_arns(iot: Any) -> None:
 
 def test_resources_of_other_families_use_the_same_mechanism(iot: Any, iot_mock: IotMock) -> None:
     # Another family registers its ARN type the same way (here a stand-in "rolealias").
-    from iotmock import tagging
+    from iotmock.core import tagging
 
     names = {"alias-1"}
     tagging.taggable("testalias")(lambda backend, name: name in names)

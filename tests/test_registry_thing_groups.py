@@ -11,9 +11,9 @@ from error_checks import code_of
 from identity_state import insert_dynamic_thing_group
 
 from iotmock import IotMock
-from iotmock._events import _SUBSCRIBERS, subscribe
-from iotmock._registry import RequestContext
-from iotmock.handlers.iot.thing_groups import ancestors, group_members_recursive
+from iotmock.core.events import _SUBSCRIBERS, subscribe
+from iotmock.core.operations import RequestContext
+from iotmock.registry.thing_groups import ancestors, group_members_recursive
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
 

@@ -334,7 +334,7 @@ def test_list_named_shadows_rejects_a_foreign_token(iot_data: Any) -> None:
 
 
 def test_shadow_state_is_readable_from_the_backend(iot_mock: IotMock, iot_data: Any) -> None:
-    from iotmock.shadow import ShadowStore
+    from iotmock.shadows.document import ShadowStore
 
     update(iot_data, "t", {"state": {"reported": {"a": 1}}})
     shadow = iot_mock.backend().store(ShadowStore).classic["t"]

@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 from error_checks import error_of
 from tag_checks import assert_untaggable, listed_tags
 
-from iotmock import IotMock, tagging
+from iotmock import IotMock
+from iotmock.core import tagging
 
 ROLE = "arn:aws:iam::123456789012:role/stream-role"
 ARN_PREFIX = "arn:aws:iot:us-east-1:123456789012:stream/"
@@ -243,7 +244,7 @@ def test_streams_are_per_region(iot: Any, iot_mock: IotMock) -> None:
 
 
 def test_update_beyond_the_highest_version_is_limit_exceeded(iot: Any, iot_mock: IotMock) -> None:
-    from iotmock.handlers.iot.streams import MAX_VERSION, StreamStore
+    from iotmock.device_management.streams import MAX_VERSION, StreamStore
 
     _create(iot)
     # Reaching version 65535 through the API takes 65534 updates: set it on the record.

@@ -23,9 +23,9 @@ from botocore.model import Shape
 from modelgen import matches, string_of_length, valid_value
 
 from iotmock import mock_iot
-from iotmock._model import all_operations, operation_model
-from iotmock._protocol import router
-from iotmock._validation import validation_error_code
+from iotmock.core.model import all_operations, operation_model
+from iotmock.core.protocol import router
+from iotmock.core.validation import validation_error_code
 
 MAX_DEPTH = 3
 

@@ -21,8 +21,8 @@ from botocore.response import StreamingBody
 from botocore.serialize import create_serializer
 from modelgen import valid_value
 
-from iotmock._model import all_operations, operation_model
-from iotmock._protocol import RawRequest, decode_request, encode_output, router
+from iotmock.core.model import all_operations, operation_model
+from iotmock.core.protocol import RawRequest, decode_request, encode_output, router
 
 OPERATIONS = all_operations()
 ENDPOINT = "https://iot.us-east-1.amazonaws.com"
@@ -110,7 +110,7 @@ def test_botocore_parses_what_iotmock_encoded(service: str, operation: str) -> N
 def _dispatch_raw(request: RawRequest, service: str = "iot") -> tuple[int, str, str]:
     """(status, error code, message) of one raw request through the whole wire layer."""
     from iotmock import mock_iot
-    from iotmock._dispatch import dispatch
+    from iotmock.core.dispatch import dispatch
 
     with mock_iot() as mock:
         _, response = dispatch(mock, service, request, "123456789012", "us-east-1")

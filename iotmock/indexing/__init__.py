@@ -3,6 +3,6 @@ and connectivity, aggregations, and dynamic thing-group membership."""
 
 from __future__ import annotations
 
-from .membership import dynamic_groups_of, dynamic_members
+from iotmock.indexing.membership import dynamic_groups_of, dynamic_members
 
 __all__ = ["dynamic_groups_of", "dynamic_members"]

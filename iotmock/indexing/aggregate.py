@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .._errors import ServiceError
-from .documents import Fields, IndexView
-from .query import Scalar, number_of, text_of
+from iotmock.core.errors import ServiceError
+from iotmock.indexing.documents import Fields, IndexView
+from iotmock.indexing.query import Scalar, number_of, text_of
 
 DEFAULT_PERCENTS = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
 STATISTICS = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import ServiceError, invalid_request, not_found
+from iotmock.core.errors import ServiceError, invalid_request, not_found
 
 THINGS_INDEX = "AWS_Things"
 THING_GROUPS_INDEX = "AWS_ThingGroups"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .._events import subscribe
-from .._registry import RequestContext
-from ..messages import Message
+from iotmock.core.events import subscribe
+from iotmock.core.operations import RequestContext
+from iotmock.messaging.log import Message
 
 _PRESENCE_TOPIC = re.compile(r"\$aws/events/presence/(connected|disconnected)/(.+)")
 

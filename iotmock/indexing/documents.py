@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..shadow import ShadowDocument, ShadowStore, delta_of
-from ..state import Backend, Thing, ThingGroup
-from .config import THING_GROUPS_INDEX, IndexingStore, check_index, field_type
-from .connectivity import ConnectivityStore, status_of
-from .query import Node, Scalar, matches
+from iotmock.core.backend import Backend, Thing, ThingGroup
+from iotmock.indexing.config import THING_GROUPS_INDEX, IndexingStore, check_index, field_type
+from iotmock.indexing.connectivity import ConnectivityStore, status_of
+from iotmock.indexing.query import Node, Scalar, matches
+from iotmock.shadows.document import ShadowDocument, ShadowStore, delta_of
 
 Fields = dict[str, list[Scalar]]
 
@@ -160,7 +160,7 @@ class IndexView:
 
     def parent_names(self, group: ThingGroup) -> list[str]:
         # Imported here: the thing-group handlers import this package for dynamic groups.
-        from ..handlers.iot.thing_groups import ancestors
+        from iotmock.registry.thing_groups import ancestors
 
         return [g.name for g in ancestors(self.backend, group.name)]
 

@@ -8,10 +8,10 @@ asynchronously, within seconds; the mock has no delay).
 
 from __future__ import annotations
 
-from ..state import Backend, Thing, ThingGroup
-from .config import THINGS_INDEX, IndexingStore
-from .documents import IndexView
-from .query import matches, parse
+from iotmock.core.backend import Backend, Thing, ThingGroup
+from iotmock.indexing.config import THINGS_INDEX, IndexingStore
+from iotmock.indexing.documents import IndexView
+from iotmock.indexing.query import matches, parse
 
 
 def _view(backend: Backend) -> IndexView | None:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from .._errors import ServiceError
+from iotmock.core.errors import ServiceError
 
 MAX_TERMS = 7
 

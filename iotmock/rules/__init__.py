@@ -3,5 +3,5 @@
 
 from __future__ import annotations
 
-from . import engine as engine  # registers the "message_published" subscriber
-from .parser import parse as parse
+from iotmock.rules import engine as engine  # registers the "message_published" subscriber
+from iotmock.rules.parser import parse as parse

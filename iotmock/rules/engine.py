@@ -23,13 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import _clock
-from .._events import subscribe
-from .._model import service_model
-from .._registry import RequestContext
-from ..messages import Message, publish, topic_matches
-from ..shadow import ShadowStore, full_document
-from .evaluator import (
+from iotmock.core import clock
+from iotmock.core.events import subscribe
+from iotmock.core.model import service_model
+from iotmock.core.operations import RequestContext
+from iotmock.messaging.log import Message, publish, topic_matches
+from iotmock.rules.evaluator import (
     UNDEFINED,
     Evaluator,
     MessageContext,
@@ -39,9 +38,10 @@ from .evaluator import (
     select,
     to_text,
 )
-from .functions import FUNCTIONS
-from .parser import parse_expression
-from .store import RuleInvocation, RuleStore, TopicRule
+from iotmock.rules.functions import FUNCTIONS
+from iotmock.rules.parser import parse_expression
+from iotmock.rules.store import RuleInvocation, RuleStore, TopicRule
+from iotmock.shadows.document import ShadowStore, full_document
 
 MAX_REPUBLISH_DEPTH = 8
 _BASIC_INGEST = re.compile(r"\$aws/rules/(?P<rule>[^/]+)(?:/(?P<topic>.*))?")
@@ -139,7 +139,7 @@ def _message_context(
 
     def thing_shadow(thing: str, name: str | None) -> Any:
         shadow = backend.store(ShadowStore).get(thing, name)
-        return full_document(shadow, int(_clock.now())) if shadow is not None else UNDEFINED
+        return full_document(shadow, int(clock.now())) if shadow is not None else UNDEFINED
 
     return MessageContext(
         topic=topic,
@@ -224,7 +224,7 @@ def _run_action(
             action=config,
             payload=payload,
             topic=context.topic,
-            timestamp=_clock.now(),
+            timestamp=clock.now(),
             target_topic=target,
             error=error,
             is_error_action=is_error_action,

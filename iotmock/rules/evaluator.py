@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from . import ast
+from iotmock.rules import ast
 
 
 class _Undefined:

@@ -20,7 +20,14 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from .evaluator import UNDEFINED, MessageContext, element, is_number, to_number, to_text
+from iotmock.rules.evaluator import (
+    UNDEFINED,
+    MessageContext,
+    element,
+    is_number,
+    to_number,
+    to_text,
+)
 
 Function = Callable[..., Any]
 FUNCTIONS: dict[str, Function] = {}

@@ -23,8 +23,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .._errors import ServiceError
-from . import ast
+from iotmock.core.errors import ServiceError
+from iotmock.rules import ast
 
 _TOKEN = re.compile(
     r"""

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._paging import SortedIndex
-from . import ast
+from iotmock.core.paging import SortedIndex
+from iotmock.rules import ast
 
 LambdaFunction = Callable[[Any, Any], Any]
 

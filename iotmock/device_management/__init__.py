@@ -1,0 +1,2 @@
+"""Device management: streams, OTA updates, commands and command executions, software
+packages and versions."""

@@ -1,0 +1,2 @@
+"""Logging options (v1 and v2) and event configurations, with the registry and job event
+messages they turn on."""
