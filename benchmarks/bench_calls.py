@@ -24,6 +24,7 @@ from botocore.endpoint import Endpoint
 from iotmock import mock_iot
 from iotmock.core import intercept
 from iotmock.core.protocol import RawResponse
+from iotmock.registry.records import registry_of
 
 Call = Callable[[], Any]
 
@@ -130,7 +131,7 @@ def measure_pagination(counts: list[int]) -> list[tuple[int, float]]:
             iot = boto3.client("iot", region_name="us-east-1")
             for index in range(count):
                 iot.create_thing(thingName=f"page-{index:06d}")
-            assert len(mock.backend().things) == count
+            assert len(registry_of(mock.backend()).things) == count
             paginator = iot.get_paginator("list_things")
             start = time.perf_counter()
             listed = sum(

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from iotmock import IotMock
+from iotmock.registry.records import registry_of
 
 
 @functools.cache
@@ -61,5 +62,5 @@ def insert_dynamic_thing_group(iot: Any, mock: IotMock, name: str, query: str) -
     yet: the group is created with CreateThingGroup, then given its query directly in the
     mock's state, which is all that makes a group dynamic; returns its ARN."""
     arn = str(iot.create_thing_group(thingGroupName=name)["thingGroupArn"])
-    mock.backend().thing_groups[name].query_string = query
+    registry_of(mock.backend()).thing_groups[name].query_string = query
     return arn

@@ -15,6 +15,7 @@ from freezegun import freeze_time
 from iotmock import IotMock
 from iotmock.core import events
 from iotmock.identity.crypto import make_ca, new_ec_key, to_pem
+from iotmock.identity.records import identity_of
 
 POLICY_DOCUMENT = json.dumps(
     {
@@ -214,8 +215,8 @@ def test_attached_policies_block_deletion_unless_forced(iot: Any, iot_mock: IotM
 
     assert iot.list_targets_for_policy(policyName="p")["targets"] == []
     backend = iot_mock.backend()
-    assert arn not in backend.target_policies
-    assert created["certificateId"] not in backend.certificates
+    assert arn not in identity_of(backend).target_policies
+    assert created["certificateId"] not in identity_of(backend).certificates
     iot.delete_policy(policyName="p")  # no longer attached to anything
 
 

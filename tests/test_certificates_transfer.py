@@ -11,6 +11,7 @@ from error_checks import error_of
 from freezegun import freeze_time
 
 from iotmock import IotMock
+from iotmock.identity.records import identity_of
 
 SOURCE = "123456789012"
 TARGET = "210987654321"
@@ -84,8 +85,8 @@ def test_accept_moves_the_certificate_to_the_target(
     assert error_of(exc)[0] == "ResourceNotFoundException"
     assert iot.list_certificates()["certificates"] == []
     assert iot.list_outgoing_certificates()["outgoingCertificates"] == []
-    assert cert_id in iot_mock.backend(TARGET).certificates
-    assert cert_id not in iot_mock.backend(SOURCE).certificates
+    assert cert_id in identity_of(iot_mock.backend(TARGET)).certificates
+    assert cert_id not in identity_of(iot_mock.backend(SOURCE)).certificates
 
 
 def test_accept_without_set_as_active_gives_inactive(

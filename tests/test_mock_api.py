@@ -14,6 +14,7 @@ import pytest
 from iotmock import IotMock, mock_iot
 from iotmock.core.backend import Backend
 from iotmock.core.intercept import active_mock
+from iotmock.registry.records import registry_of
 
 
 def _client() -> Any:
@@ -48,18 +49,18 @@ def test_context_manager_yields_the_mock_with_state_access() -> None:
         _client().create_thing(thingName="ctx", attributePayload={"attributes": {"a": "1"}})
         backend = mock.backend()
         assert isinstance(backend, Backend)
-        assert backend.things["ctx"].attributes == {"a": "1"}
+        assert registry_of(backend).things["ctx"].attributes == {"a": "1"}
         assert mock.backend("123456789012", "us-east-1") is backend
 
 
 def test_state_is_per_account_and_region() -> None:
     with mock_iot() as mock:
         boto3.client("iot", region_name="eu-west-1").create_thing(thingName="eu")
-        assert "eu" in mock.backend(region="eu-west-1").things
-        assert "eu" not in mock.backend().things
+        assert "eu" in registry_of(mock.backend(region="eu-west-1")).things
+        assert "eu" not in registry_of(mock.backend()).things
         with mock.as_account("444455556666"):
             _client().create_thing(thingName="other")
-        assert "other" in mock.backend("444455556666").things
+        assert "other" in registry_of(mock.backend("444455556666")).things
         assert _thing_names() == []
 
 
@@ -122,7 +123,7 @@ def test_nesting_serves_the_innermost_mock_and_restores_the_outer() -> None:
             with inner:  # re-entering the same mock keeps its state
                 assert _thing_names() == ["inner"]
         assert _thing_names() == ["outer"]
-        assert "inner" not in outer.backend().things
+        assert "inner" not in registry_of(outer.backend()).things
     assert botocore.endpoint.Endpoint.make_request is original
 
 
@@ -147,7 +148,7 @@ def test_many_threads_share_one_mock_safely() -> None:
         for thread in threads:
             thread.join()
         assert errors == []
-        things = mock.backend().things
+        things = registry_of(mock.backend()).things
         assert len(things) == 200
         assert all(t.version == 2 for t in things.values())
         paginator = _client().get_paginator("list_things")

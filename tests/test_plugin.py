@@ -10,11 +10,12 @@ def test_iot_mock_fixture_gives_fresh_state_per_test(pytester: pytest.Pytester) 
         """
         import boto3
         from iotmock import IotMock
+        from iotmock.registry.records import registry_of
 
         def test_first(iot_mock):
             assert isinstance(iot_mock, IotMock)
             boto3.client("iot", region_name="us-east-1").create_thing(thingName="one")
-            assert "one" in iot_mock.backend().things
+            assert "one" in registry_of(iot_mock.backend()).things
 
         def test_second_sees_nothing_of_the_first(iot_mock):
             things = boto3.client("iot", region_name="us-east-1").list_things()["things"]

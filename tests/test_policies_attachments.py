@@ -13,6 +13,7 @@ from error_checks import error_of
 from identity_state import insert_dynamic_thing_group, new_certificate
 
 from iotmock import IotMock
+from iotmock.identity.records import identity_of
 
 COGNITO = "us-east-1:7b1a6e4c-0d2f-4e21-9b43-6c5b1f0a8e11"
 DOC = json.dumps(
@@ -52,8 +53,8 @@ def test_attach_to_certificate(iot: Any, iot_mock: IotMock) -> None:
     assert attached(iot, cert) == ["p1", "p2"]
     assert iot.list_targets_for_policy(policyName="p1")["targets"] == [cert]
     backend = iot_mock.backend()
-    assert backend.target_policies[cert] == {"p1": None, "p2": None}
-    assert backend.policy_targets["p1"] == {cert: None}
+    assert identity_of(backend).target_policies[cert] == {"p1": None, "p2": None}
+    assert identity_of(backend).policy_targets["p1"] == {cert: None}
 
 
 def test_attach_twice_is_a_no_op(iot: Any) -> None:
@@ -135,7 +136,7 @@ def test_detach_policy(iot: Any, iot_mock: IotMock) -> None:
     iot.detach_policy(policyName="p1", target=cert)
     assert attached(iot, cert) == ["p2"]
     assert iot.list_targets_for_policy(policyName="p1")["targets"] == []
-    assert "p1" not in iot_mock.backend().policy_targets
+    assert "p1" not in identity_of(iot_mock.backend()).policy_targets
 
 
 def test_detach_not_attached_is_silent(iot: Any) -> None:
@@ -315,7 +316,7 @@ def test_deleting_a_certificate_drops_its_attachments(iot: Any, iot_mock: IotMoc
     )
     iot.delete_certificate(certificateId=certificate_id, forceDelete=True)
     assert iot.list_targets_for_policy(policyName="p1")["targets"] == [keep]
-    assert cert not in iot_mock.backend().target_policies
+    assert cert not in identity_of(iot_mock.backend()).target_policies
     with pytest.raises(ClientError) as exc:
         iot.list_attached_policies(target=cert)
     assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)

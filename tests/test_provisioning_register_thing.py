@@ -23,6 +23,8 @@ from iotmock.identity.crypto import (
     to_pem,
     verification_certificate,
 )
+from iotmock.identity.records import identity_of
+from iotmock.registry.records import registry_of
 
 DOCUMENT = json.dumps(
     {
@@ -115,9 +117,13 @@ def test_register_thing_creates_thing_certificate_and_policy_and_attaches_them(
     assert policy_name == policy_name.upper()
 
     backend = iot_mock.backend()
-    assert backend.thing_principals["sensor-1"] == {arns["certificate"]: "NON_EXCLUSIVE_THING"}
-    assert backend.principal_things[arns["certificate"]] == {"sensor-1": "NON_EXCLUSIVE_THING"}
-    assert list(backend.target_policies[arns["certificate"]]) == [policy_name]
+    assert registry_of(backend).thing_principals["sensor-1"] == {
+        arns["certificate"]: "NON_EXCLUSIVE_THING"
+    }
+    assert registry_of(backend).principal_things[arns["certificate"]] == {
+        "sensor-1": "NON_EXCLUSIVE_THING"
+    }
+    assert list(identity_of(backend).target_policies[arns["certificate"]]) == [policy_name]
     assert iot.describe_thing(thingName="sensor-1")["thingArn"] == arns["thing"]
 
 
@@ -139,7 +145,7 @@ def test_the_same_inline_document_reuses_its_policy(iot: Any, iot_mock: IotMock)
     second = register(iot, template)
 
     assert first["resourceArns"]["policy"] == second["resourceArns"]["policy"]
-    assert len(iot_mock.backend().policies) == 1
+    assert len(identity_of(iot_mock.backend()).policies) == 1
 
 
 def test_an_existing_policy_by_name(iot: Any, iot_mock: IotMock) -> None:
@@ -159,7 +165,9 @@ def test_an_existing_policy_by_name(iot: Any, iot_mock: IotMock) -> None:
 
     assert result["resourceArns"] == {"certificate": cert["certificateArn"], "pol": policy_arn}
     assert result["certificatePem"] == cert["certificatePem"]
-    assert list(iot_mock.backend().target_policies[cert["certificateArn"]]) == ["DevicePolicy"]
+    assert list(identity_of(iot_mock.backend()).target_policies[cert["certificateArn"]]) == [
+        "DevicePolicy"
+    ]
     assert iot.list_attached_policies(target=cert["certificateArn"])["policies"] == [
         {"policyName": "DevicePolicy", "policyArn": policy_arn}
     ]
@@ -195,7 +203,7 @@ def test_a_malformed_inline_policy_is_an_invalid_request_and_creates_nothing(
 
     assert error_of(exc)[0] == "InvalidRequestException"
     assert "PolicyDocument of resource p" in error_of(exc)[2]
-    assert "t" not in iot_mock.backend().things
+    assert "t" not in registry_of(iot_mock.backend()).things
 
 
 # --------------------------------------------------------------------------- certificates
@@ -341,9 +349,9 @@ def test_thing_properties_type_attributes_groups_billing_group(
     assert thing["attributes"] == {"model": "x1", "plant": "dev"}
     assert thing["billingGroupName"] == "b1"
     backend = iot_mock.backend()
-    assert backend.things["dev"].group_names == {"g1", "g2"}
-    assert backend.thing_groups["g1"].thing_names == {"dev"}
-    assert backend.billing_groups["b1"].thing_names == {"dev"}
+    assert registry_of(backend).things["dev"].group_names == {"g1", "g2"}
+    assert registry_of(backend).thing_groups["g1"].thing_names == {"dev"}
+    assert registry_of(backend).billing_groups["b1"].thing_names == {"dev"}
     listed = iot.list_thing_groups_for_thing(thingName="dev")["thingGroups"]
     assert sorted(g["groupName"] for g in listed) == ["g1", "g2"]
     assert iot.list_things_in_thing_group(thingGroupName="g1")["things"] == ["dev"]
@@ -375,7 +383,7 @@ def test_missing_references_fail_registration_and_create_nothing(
 
     assert error_of(exc)[:2] == ("ResourceRegistrationFailureException", 400)
     assert fragment in error_of(exc)[2]
-    assert "dev" not in iot_mock.backend().things
+    assert "dev" not in registry_of(iot_mock.backend()).things
     assert iot.list_certificates()["certificates"] == []
 
 
@@ -405,7 +413,7 @@ def test_attribute_rules_are_checked_before_anything_is_created(
     assert "regular expression pattern" in error_of(exc)[2]
 
     assert iot.list_certificates()["certificates"] == []
-    assert "dev" not in iot_mock.backend().things
+    assert "dev" not in registry_of(iot_mock.backend()).things
 
 
 def test_an_existing_thing_is_left_alone_by_default(iot: Any) -> None:
@@ -454,8 +462,8 @@ def test_thing_group_override_replace(
     register(iot, template, ThingName="dev")
 
     backend = iot_mock.backend()
-    assert backend.things["dev"].group_names == {"new"}
-    assert backend.thing_groups["old"].thing_names == set()
+    assert registry_of(backend).things["dev"].group_names == {"new"}
+    assert registry_of(backend).thing_groups["old"].thing_names == set()
     assert iot.list_things_in_thing_group(thingGroupName="old")["things"] == []
     assert iot.list_things_in_thing_group(thingGroupName="new")["things"] == ["dev"]
     assert group_events[-2:] == [
@@ -475,7 +483,7 @@ def test_registering_twice_attaches_once(iot: Any, iot_mock: IotMock) -> None:
     register(iot, template, ThingName="dev")
     register(iot, template, ThingName="dev")
 
-    assert iot_mock.backend().principal_things[cert["certificateArn"]] == {
+    assert registry_of(iot_mock.backend()).principal_things[cert["certificateArn"]] == {
         "dev": "NON_EXCLUSIVE_THING"
     }
 
@@ -622,7 +630,7 @@ def test_sub_escapes_policy_variables(iot: Any, iot_mock: IotMock) -> None:
 
     name = register(iot, template, Region="eu-west-1")["resourceArns"]["p"].rsplit("/", 1)[1]
 
-    stored = iot_mock.backend().policies[name].default_version.document
+    stored = identity_of(iot_mock.backend()).policies[name].default_version.document
     assert json.loads(stored)["Statement"][0]["Resource"] == (
         "arn:aws:iot:eu-west-1:*:client/${iot:ClientId}"
     )
@@ -703,7 +711,7 @@ def test_a_resource_condition_skips_the_resource(iot: Any, iot_mock: IotMock) ->
 
     made = register(iot, template, ThingName="b", WithCert="yes")
     assert set(made["resourceArns"]) == {"thing", "certificate"}
-    assert iot_mock.backend().thing_principals["b"]
+    assert registry_of(iot_mock.backend()).thing_principals["b"]
 
 
 def test_a_self_referencing_condition_is_a_bad_template(iot: Any) -> None:

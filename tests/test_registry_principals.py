@@ -10,6 +10,7 @@ from error_checks import code_of
 from identity_state import new_certificate
 
 from iotmock import IotMock
+from iotmock.registry.records import registry_of
 
 COGNITO = "us-east-1:11111111-2222-3333-4444-555555555555"
 
@@ -36,8 +37,8 @@ def test_attach_certificate_and_list_both_ways(iot: Any, iot_mock: IotMock, cert
         {"thingName": "t", "thingPrincipalType": "NON_EXCLUSIVE_THING"}
     ]
     backend = iot_mock.backend()
-    assert backend.thing_principals == {"t": {cert: "NON_EXCLUSIVE_THING"}}
-    assert backend.principal_things == {cert: {"t": "NON_EXCLUSIVE_THING"}}
+    assert registry_of(backend).thing_principals == {"t": {cert: "NON_EXCLUSIVE_THING"}}
+    assert registry_of(backend).principal_things == {cert: {"t": "NON_EXCLUSIVE_THING"}}
 
 
 def test_reattach_is_a_no_op(iot: Any, cert: str) -> None:
@@ -163,11 +164,11 @@ def test_detach_keeps_indexes_consistent(iot: Any, iot_mock: IotMock, cert: str)
     iot.detach_thing_principal(thingName="t1", principal=cert)
     iot.detach_thing_principal(thingName="t1", principal=cert)  # already detached: no-op
     backend = iot_mock.backend()
-    assert backend.thing_principals == {"t2": {cert: "NON_EXCLUSIVE_THING"}}
-    assert backend.principal_things == {cert: {"t2": "NON_EXCLUSIVE_THING"}}
+    assert registry_of(backend).thing_principals == {"t2": {cert: "NON_EXCLUSIVE_THING"}}
+    assert registry_of(backend).principal_things == {cert: {"t2": "NON_EXCLUSIVE_THING"}}
     iot.detach_thing_principal(thingName="t2", principal=cert)
-    assert backend.thing_principals == {}
-    assert backend.principal_things == {}
+    assert registry_of(backend).thing_principals == {}
+    assert registry_of(backend).principal_things == {}
     iot.delete_thing(thingName="t1")
 
 
@@ -185,7 +186,7 @@ def test_certificate_with_things_cannot_be_deleted(iot: Any, iot_mock: IotMock, 
     iot.detach_thing_principal(thingName="t", principal=cert)
     iot.delete_certificate(certificateId=certificate_id)
     assert iot.list_thing_principals(thingName="t")["principals"] == []
-    assert iot_mock.backend().principal_things == {}
+    assert registry_of(iot_mock.backend()).principal_things == {}
     with pytest.raises(ClientError) as exc:
         iot.list_principal_things(principal=cert)
     assert code_of(exc) == ("ResourceNotFoundException", 404)

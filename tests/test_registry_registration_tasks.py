@@ -11,6 +11,7 @@ from error_checks import code_of
 
 from iotmock import IotMock
 from iotmock.identity.crypto import make_csr, new_ec_key
+from iotmock.registry.records import registry_of
 
 ROLE = "arn:aws:iam::123456789012:role/provisioning"
 
@@ -148,7 +149,7 @@ def test_certificate_and_policy_resources(iot: Any, iot_mock: IotMock) -> None:
     }
     error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
     assert error["errorCode"] == "ResourceNotFoundException"
-    assert "b" not in backend.things
+    assert "b" not in registry_of(backend).things
 
 
 def test_override_settings_for_existing_things(iot: Any, iot_mock: IotMock) -> None:

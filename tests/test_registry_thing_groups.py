@@ -13,6 +13,7 @@ from identity_state import insert_dynamic_thing_group
 from iotmock import IotMock
 from iotmock.core.events import _SUBSCRIBERS, subscribe
 from iotmock.core.operations import RequestContext
+from iotmock.registry.records import registry_of
 from iotmock.registry.thing_groups import ancestors, group_members_recursive
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
@@ -305,7 +306,7 @@ def test_delete_thing_group(
     iot.delete_thing_group(thingGroupName="a1", expectedVersion=1)
     assert ("thing_group_deleted", {"group_name": "a1", "arn": f"{ARN}:thinggroup/a1"}) in events
     assert iot.list_thing_groups_for_thing(thingName="t")["thingGroups"] == []
-    assert iot_mock.backend().thing_groups["a"].child_names == set()
+    assert registry_of(iot_mock.backend()).thing_groups["a"].child_names == set()
     iot.delete_thing_group(thingGroupName="a")
     assert (
         iot.delete_thing_group(thingGroupName="ghost")["ResponseMetadata"]["HTTPStatusCode"] == 200

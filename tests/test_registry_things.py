@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from error_checks import error_of
 
 from iotmock import IotMock
+from iotmock.registry.records import registry_of
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -194,8 +195,8 @@ def test_delete_thing_leaves_groups_and_billing_group(iot: Any, iot_mock: IotMoc
     assert iot.list_things_in_billing_group(billingGroupName="bg")["things"] == []
     assert iot.list_things(thingTypeName="ty")["things"] == []
     backend = iot_mock.backend()
-    assert backend.thing_groups["g"].thing_names == set()
-    assert backend.billing_groups["bg"].thing_names == set()
+    assert registry_of(backend).thing_groups["g"].thing_names == set()
+    assert registry_of(backend).billing_groups["bg"].thing_names == set()
 
 
 def test_list_things_filters(iot: Any) -> None:

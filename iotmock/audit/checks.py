@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from iotmock.audit.records import AuditStore
 from iotmock.core import clock
-from iotmock.core.backend import Backend, Certificate, Policy
+from iotmock.core.backend import Backend
 from iotmock.core.events import subscribe
 from iotmock.core.operations import RequestContext
 from iotmock.identity import crypto
 from iotmock.identity.authorization import Statement, parse_policy
-from iotmock.identity.records import CACertificate, CAStore
+from iotmock.identity.records import CACertificate, CAStore, Certificate, Policy, identity_of
 from iotmock.logging.options import logging_enabled
 from iotmock.messaging.log import Message
 
@@ -97,7 +97,7 @@ def related(resource_type: str, identifier: dict[str, Any], **info: str) -> dict
 
 
 def _device_certificates(backend: Backend) -> Iterator[Certificate]:
-    return (c for c in backend.certificates.values() if c.status in EXAMINED_STATUSES)
+    return (c for c in identity_of(backend).certificates.values() if c.status in EXAMINED_STATUSES)
 
 
 def _active_cas(backend: Backend) -> Iterator[CACertificate]:
@@ -275,7 +275,7 @@ def _observe_connection(ctx: RequestContext, message: Message) -> None:
 
 def _certificate_of_principal(backend: Backend, principal: str) -> Certificate | None:
     """The device certificate a connection principal names (its id or its ARN)."""
-    return backend.certificates.get(principal.rpartition("/")[2])
+    return identity_of(backend).certificates.get(principal.rpartition("/")[2])
 
 
 @audit_check("DEVICE_CERTIFICATE_SHARED_CHECK", "CRITICAL")
@@ -369,8 +369,8 @@ def _policy_identifier(policy: Policy) -> dict[str, Any]:
 def _policy_related(backend: Backend, policy: Policy) -> list[dict[str, Any]]:
     """The device certificates the policy is attached to."""
     found = []
-    for target in backend.policy_targets.get(policy.name, {}):
-        record = backend.certificates.get(target.rpartition("/")[2])
+    for target in identity_of(backend).policy_targets.get(policy.name, {}):
+        record = identity_of(backend).certificates.get(target.rpartition("/")[2])
         if record is not None and record.arn == target:
             found.append(related("DEVICE_CERTIFICATE", device_certificate(record)))
     return found
@@ -389,7 +389,7 @@ def _policy_overly_permissive(backend: Backend, settings: dict[str, str]) -> Che
         reason = next(filter(None, map(_overly_permissive, statements)), None)
         return None if reason is None else _policy_draft(backend, policy, *reason)
 
-    return _examine(backend.policies.values(), fault)
+    return _examine(identity_of(backend).policies.values(), fault)
 
 
 def _wildcard_in_deny(statement: Statement) -> bool:
@@ -417,7 +417,7 @@ def _policy_misconfiguration(backend: Backend, settings: dict[str, str]) -> Chec
             else None
         )
 
-    return _examine(backend.policies.values(), fault)
+    return _examine(identity_of(backend).policies.values(), fault)
 
 
 # --------------------------------------------------------------------------- account

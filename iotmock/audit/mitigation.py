@@ -30,13 +30,14 @@ from iotmock.audit.records import (
     time_key,
 )
 from iotmock.core import clock
-from iotmock.core.backend import Thing
 from iotmock.core.errors import ServiceError, invalid_request, not_found
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.identity.ca_certificates import get_ca
 from iotmock.identity.certificates import check_status_change, get_certificate, touch
 from iotmock.identity.policies import create_policy_version
+from iotmock.identity.records import identity_of
 from iotmock.logging.options import set_v1_options
+from iotmock.registry.records import Thing, registry_of
 from iotmock.registry.thing_groups import add_thing_to_group, get_group
 
 # The audit checks each action type applies to (DG:dd-mitigation-actions).
@@ -137,13 +138,15 @@ def _finding_things(ctx: RequestContext, finding: Finding) -> list[Thing]:
     backend = ctx.backend
     names: dict[str, None] = {}
     for certificate_id in _finding_certificate_ids(finding):
-        record = backend.certificates.get(certificate_id)
+        record = identity_of(backend).certificates.get(certificate_id)
         if record is not None:
-            names.update(dict.fromkeys(backend.principal_things.get(record.arn, {})))
+            names.update(dict.fromkeys(registry_of(backend).principal_things.get(record.arn, {})))
     client_id = finding.resource["resourceIdentifier"].get("clientId")
-    if client_id and client_id in backend.things:
+    if client_id and client_id in registry_of(backend).things:
         names[client_id] = None
-    return [backend.things[name] for name in names if name in backend.things]
+    return [
+        registry_of(backend).things[name] for name in names if name in registry_of(backend).things
+    ]
 
 
 def _add_things_to_groups(ctx: RequestContext, finding: Finding, action: Action) -> None:

@@ -24,6 +24,7 @@ from iotmock.core.paging import SortedIndex, page_of, paginate
 from iotmock.defender.mitigation_actions import MitigationAction, get_mitigation_action
 from iotmock.defender.security_profiles import get_profile
 from iotmock.defender.violations import Violation, violation_store
+from iotmock.registry.records import registry_of
 from iotmock.registry.thing_groups import check_static, root_name, update_memberships
 
 DEFAULT_PAGE_SIZE = 25
@@ -177,13 +178,13 @@ def _apply(
 ) -> tuple[str, str | None, str | None]:
     """Apply an ADD_THINGS_TO_THING_GROUP action: (status, errorCode, message)."""
     backend = ctx.backend
-    thing = backend.things.get(thing_name)
+    thing = registry_of(backend).things.get(thing_name)
     if thing is None:
         return "FAILED", "ResourceNotFoundException", f"Thing {thing_name} does not exist."
     params = action.params["addThingsToThingGroupParams"]
     groups = []
     for group_name in params["thingGroupNames"]:
-        group = backend.thing_groups.get(group_name)
+        group = registry_of(backend).thing_groups.get(group_name)
         if group is None:
             return (
                 "FAILED",
@@ -200,7 +201,7 @@ def _apply(
         # same hierarchy: a thing is in at most one group of a hierarchy.
         roots = {root_name(backend, g.name) for g in groups}
         leaving = [
-            backend.thing_groups[name]
+            registry_of(backend).thing_groups[name]
             for name in thing.group_names
             if root_name(backend, name) in roots and name not in {g.name for g in groups}
         ]

@@ -25,6 +25,7 @@ from iotmock.core.events import subscribe
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, page_of, paginate
 from iotmock.defender import custom_metrics, dimensions
+from iotmock.registry.records import registry_of
 from iotmock.registry.thing_groups import ancestors, descendants
 from iotmock.registry.things import check_expected_version
 
@@ -292,11 +293,11 @@ def all_things_arn(backend: Backend, registered: bool) -> str:
 def profiles_for_thing(backend: Backend, thing_name: str) -> list[SecurityProfile]:
     """The security profiles that apply to a thing: those attached to all registered
     (or unregistered) things and to any of its thing groups or their ancestors."""
-    thing = backend.things.get(thing_name)
+    thing = registry_of(backend).things.get(thing_name)
     target_arns = [all_things_arn(backend, thing is not None)]
     if thing is not None:
         for group_name in sorted(thing.group_names):
-            group = backend.thing_groups.get(group_name)
+            group = registry_of(backend).thing_groups.get(group_name)
             if group is not None:
                 target_arns.append(group.arn)
                 target_arns.extend(a.arn for a in ancestors(backend, group_name))
@@ -513,7 +514,7 @@ def _check_target(backend: Backend, target_arn: str) -> None:
             f"{target_arn} is not a valid security profile target: use a thing group ARN or "
             f"{all_things_arn(backend, True)} / {all_things_arn(backend, False)}."
         )
-    group = backend.thing_groups.get(target_arn[len(prefix) :])
+    group = registry_of(backend).thing_groups.get(target_arn[len(prefix) :])
     if group is None:
         raise not_found(f"Thing group {target_arn} does not exist.")
 
@@ -584,7 +585,7 @@ def list_security_profiles_for_target(ctx: RequestContext, params: Params) -> di
     prefix = backend.arn("thinggroup/")
     if params.get("recursive") and target_arn.startswith(prefix):
         children = descendants(backend, target_arn[len(prefix) :])
-        target_arns += sorted(backend.thing_groups[n].arn for n in children)
+        target_arns += sorted(registry_of(backend).thing_groups[n].arn for n in children)
 
     def source(after: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
         # Keys "<target position>/<profile name>" page target by target, in order.

@@ -42,6 +42,7 @@ from iotmock.device_management.commands import (
 )
 from iotmock.device_management.errors import validation_error
 from iotmock.messaging.log import publish
+from iotmock.registry.records import registry_of
 
 _CONTENT_FORMATS = {"application/json": "json", "application/cbor": "cbor"}
 # A placeholder that is a whole JSON string ("${...}") is replaced by the JSON value.
@@ -63,7 +64,7 @@ def _target(backend: Backend, command: Command, target_arn: str) -> tuple[str, s
     thing_prefix, client_prefix = backend.arn("thing/"), backend.arn("client/")
     if target_arn.startswith(thing_prefix):
         name = target_arn[len(thing_prefix) :]
-        if name not in backend.things:
+        if name not in registry_of(backend).things:
             raise not_found(f"Thing {name} cannot be found.")
         return "things", name
     if target_arn.startswith(client_prefix) and len(target_arn) > len(client_prefix):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from iotmock.core import clock
-from iotmock.core.backend import Backend, Certificate
+from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, invalid_request, not_found
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.identity.ca_certificates import certificate_state_error
@@ -26,7 +26,8 @@ from iotmock.identity.certificates import (
     touch,
     unindex_certificate,
 )
-from iotmock.identity.records import CertificateStore, Incoming
+from iotmock.identity.records import Certificate, CertificateStore, Incoming, identity_of
+from iotmock.registry.records import registry_of
 from iotmock.registry.thing_principals import detach
 
 
@@ -71,11 +72,11 @@ def transfer_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
         raise certificate_state_error(
             f"The certificate {record.certificate_id} is {record.status} and cannot be transferred."
         )
-    if backend.target_policies.get(record.arn):
+    if identity_of(backend).target_policies.get(record.arn):
         raise _transfer_conflict(
             f"Certificate policies must be detached before transfer (arn: {record.arn})"
         )
-    if backend.principal_things.get(record.arn):
+    if registry_of(backend).principal_things.get(record.arn):
         raise _transfer_conflict(f"Things must be detached before transfer (arn: {record.arn})")
     target = ctx.mock.backend(target_account, ctx.region)
     record.status = "PENDING_TRANSFER"
@@ -106,7 +107,7 @@ def _incoming(ctx: RequestContext, certificate_id: str) -> Incoming:
             f"Only the transfer target can answer the transfer of certificate {certificate_id}; "
             "the source can cancel it with CancelCertificateTransfer."
         )
-    if certificate_id in ctx.backend.certificates:
+    if certificate_id in identity_of(ctx.backend).certificates:
         raise _not_pending(certificate_id)
     raise not_found(f"The certificate {certificate_id} does not exist.")
 
@@ -121,7 +122,7 @@ def accept_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str
     # The certificate leaves the source account: whatever was attached to it there while
     # the transfer was pending goes, or the source would keep attachments it cannot undo.
     detach_all_policies(source, record.arn)
-    for thing_name in list(source.principal_things.get(record.arn, {})):
+    for thing_name in list(registry_of(source).principal_things.get(record.arn, {})):
         detach(source, thing_name, record.arn)
     source_store = source.store(CertificateStore)
     source_store.transferred_away[record.certificate_id] = ctx.account_id

@@ -15,7 +15,7 @@ from typing import Any
 from cryptography import x509
 
 from iotmock.core import clock
-from iotmock.core.backend import Backend, Certificate
+from iotmock.core.backend import Backend
 from iotmock.core.errors import (
     ServiceError,
     already_exists,
@@ -32,7 +32,15 @@ from iotmock.identity.ca_certificates import (
     certificate_validation_error,
     parse_certificate,
 )
-from iotmock.identity.records import CACertificate, CAStore, CertificateStore, CreationOrder
+from iotmock.identity.records import (
+    CACertificate,
+    CAStore,
+    Certificate,
+    CertificateStore,
+    CreationOrder,
+    identity_of,
+)
+from iotmock.registry.records import registry_of
 
 # Statuses a caller may set; PENDING_TRANSFER and PENDING_ACTIVATION are IoT's own
 # (API:UpdateCertificate), REGISTER_INACTIVE is deprecated but still accepted.
@@ -51,7 +59,7 @@ def certificate_arn(backend: Backend, certificate_id: str) -> str:
 def index_certificate(backend: Backend, record: Certificate) -> None:
     """Make `record` an owned certificate of `backend`, in every index."""
     store = backend.store(CertificateStore)
-    backend.certificates[record.certificate_id] = record
+    identity_of(backend).certificates[record.certificate_id] = record
     store.order.add(record.certificate_id, record.created_at, record)
     if record.ca_certificate_id:
         by_ca = store.by_ca.setdefault(record.ca_certificate_id, CreationOrder())
@@ -60,7 +68,7 @@ def index_certificate(backend: Backend, record: Certificate) -> None:
 
 def unindex_certificate(backend: Backend, record: Certificate) -> None:
     store = backend.store(CertificateStore)
-    backend.certificates.pop(record.certificate_id)
+    identity_of(backend).certificates.pop(record.certificate_id)
     store.order.remove(record.certificate_id)
     if record.ca_certificate_id and record.ca_certificate_id in store.by_ca:
         store.by_ca[record.ca_certificate_id].remove(record.certificate_id)
@@ -78,7 +86,7 @@ def add_certificate(
     certificate_id = crypto.certificate_id(cert)
     arn = certificate_arn(backend, certificate_id)
     store = backend.store(CertificateStore)
-    if certificate_id in backend.certificates or certificate_id in store.incoming:
+    if certificate_id in identity_of(backend).certificates or certificate_id in store.incoming:
         raise already_exists(
             "The certificate is already provisioned or registered", certificate_id, arn
         )
@@ -111,7 +119,7 @@ def touch(record: Certificate) -> None:
 
 def get_certificate(backend: Backend, certificate_id: str) -> Certificate:
     """An owned certificate, else ResourceNotFoundException."""
-    record = backend.certificates.get(certificate_id)
+    record = identity_of(backend).certificates.get(certificate_id)
     if record is None:
         raise not_found(f"The certificate {certificate_id} does not exist.")
     return record
@@ -119,7 +127,7 @@ def get_certificate(backend: Backend, certificate_id: str) -> Certificate:
 
 def visible_certificate(backend: Backend, certificate_id: str) -> Certificate:
     """An owned certificate or one being transferred to this account."""
-    record = backend.certificates.get(certificate_id)
+    record = identity_of(backend).certificates.get(certificate_id)
     if record is None:
         incoming = backend.store(CertificateStore).incoming.get(certificate_id)
         if incoming is None:
@@ -337,8 +345,8 @@ def update_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 
 def detach_all_policies(backend: Backend, arn: str) -> None:
-    for policy_name in backend.target_policies.pop(arn, {}):
-        targets = backend.policy_targets.get(policy_name)
+    for policy_name in identity_of(backend).target_policies.pop(arn, {}):
+        targets = identity_of(backend).policy_targets.get(policy_name)
         if targets is not None:
             targets.pop(arn, None)
 
@@ -358,14 +366,14 @@ def delete_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
             f"The certificate {record.certificate_id} is pending transfer; cancel or "
             "complete the transfer before deleting it."
         )
-    if backend.principal_things.get(record.arn):
+    if registry_of(backend).principal_things.get(record.arn):
         raise delete_conflict(f"Things must be detached before deletion (arn: {record.arn})")
-    if backend.target_policies.get(record.arn) and not params.get("forceDelete"):
+    if identity_of(backend).target_policies.get(record.arn) and not params.get("forceDelete"):
         raise delete_conflict(
             f"Certificate policies must be detached before deletion (arn: {record.arn})"
         )
     detach_all_policies(backend, record.arn)
-    backend.principal_things.pop(record.arn, None)
+    registry_of(backend).principal_things.pop(record.arn, None)
     unindex_certificate(backend, record)
     emit(ctx, "certificate_deleted", certificate_id=record.certificate_id, arn=record.arn)
     return {}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend, Policy, PolicyVersion
+from iotmock.core.backend import Backend
 from iotmock.core.errors import (
     ServiceError,
     already_exists,
@@ -27,6 +27,8 @@ from iotmock.core.errors import (
 from iotmock.core.marker_pages import name_page
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.identity.authorization import parse_policy
+from iotmock.identity.records import Policy, PolicyVersion, identity_of
+from iotmock.registry.records import registry_of
 
 MAX_POLICY_VERSIONS = 5
 # AWS IoT quota: policies attached to one certificate, Cognito identity or thing group.
@@ -43,7 +45,7 @@ def _generation_id() -> str:
 
 
 def get_policy(backend: Backend, name: str) -> Policy:
-    policy = backend.policies.get(name)
+    policy = identity_of(backend).policies.get(name)
     if policy is None:
         raise not_found(f"Policy {name} cannot be found.")
     return policy
@@ -64,7 +66,7 @@ def create_policy_record(
 ) -> Policy:
     """Create policy `name` with version 1 as its default, as CreatePolicy does."""
     backend = ctx.backend
-    existing = backend.policies.get(name)
+    existing = identity_of(backend).policies.get(name)
     if existing is not None:
         raise already_exists(
             f"Policy cannot be created - name already exists (name={name})", name, existing.arn
@@ -81,14 +83,14 @@ def create_policy_record(
         last_modified_at=now,
         generation_id=_generation_id(),
     )
-    backend.policies[name] = policy
+    identity_of(backend).policies[name] = policy
     tagging.tag_on_create(backend, policy.arn, tags)
     return policy
 
 
 @tagging.taggable("policy")
 def _policy_exists(backend: Backend, name: str) -> bool:
-    return name in backend.policies
+    return name in identity_of(backend).policies
 
 
 def _touch(policy: Policy) -> None:
@@ -133,10 +135,10 @@ def parse_target(backend: Backend, value: str) -> Target:
     # Only ARNs of this partition, region and account name local resources.
     local = value.startswith(backend.arn(""))
     if target.kind == "cert":
-        if not local or target.resource_id not in backend.certificates:
+        if not local or target.resource_id not in identity_of(backend).certificates:
             raise not_found(f"The certificate {value} does not exist.")
         return target
-    group = backend.thing_groups.get(target.resource_id) if local else None
+    group = registry_of(backend).thing_groups.get(target.resource_id) if local else None
     if group is None:
         raise not_found(f"Thing group {value} cannot be found.")
     if group.is_dynamic:
@@ -152,7 +154,7 @@ def attach_policy_record(ctx: RequestContext, policy_name: str, target: str) -> 
     backend = ctx.backend
     get_policy(backend, policy_name)
     parse_target(backend, target)
-    attached = backend.target_policies.setdefault(target, {})
+    attached = identity_of(backend).target_policies.setdefault(target, {})
     if policy_name in attached:
         return
     if len(attached) >= MAX_POLICIES_PER_TARGET:
@@ -162,28 +164,28 @@ def attach_policy_record(ctx: RequestContext, policy_name: str, target: str) -> 
             "attached; detach one first.",
         )
     attached[policy_name] = None
-    backend.policy_targets.setdefault(policy_name, {})[target] = None
+    identity_of(backend).policy_targets.setdefault(policy_name, {})[target] = None
 
 
 def detach_policy_record(backend: Backend, policy_name: str, target: str) -> bool:
     """Remove the (policy, target) pair; False when it was not attached."""
-    attached = backend.target_policies.get(target)
+    attached = identity_of(backend).target_policies.get(target)
     if attached is None or policy_name not in attached:
         return False
     del attached[policy_name]
     if not attached:
-        del backend.target_policies[target]
-    targets = backend.policy_targets.get(policy_name)
+        del identity_of(backend).target_policies[target]
+    targets = identity_of(backend).policy_targets.get(policy_name)
     if targets is not None:
         targets.pop(target, None)
         if not targets:
-            del backend.policy_targets[policy_name]
+            del identity_of(backend).policy_targets[policy_name]
     return True
 
 
 def drop_target(backend: Backend, target: str) -> None:
     """Forget every attachment of a deleted target."""
-    for policy_name in list(backend.target_policies.get(target, ())):
+    for policy_name in list(identity_of(backend).target_policies.get(target, ())):
         detach_policy_record(backend, policy_name, target)
 
 
@@ -223,7 +225,7 @@ def get_policy_handler(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "ListPolicies")
 def list_policies(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    page, marker = name_page("ListPolicies", ctx.backend.policies, params)
+    page, marker = name_page("ListPolicies", identity_of(ctx.backend).policies, params)
     return {"policies": [policy_summary(p) for p in page], "nextMarker": marker}
 
 
@@ -236,13 +238,13 @@ def delete_policy(ctx: RequestContext, params: Params) -> dict[str, Any]:
         raise delete_conflict(
             "The policy cannot be deleted as versions other than than default version exist"
         )
-    if backend.policy_targets.get(policy.name):
+    if identity_of(backend).policy_targets.get(policy.name):
         raise delete_conflict(
             "The policy cannot be deleted as the policy is attached to one or more "
             f"principals (name={policy.name})"
         )
-    backend.policies.pop(policy.name)
-    backend.policy_targets.pop(policy.name, None)
+    identity_of(backend).policies.pop(policy.name)
+    identity_of(backend).policy_targets.pop(policy.name, None)
     tagging.drop(backend, policy.arn)
     return {}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from iotmock.core.backend import Backend, Policy, Thing
+from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request, not_found
 from iotmock.core.events import subscribe
 from iotmock.core.marker_pages import key_page
@@ -35,6 +35,8 @@ from iotmock.identity.policies import (
     parse_target,
     policy_summary,
 )
+from iotmock.identity.records import Policy, identity_of
+from iotmock.registry.records import Thing, registry_of
 
 # --------------------------------------------------------------------------- attach
 
@@ -58,7 +60,7 @@ def detach_policy(ctx: RequestContext, params: Params) -> dict[str, Any]:
     # attached (or a policy that does not exist) succeeds without change (spec §5).
     backend = ctx.backend
     target = params["target"]
-    if target not in backend.target_policies:
+    if target not in identity_of(backend).target_policies:
         classify_target(target)
     detach_policy_record(backend, params["policyName"], target)
     return {}
@@ -69,7 +71,7 @@ def detach_principal_policy(ctx: RequestContext, params: Params) -> dict[str, An
     backend = ctx.backend
     principal = params["principal"]
     policy = get_policy(backend, params["policyName"])
-    if principal not in backend.target_policies:
+    if principal not in identity_of(backend).target_policies:
         parse_target(backend, principal)
     detach_policy_record(backend, policy.name, principal)
     return {}
@@ -82,7 +84,7 @@ def _group_chain(backend: Backend, group_name: str) -> Iterator[str]:
     """ARNs of `group_name` and its ancestors, nearest first."""
     name: str | None = group_name
     while name is not None:
-        group = backend.thing_groups.get(name)
+        group = registry_of(backend).thing_groups.get(name)
         if group is None:
             return
         yield group.arn
@@ -93,8 +95,8 @@ def _policies_of(backend: Backend, targets: list[str]) -> list[Policy]:
     """The policies attached to `targets`, in order, without duplicates."""
     found: dict[str, Policy] = {}
     for target in targets:
-        for name in backend.target_policies.get(target, ()):
-            policy = backend.policies.get(name)
+        for name in identity_of(backend).target_policies.get(target, ()):
+            policy = identity_of(backend).policies.get(name)
             if policy is not None:
                 found.setdefault(name, policy)
     return list(found.values())
@@ -105,7 +107,7 @@ def _summaries_page(
 ) -> dict[str, Any]:
     page, marker = key_page(scope, sorted(names), params)
     return {
-        "policies": [policy_summary(backend.policies[name]) for name in page],
+        "policies": [policy_summary(identity_of(backend).policies[name]) for name in page],
         "nextMarker": marker,
     }
 
@@ -126,7 +128,7 @@ def list_attached_policies(ctx: RequestContext, params: Params) -> dict[str, Any
 def list_principal_policies(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     target = parse_target(backend, params["principal"])
-    names = list(backend.target_policies.get(target.value, ()))
+    names = list(identity_of(backend).target_policies.get(target.value, ()))
     return _summaries_page(f"ListPrincipalPolicies:{target.value}", backend, names, params)
 
 
@@ -134,7 +136,7 @@ def list_principal_policies(ctx: RequestContext, params: Params) -> dict[str, An
 def list_targets_for_policy(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     policy = get_policy(backend, params["policyName"])
-    targets = sorted(backend.policy_targets.get(policy.name, ()))
+    targets = sorted(identity_of(backend).policy_targets.get(policy.name, ()))
     page, marker = key_page(f"ListTargetsForPolicy:{policy.name}", targets, params)
     return {"targets": page, "nextMarker": marker}
 
@@ -146,7 +148,9 @@ def list_policy_principals(ctx: RequestContext, params: Params) -> dict[str, Any
     # Principals are the certificates and Cognito identities: thing groups are targets,
     # not principals (API:ListPolicyPrincipals predates thing-group policies).
     principals = sorted(
-        t for t in backend.policy_targets.get(policy.name, ()) if ":thinggroup/" not in t
+        t
+        for t in identity_of(backend).policy_targets.get(policy.name, ())
+        if ":thinggroup/" not in t
     )
     page, marker = key_page(f"ListPolicyPrincipals:{policy.name}", principals, params)
     return {"principals": page, "nextMarker": marker}
@@ -185,7 +189,7 @@ def get_effective_policies(ctx: RequestContext, params: Params) -> dict[str, Any
     principal = parse_target(backend, principal_value) if principal_value else None
     thing = None
     if thing_name is not None:
-        thing = backend.things.get(thing_name)
+        thing = registry_of(backend).things.get(thing_name)
         if thing is None:
             raise not_found(f"Thing {thing_name} cannot be found.")
     return {
@@ -207,12 +211,12 @@ def _connected_thing(backend: Backend, principal: str, client_id: str | None) ->
     """The thing a connection of `principal` with `client_id` acts for: the thing
     exclusively attached to the certificate, else the attached thing named like the
     client id (DG:thing-policy-variables)."""
-    attached = backend.principal_things.get(principal, {})
+    attached = registry_of(backend).principal_things.get(principal, {})
     for thing_name, kind in attached.items():
         if kind == "EXCLUSIVE_THING":
-            return backend.things.get(thing_name)
+            return registry_of(backend).things.get(thing_name)
     if client_id is not None and client_id in attached:
-        return backend.things.get(client_id)
+        return registry_of(backend).things.get(client_id)
     return None
 
 
@@ -231,7 +235,7 @@ def context_values(
         for key, value in thing.attributes.items():
             values[f"iot:Connection.Thing.Attributes[{key}]"] = value
     if principal is not None and principal.kind == "cert":
-        certificate = backend.certificates.get(principal.resource_id)
+        certificate = identity_of(backend).certificates.get(principal.resource_id)
         if certificate is not None:
             values.update(certificate_variables(certificate.pem))
     if principal is not None and principal.kind == "cognito":

@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography import x509
 
-from iotmock.core.backend import Backend, Certificate, Thing, ThingGroup
+from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.events import emit
 from iotmock.core.operations import RequestContext
@@ -45,7 +45,9 @@ from iotmock.identity.provisioning_templates import (
     Template,
     scalar_text,
 )
+from iotmock.identity.records import Certificate, identity_of
 from iotmock.registry.billing_groups import put_thing_in_billing_group
+from iotmock.registry.records import Thing, ThingGroup, registry_of
 from iotmock.registry.thing_groups import check_memberships, update_memberships
 from iotmock.registry.thing_principals import NON_EXCLUSIVE, attach
 from iotmock.registry.things import check_attribute_count, create_thing, set_thing_type
@@ -218,7 +220,7 @@ class _Planner:
         if type_name is not None:
             self._check_thing_type(type_name)
         billing_group = _text(logical_name, "BillingGroup", props.get("BillingGroup"))
-        if billing_group is not None and billing_group not in backend.billing_groups:
+        if billing_group is not None and billing_group not in registry_of(backend).billing_groups:
             raise self.failures.missing(f"Billing group {billing_group} cannot be found.")
         request: dict[str, Any] = {"thingName": name}
         if type_name is not None:
@@ -229,7 +231,7 @@ class _Planner:
             request["billingGroupName"] = billing_group
         _check_model_constraints(logical_name, request)
         plan = _ThingPlan(logical_name, name, request, groups, billing_group)
-        existing = backend.things.get(name)
+        existing = registry_of(backend).things.get(name)
         if existing is None:
             check_attribute_count(attributes or {}, type_name)
             if groups:
@@ -274,7 +276,7 @@ class _Planner:
             check_memberships(self.backend, existing.name, kept | wanted)
 
     def _check_thing_type(self, type_name: str) -> None:
-        thing_type = self.backend.thing_types.get(type_name)
+        thing_type = registry_of(self.backend).thing_types.get(type_name)
         if thing_type is None:
             raise self.failures.missing(f"Thing type {type_name} cannot be found.")
         if thing_type.deprecated:
@@ -288,7 +290,7 @@ class _Planner:
         groups = []
         for item in raw:
             group_name = _text(logical_name, "ThingGroups", item) or ""
-            group = self.backend.thing_groups.get(group_name)
+            group = registry_of(self.backend).thing_groups.get(group_name)
             if group is None:
                 raise self.failures.missing(f"Thing group {group_name} cannot be found.")
             if group.is_dynamic:
@@ -327,7 +329,7 @@ class _Planner:
             plan.status = plan.status or "ACTIVE"
             return plan
         if source == "CertificateId":
-            plan.existing = self.backend.certificates.get(value)
+            plan.existing = identity_of(self.backend).certificates.get(value)
             if plan.existing is None:
                 raise self.failures.missing(f"Certificate {value} cannot be found.")
         else:
@@ -342,7 +344,7 @@ class _Planner:
         """A PEM reuses its registered certificate, else registers it with its CA (when
         that CA is registered) or without one."""
         backend = self.backend
-        plan.existing = backend.certificates.get(crypto.certificate_id(cert))
+        plan.existing = identity_of(backend).certificates.get(crypto.certificate_id(cert))
         if plan.existing is not None:
             return
         plan.certificate = cert
@@ -362,14 +364,14 @@ class _Planner:
                 f"Resource {logical_name} needs exactly one of PolicyName or PolicyDocument."
             )
         if name is not None:
-            if name not in self.backend.policies:
+            if name not in identity_of(self.backend).policies:
                 raise self.failures.missing(f"Policy {name} cannot be found.")
             return _PolicyPlan(logical_name, name, None)
         text = document if isinstance(document, str) else json.dumps(document)
         # Without a name AWS names the policy by a hash of its document
         # (DG:provision-template).
         digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest().upper()
-        if digest in self.backend.policies:
+        if digest in identity_of(self.backend).policies:
             return _PolicyPlan(logical_name, digest, None)
         try:
             parse_policy(text)
@@ -382,7 +384,7 @@ class _Planner:
     def _check_exclusive(self, thing_name: str, existing: Certificate | None) -> None:
         if existing is None:
             return
-        for other, kind in self.backend.principal_things.get(existing.arn, {}).items():
+        for other, kind in registry_of(self.backend).principal_things.get(existing.arn, {}).items():
             if other != thing_name and kind == "EXCLUSIVE_THING":
                 raise self.failures.conflict(
                     f"Certificate {existing.certificate_id} is exclusively attached to thing "
@@ -398,7 +400,7 @@ def _provision_thing(ctx: RequestContext, plan: _ThingPlan) -> Thing:
     thing = plan.existing
     if thing is None:
         create_thing(ctx, plan.request)
-        thing = backend.things[plan.name]
+        thing = registry_of(backend).things[plan.name]
     else:
         if plan.new_attributes is not None or plan.new_type is not None:
             previous_type_name = thing.thing_type_name
@@ -409,13 +411,15 @@ def _provision_thing(ctx: RequestContext, plan: _ThingPlan) -> Thing:
             thing.version += 1
             emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
         if plan.billing_group is not None and thing.billing_group_name is None:
-            put_thing_in_billing_group(backend, thing, backend.billing_groups[plan.billing_group])
+            put_thing_in_billing_group(
+                backend, thing, registry_of(backend).billing_groups[plan.billing_group]
+            )
     if plan.groups is not None and plan.join_groups:
         wanted = {g.name for g in plan.groups}
         stale = [
-            backend.thing_groups[name]
+            registry_of(backend).thing_groups[name]
             for name in sorted(thing.group_names - wanted)
-            if plan.replace_groups and name in backend.thing_groups
+            if plan.replace_groups and name in registry_of(backend).thing_groups
         ]
         update_memberships(ctx, thing, to_add=plan.groups, to_remove=stale)
     return thing
@@ -443,10 +447,14 @@ def _provision_certificate(ctx: RequestContext, plan: _CertificatePlan) -> Certi
 def _provision_policy(ctx: RequestContext, plan: _PolicyPlan) -> str:
     if plan.document is not None:
         return create_policy_record(ctx, plan.name, plan.document).arn
-    return ctx.backend.policies[plan.name].arn
+    return identity_of(ctx.backend).policies[plan.name].arn
 
 
 def _attach_certificate(backend: Backend, thing_name: str, certificate_arn: str) -> None:
     # Re-registering keeps an existing attachment's type (an EXCLUSIVE_THING stays so).
-    kind = backend.principal_things.get(certificate_arn, {}).get(thing_name, NON_EXCLUSIVE)
+    kind = (
+        registry_of(backend)
+        .principal_things.get(certificate_arn, {})
+        .get(thing_name, NON_EXCLUSIVE)
+    )
     attach(backend, thing_name, certificate_arn, kind)

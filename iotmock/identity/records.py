@@ -1,9 +1,9 @@
 """Private records of the certificate and provisioning family, and their indexes.
 
-Device certificates themselves are the shared `state.Certificate` records in
-`Backend.certificates`; what only this family needs (creation-order indexes, transfers in
-flight, CA certificates, provisioning templates, certificate providers) lives in the stores
-below, reached with `backend.store(Kind)`.
+Device certificates and policies (`IdentityState`, reached with `identity_of(backend)`) are
+read by other families (principals, audit, provisioning); what only this family needs
+(creation-order indexes, transfers in flight, CA certificates, provisioning templates,
+certificate providers) lives in the other stores below, reached with `backend.store(Kind)`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from cryptography import x509
 
-from iotmock.core.backend import Backend, Certificate
+from iotmock.core.backend import Backend
 from iotmock.core.paging import SortedIndex, page_of
 
 V = TypeVar("V")
@@ -26,6 +26,70 @@ _MAX_SEQUENCE = 10**12 - 1
 
 # Marker lists without a documented default page size use ListCertificates' 25.
 DEFAULT_PAGE_SIZE = 25
+
+
+@dataclass(slots=True)
+class Certificate:
+    """A device certificate (AWS-issued or registered)."""
+
+    certificate_id: str
+    arn: str
+    pem: str
+    status: str
+    created_at: float
+    last_modified_at: float
+    ca_certificate_id: str | None = None
+    owned_by: str = ""
+    previous_owned_by: str | None = None
+    customer_version: int = 1
+    generation_id: str = ""
+    not_before: float = 0.0
+    not_after: float = 0.0
+    certificate_mode: str = "DEFAULT"
+    transfer_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PolicyVersion:
+    version_id: str
+    document: str
+    created_at: float
+
+
+@dataclass(slots=True)
+class Policy:
+    """An IoT policy: up to five versions, one of them the default."""
+
+    name: str
+    arn: str
+    versions: dict[str, PolicyVersion] = field(default_factory=dict)
+    default_version_id: str = "1"
+    # The highest version id issued so far: ids are never reused after deletion.
+    last_version_id: int = 1
+    created_at: float = 0.0
+    last_modified_at: float = 0.0
+    generation_id: str = ""
+
+    @property
+    def default_version(self) -> PolicyVersion:
+        return self.versions[self.default_version_id]
+
+
+@dataclass(slots=True)
+class IdentityState:
+    """Certificates and policies of one (account, region)."""
+
+    certificates: SortedIndex[Certificate] = field(default_factory=SortedIndex)
+    policies: SortedIndex[Policy] = field(default_factory=SortedIndex)
+    # policy name -> targets (certificate ARNs, thing-group ARNs, Cognito identity ids)
+    # and target -> policy names; dicts used as insertion-ordered sets.
+    policy_targets: dict[str, dict[str, None]] = field(default_factory=dict)
+    target_policies: dict[str, dict[str, None]] = field(default_factory=dict)
+
+
+def identity_of(backend: Backend) -> IdentityState:
+    """The certificates and policies of `backend`."""
+    return backend.store(IdentityState)
 
 
 class CreationOrder(Generic[V]):

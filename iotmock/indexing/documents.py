@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from iotmock.core.backend import Backend, Thing, ThingGroup
+from iotmock.core.backend import Backend
 from iotmock.indexing.config import THING_GROUPS_INDEX, IndexingStore, check_index, field_type
 from iotmock.indexing.connectivity import ConnectivityStore, status_of
 from iotmock.indexing.query import Node, Scalar, matches
+from iotmock.registry.records import Thing, ThingGroup, registry_of
 from iotmock.shadows.document import ShadowDocument, ShadowStore, delta_of
 
 Fields = dict[str, list[Scalar]]
@@ -194,10 +195,10 @@ class IndexView:
     def documents(self, after: str | None = None) -> Iterator[tuple[str, Fields]]:
         """(key, fields) of every document after `after`, in key order."""
         if self.is_groups:
-            for name, group in self.backend.thing_groups.items_after(after):
+            for name, group in registry_of(self.backend).thing_groups.items_after(after):
                 yield name, self.group_fields(group)
         else:
-            for name, thing in self.backend.things.items_after(after):
+            for name, thing in registry_of(self.backend).things.items_after(after):
                 yield name, self.thing_fields(thing)
 
     def matching(self, query: Node, after: str | None = None) -> Iterator[tuple[str, Fields]]:
@@ -208,8 +209,8 @@ class IndexView:
 
     def output(self, key: str) -> dict[str, Any]:
         if self.is_groups:
-            return self.group_document(self.backend.thing_groups[key])
-        return self.thing_document(self.backend.things[key])
+            return self.group_document(registry_of(self.backend).thing_groups[key])
+        return self.thing_document(registry_of(self.backend).things[key])
 
 
 def open_view(backend: Backend, index_name: str | None) -> IndexView:

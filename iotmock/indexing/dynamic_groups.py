@@ -16,13 +16,13 @@ import uuid
 from typing import Any
 
 from iotmock.core import clock, tagging
-from iotmock.core.backend import ThingGroup
 from iotmock.core.errors import invalid_request, limit_exceeded
 from iotmock.core.events import subscribe
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.indexing.config import QUERY_VERSION, THINGS_INDEX, IndexingStore, check_query_version
 from iotmock.indexing.documents import open_view
 from iotmock.indexing.query import parse
+from iotmock.registry.records import ThingGroup, registry_of
 from iotmock.registry.thing_groups import (
     get_group,
     group_exists,
@@ -67,7 +67,7 @@ def create_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
     name = params["thingGroupName"]
     _check_query(ctx, params)
     description, attributes = requested_properties(params)
-    existing = backend.thing_groups.get(name)
+    existing = registry_of(backend).thing_groups.get(name)
     if existing is not None:
         # As CreateThingGroup: the same definition again answers the existing group.
         if (
@@ -94,7 +94,7 @@ def create_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
         status="ACTIVE",
     )
     tagging.tag_on_create(backend, group.arn, params.get("tags"))
-    backend.thing_groups[name] = group
+    registry_of(backend).thing_groups[name] = group
     store.dynamic_groups.add(name)
     return _identity(group)
 
@@ -130,7 +130,7 @@ def update_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
 @operation("iot", "DeleteDynamicThingGroup")
 def delete_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     name = params["thingGroupName"]
-    group = ctx.backend.thing_groups.get(name)
+    group = registry_of(ctx.backend).thing_groups.get(name)
     if group is None:
         return {}  # no 404 is modelled: deleting a missing group succeeds (spec §6)
     if not group.is_dynamic:

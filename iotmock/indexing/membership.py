@@ -8,10 +8,11 @@ asynchronously, within seconds; the mock has no delay).
 
 from __future__ import annotations
 
-from iotmock.core.backend import Backend, Thing, ThingGroup
+from iotmock.core.backend import Backend
 from iotmock.indexing.config import THINGS_INDEX, IndexingStore
 from iotmock.indexing.documents import IndexView
 from iotmock.indexing.query import matches, parse
+from iotmock.registry.records import Thing, ThingGroup, registry_of
 
 
 def _view(backend: Backend) -> IndexView | None:
@@ -38,7 +39,7 @@ def dynamic_groups_of(backend: Backend, thing: Thing) -> set[str]:
     fields = view.thing_fields(thing)
     found = set()
     for name in view.store.dynamic_groups:
-        group = backend.thing_groups.get(name)
+        group = registry_of(backend).thing_groups.get(name)
         if (
             group is not None
             and group.query_string is not None

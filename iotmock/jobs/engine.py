@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iotmock.core import clock as _clock
-from iotmock.core.backend import Backend, Thing, ThingGroup
+from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, already_exists, invalid_request, not_found
 from iotmock.core.events import emit, subscribe
 from iotmock.core.operations import RequestContext
@@ -28,6 +28,7 @@ from iotmock.core.paging import SortedIndex
 from iotmock.core.tagging import drop, tag_on_create, taggable
 from iotmock.indexing import dynamic_members
 from iotmock.messaging.log import publish
+from iotmock.registry.records import Thing, ThingGroup, registry_of
 
 QUEUED = "QUEUED"
 IN_PROGRESS = "IN_PROGRESS"
@@ -241,7 +242,10 @@ def get_execution(
 
 def thing_exists_for_jobs(ctx: RequestContext, store: JobsStore, thing_name: str) -> None:
     """404 for a thing that is neither registered nor has executions."""
-    if thing_name not in ctx.backend.things and thing_name not in store.thing_executions:
+    if (
+        thing_name not in registry_of(ctx.backend).things
+        and thing_name not in store.thing_executions
+    ):
         raise not_found(f"Thing {thing_name} cannot be found.")
 
 
@@ -270,11 +274,11 @@ def _resolve_targets(
     for arn in targets:
         kind, name = _parse_target(backend, arn)
         if kind == "thing":
-            if name not in backend.things:
+            if name not in registry_of(backend).things:
                 raise not_found(f"Thing {name} cannot be found.")
             thing_names.append(name)
         else:
-            group = backend.thing_groups.get(name)
+            group = registry_of(backend).thing_groups.get(name)
             if group is None:
                 raise not_found(f"Thing Group {name} cannot be found.")
             groups.append(group)
@@ -292,7 +296,7 @@ def group_members(backend: Backend, group: ThingGroup) -> Iterator[str]:
             dynamic_members(backend, current) if current.is_dynamic else current.thing_names
         )
         for child_name in sorted(current.child_names):
-            child = backend.thing_groups.get(child_name)
+            child = registry_of(backend).thing_groups.get(child_name)
             if child is not None and child_name not in seen:
                 seen.add(child_name)
                 stack.append(child)
@@ -304,7 +308,9 @@ def _target_things(backend: Backend, targets: Iterable[str]) -> list[Thing]:
     found: dict[str, None] = dict.fromkeys(thing_names)
     for group in groups:
         found.update(dict.fromkeys(group_members(backend, group)))
-    return [backend.things[name] for name in found if name in backend.things]
+    return [
+        registry_of(backend).things[name] for name in found if name in registry_of(backend).things
+    ]
 
 
 def _ancestors(backend: Backend, group_name: str) -> Iterator[str]:
@@ -314,13 +320,13 @@ def _ancestors(backend: Backend, group_name: str) -> Iterator[str]:
     while current is not None and current not in seen:
         seen.add(current)
         yield current
-        group = backend.thing_groups.get(current)
+        group = registry_of(backend).thing_groups.get(current)
         current = group.parent_name if group is not None else None
 
 
 def _covers(backend: Backend, job: Job, thing_name: str) -> bool:
     """Whether a thing is still reached by the job's targets."""
-    thing = backend.things.get(thing_name)
+    thing = registry_of(backend).things.get(thing_name)
     if thing is None:
         return False
     if thing.arn in job.targets:
@@ -454,7 +460,7 @@ def _index_group_targets(backend: Backend, store: JobsStore, job: Job, targets: 
         if kind != "thinggroup":
             continue
         keys = [f"name:{name}"]
-        group = backend.thing_groups.get(name)
+        group = registry_of(backend).thing_groups.get(name)
         if group is not None:
             keys.append(f"id:{group.group_id}")
             if job.thing_group_id is None:
@@ -1095,10 +1101,10 @@ def _reachable_things(backend: Backend, job: Job) -> list[Thing]:
         if kind == "thing":
             names: Iterable[str] = [name]
         else:
-            group = backend.thing_groups.get(name)
+            group = registry_of(backend).thing_groups.get(name)
             names = group_members(backend, group) if group is not None else ()
         for thing_name in names:
-            thing = backend.things.get(thing_name)
+            thing = registry_of(backend).things.get(thing_name)
             if thing is not None:
                 things.setdefault(thing_name, thing)
     return list(things.values())
@@ -1112,7 +1118,7 @@ def _thing_added_to_group(ctx: RequestContext, thing_name: str, group_name: str)
     """A continuous job reaches a thing that joins one of its target groups (or a
     descendant of one)."""
     backend = ctx.backend
-    thing = backend.things.get(thing_name)
+    thing = registry_of(backend).things.get(thing_name)
     if thing is None:
         return
     store = jobs_store(ctx)

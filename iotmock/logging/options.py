@@ -19,6 +19,7 @@ from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, invalid_request, limit_exceeded
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, paginate
+from iotmock.registry.records import registry_of
 
 DEFAULT_TARGET = "DEFAULT"
 # Fine-grained log level targets per account (AWS IoT Core quotas: 1,000).
@@ -229,7 +230,7 @@ def set_v2_logging_level(ctx: RequestContext, params: Params) -> dict[str, Any]:
     target = params["logTarget"]
     target_type = target["targetType"]
     name = _target_name(target_type, target.get("targetName"))
-    if target_type == "THING_GROUP" and name not in ctx.backend.thing_groups:
+    if target_type == "THING_GROUP" and name not in registry_of(ctx.backend).thing_groups:
         raise invalid_request(f"Thing group {name} does not exist.")
     key = _key(target_type, name)
     if key not in store.levels and len(store.levels) >= MAX_LOG_TARGETS:

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iotmock.core import clock
-from iotmock.core.backend import Backend, Thing, ThingGroup, ThingType
+from iotmock.core.backend import Backend
 from iotmock.core.events import subscribe
 from iotmock.core.model import service_model
 from iotmock.core.operations import RequestContext
 from iotmock.jobs.engine import COUNT_MEMBERS, TERMINAL_STATUSES, Job, JobExecution
 from iotmock.messaging.log import publish
+from iotmock.registry.records import Thing, ThingGroup, ThingType, registry_of
 from iotmock.registry.thing_groups import ancestors
 
 
@@ -197,7 +198,7 @@ def _on_thing_type_deleted(ctx: RequestContext, thing_type: ThingType) -> None:
 def _root_to_parent(backend: Backend, group: ThingGroup) -> list[ThingGroup]:
     """The ancestors of `group` from the root down to its parent (also right after the
     group itself left the index)."""
-    parent = backend.thing_groups.get(group.parent_name or "")
+    parent = registry_of(backend).thing_groups.get(group.parent_name or "")
     return [*ancestors(backend, parent.name), parent] if parent is not None else []
 
 
@@ -225,7 +226,7 @@ def _thing_group_event(ctx: RequestContext, group: ThingGroup, operation: str) -
 
 
 def _hierarchy_event(ctx: RequestContext, child: ThingGroup, operation: str) -> None:
-    parent = ctx.backend.thing_groups.get(child.parent_name or "")
+    parent = registry_of(ctx.backend).thing_groups.get(child.parent_name or "")
     if parent is None:
         return
     _publish_event(
@@ -265,8 +266,8 @@ def _membership_event(
     ctx: RequestContext, thing_name: str, group_name: str, operation: str
 ) -> None:
     # Membership events are emitted while both the thing and the group exist.
-    thing = ctx.backend.things.get(thing_name)
-    group = ctx.backend.thing_groups.get(group_name)
+    thing = registry_of(ctx.backend).things.get(thing_name)
+    group = registry_of(ctx.backend).thing_groups.get(group_name)
     if thing is None or group is None:
         return
     _publish_event(

@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 
 from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend, BillingGroup, Thing
+from iotmock.core.backend import Backend
 from iotmock.core.errors import already_exists, invalid_request, not_found
 from iotmock.core.operations import Params, RequestContext, operation
+from iotmock.registry.records import BillingGroup, Thing, registry_of
 from iotmock.registry.things import (
     check_expected_version,
     page_of_names,
@@ -26,11 +27,11 @@ MOVE_BETWEEN_BILLING_GROUPS = True
 
 @tagging.taggable("billinggroup")
 def _billing_group_exists(backend: Backend, name: str) -> bool:
-    return name in backend.billing_groups
+    return name in registry_of(backend).billing_groups
 
 
 def get_billing_group(backend: Backend, name: str) -> BillingGroup:
-    group = backend.billing_groups.get(name)
+    group = registry_of(backend).billing_groups.get(name)
     if group is None:
         raise not_found(f"Billing Group {name} cannot be found.")
     return group
@@ -39,7 +40,7 @@ def get_billing_group(backend: Backend, name: str) -> BillingGroup:
 def resolve_billing_group(backend: Backend, name: str | None, arn: str | None) -> BillingGroup:
     """The billing group named by `billingGroupName` or `billingGroupArn`."""
     return resolve_by_name_or_arn(
-        backend.billing_groups, name, arn, kind="Billing Group", member="billingGroup"
+        registry_of(backend).billing_groups, name, arn, kind="Billing Group", member="billingGroup"
     )
 
 
@@ -54,7 +55,7 @@ def put_thing_in_billing_group(backend: Backend, thing: Thing, group: BillingGro
                 f"Thing {thing.name} is already in billing group {current}; remove it with "
                 "RemoveThingFromBillingGroup first. A thing can be in only one billing group."
             )
-        previous = backend.billing_groups.get(current)
+        previous = registry_of(backend).billing_groups.get(current)
         if previous is not None:
             previous.thing_names.discard(thing.name)
     group.thing_names.add(thing.name)
@@ -74,7 +75,7 @@ def create_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     name = params["billingGroupName"]
     description = (params.get("billingGroupProperties") or {}).get("billingGroupDescription")
-    existing = backend.billing_groups.get(name)
+    existing = registry_of(backend).billing_groups.get(name)
     if existing is not None:
         # Same name and configuration succeeds (API:CreateBillingGroup).
         if existing.description == description:
@@ -92,7 +93,7 @@ def create_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
         created_at=clock.now(),
     )
     tagging.tag_on_create(backend, group.arn, params.get("tags"))
-    backend.billing_groups[name] = group
+    registry_of(backend).billing_groups[name] = group
     return _identity(group)
 
 
@@ -124,16 +125,16 @@ def update_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def delete_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     name = params["billingGroupName"]
-    group = backend.billing_groups.get(name)
+    group = registry_of(backend).billing_groups.get(name)
     if group is None:
         return {}  # no 404 is modelled: deleting a missing group succeeds (spec §6)
     check_expected_version("billing group", name, group.version, params.get("expectedVersion"))
     # Member things do not block deletion; they are left without a billing group.
     for thing_name in group.thing_names:
-        thing = backend.things.get(thing_name)
+        thing = registry_of(backend).things.get(thing_name)
         if thing is not None and thing.billing_group_name == name:
             thing.billing_group_name = None
-    backend.billing_groups.pop(name)
+    registry_of(backend).billing_groups.pop(name)
     tagging.drop(backend, group.arn)
     return {}
 
@@ -142,7 +143,7 @@ def delete_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def list_billing_groups(ctx: RequestContext, params: Params) -> dict[str, Any]:
     prefix = params.get("namePrefixFilter")
     groups, token = page_with_prefix(
-        f"ListBillingGroups:{prefix}", ctx.backend.billing_groups, prefix, params
+        f"ListBillingGroups:{prefix}", registry_of(ctx.backend).billing_groups, prefix, params
     )
     return {
         "billingGroups": [{"groupName": g.name, "groupArn": g.arn} for g in groups],

@@ -15,11 +15,12 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend, Thing, ThingGroup
+from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, already_exists, invalid_request, not_found
 from iotmock.core.events import emit
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.indexing import dynamic_groups_of, dynamic_members
+from iotmock.registry.records import Thing, ThingGroup, registry_of
 from iotmock.registry.things import (
     check_expected_version,
     get_thing,
@@ -37,11 +38,11 @@ MAX_GROUPS_PER_THING = 10  # static groups per thing (DG:thing-groups)
 
 @tagging.taggable("thinggroup")
 def _thing_group_exists(backend: Backend, name: str) -> bool:
-    return name in backend.thing_groups
+    return name in registry_of(backend).thing_groups
 
 
 def get_group(backend: Backend, name: str) -> ThingGroup:
-    group = backend.thing_groups.get(name)
+    group = registry_of(backend).thing_groups.get(name)
     if group is None:
         raise not_found(f"Thing Group {name} cannot be found.")
     return group
@@ -50,16 +51,16 @@ def get_group(backend: Backend, name: str) -> ThingGroup:
 def resolve_group(backend: Backend, name: str | None, arn: str | None) -> ThingGroup:
     """The group named by `thingGroupName` or `thingGroupArn`."""
     return resolve_by_name_or_arn(
-        backend.thing_groups, name, arn, kind="Thing Group", member="thingGroup"
+        registry_of(backend).thing_groups, name, arn, kind="Thing Group", member="thingGroup"
     )
 
 
 def ancestors(backend: Backend, group_name: str) -> list[ThingGroup]:
     """The ancestors of a group, from the root down to its direct parent."""
     chain: list[ThingGroup] = []
-    group = backend.thing_groups.get(group_name)
+    group = registry_of(backend).thing_groups.get(group_name)
     while group is not None and group.parent_name is not None:
-        group = backend.thing_groups.get(group.parent_name)
+        group = registry_of(backend).thing_groups.get(group.parent_name)
         if group is not None:
             chain.append(group)
     chain.reverse()
@@ -76,7 +77,7 @@ def descendants(backend: Backend, group_name: str) -> set[str]:
     found: set[str] = set()
     pending = [group_name]
     while pending:
-        group = backend.thing_groups.get(pending.pop())
+        group = registry_of(backend).thing_groups.get(pending.pop())
         if group is not None:
             new = group.child_names - found
             found |= new
@@ -94,7 +95,7 @@ def group_members_recursive(backend: Backend, group_name: str) -> set[str]:
     """Things of `group_name` and of every group below it."""
     members: set[str] = set()
     for name in (group_name, *descendants(backend, group_name)):
-        group = backend.thing_groups.get(name)
+        group = registry_of(backend).thing_groups.get(name)
         if group is not None:
             members.update(members_of(backend, group))
     return members
@@ -168,14 +169,14 @@ def remove_group(ctx: RequestContext, group: ThingGroup) -> None:
     """Forget a group with no children: unlink it from its parent and its member things,
     drop its tags and emit "thing_group_deleted" (DeleteDynamicThingGroup reuses this)."""
     backend = ctx.backend
-    backend.thing_groups.pop(group.name)
+    registry_of(backend).thing_groups.pop(group.name)
     if group.parent_name is not None:
-        parent = backend.thing_groups.get(group.parent_name)
+        parent = registry_of(backend).thing_groups.get(group.parent_name)
         if parent is not None:
             parent.child_names.discard(group.name)
     # Member things do not block deletion; they simply leave the group.
     for thing_name in group.thing_names:
-        thing = backend.things.get(thing_name)
+        thing = registry_of(backend).things.get(thing_name)
         if thing is not None:
             thing.group_names.discard(group.name)
     tagging.drop(backend, group.arn)
@@ -198,7 +199,7 @@ def _group_ref(group: ThingGroup) -> dict[str, str]:
 
 
 def _check_parent(backend: Backend, parent_name: str) -> ThingGroup:
-    parent = backend.thing_groups.get(parent_name)
+    parent = registry_of(backend).thing_groups.get(parent_name)
     if parent is None:
         # CreateThingGroup models no 404: a missing parent is a bad request.
         raise invalid_request(f"Parent thing group {parent_name} cannot be found.")
@@ -249,7 +250,7 @@ def create_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     name = params["thingGroupName"]
     parent_name = params.get("parentGroupName")
     description, attributes = requested_properties(params)
-    existing = backend.thing_groups.get(name)
+    existing = registry_of(backend).thing_groups.get(name)
     if existing is not None:
         if (
             not existing.is_dynamic
@@ -270,7 +271,7 @@ def create_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
         created_at=clock.now(),
     )
     tagging.tag_on_create(backend, group.arn, params.get("tags"))
-    backend.thing_groups[name] = group
+    registry_of(backend).thing_groups[name] = group
     if parent is not None:
         parent.child_names.add(name)
     emit(ctx, "thing_group_created", group=group)
@@ -322,7 +323,7 @@ def update_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def delete_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     name = params["thingGroupName"]
-    group = backend.thing_groups.get(name)
+    group = registry_of(backend).thing_groups.get(name)
     if group is None:
         return {}  # no 404 is modelled: deleting a missing group succeeds (spec §6)
     check_expected_version("thing group", name, group.version, params.get("expectedVersion"))
@@ -346,14 +347,14 @@ def list_thing_groups(ctx: RequestContext, params: Params) -> dict[str, Any]:
     recursive = bool(params.get("recursive"))
     scope = f"ListThingGroups:{parent_name}:{prefix}:{recursive}"
     if parent_name is None:
-        groups, token = page_with_prefix(scope, backend.thing_groups, prefix, params)
+        groups, token = page_with_prefix(scope, registry_of(backend).thing_groups, prefix, params)
     else:
         parent = get_group(backend, parent_name)
         below = descendants(backend, parent.name) if recursive else parent.child_names
         if prefix:
             below = {n for n in below if n.startswith(prefix)}
         names, token = page_of_names(scope, below, params)
-        groups = [backend.thing_groups[n] for n in names]
+        groups = [registry_of(backend).thing_groups[n] for n in names]
     return {"thingGroups": [_group_ref(g) for g in groups], "nextToken": token}
 
 
@@ -364,7 +365,7 @@ def list_thing_groups_for_thing(ctx: RequestContext, params: Params) -> dict[str
     groups = thing.group_names | dynamic_groups_of(backend, thing)
     names, token = page_of_names(f"ListThingGroupsForThing:{thing.name}", groups, params)
     return {
-        "thingGroups": [_group_ref(backend.thing_groups[n]) for n in names],
+        "thingGroups": [_group_ref(registry_of(backend).thing_groups[n]) for n in names],
         "nextToken": token,
     }
 

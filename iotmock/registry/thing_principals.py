@@ -13,6 +13,8 @@ from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request, not_found
 from iotmock.core.events import subscribe
 from iotmock.core.operations import Params, RequestContext, operation
+from iotmock.identity.records import identity_of
+from iotmock.registry.records import registry_of
 from iotmock.registry.things import get_thing, page_of_names
 
 EXCLUSIVE = "EXCLUSIVE_THING"
@@ -32,7 +34,7 @@ def _check_principal_exists(backend: Backend, principal: str) -> None:
     certificate_id = certificate_id_of(principal)
     if certificate_id is None:
         return
-    certificate = backend.certificates.get(certificate_id)
+    certificate = identity_of(backend).certificates.get(certificate_id)
     if certificate is None or certificate.arn != principal:
         raise not_found(f"The certificate {principal} does not exist.")
 
@@ -41,7 +43,9 @@ def _check_exclusivity(backend: Backend, thing_name: str, principal: str, kind: 
     """EXCLUSIVE_THING: the thing is the only one attached to the certificate, so an
     exclusive attach needs no other thing, and no attach may join an exclusive one."""
     others = {
-        t: k for t, k in backend.principal_things.get(principal, {}).items() if t != thing_name
+        t: k
+        for t, k in registry_of(backend).principal_things.get(principal, {}).items()
+        if t != thing_name
     }
     if not others:
         return
@@ -71,14 +75,14 @@ def attach(backend: Backend, thing_name: str, principal: str, kind: str = NON_EX
         )
     _check_exclusivity(backend, thing_name, principal, kind)
     # Re-attaching a pair succeeds; its relation type becomes the one asked for.
-    backend.thing_principals.setdefault(thing_name, {})[principal] = kind
-    backend.principal_things.setdefault(principal, {})[thing_name] = kind
+    registry_of(backend).thing_principals.setdefault(thing_name, {})[principal] = kind
+    registry_of(backend).principal_things.setdefault(principal, {})[thing_name] = kind
 
 
 def detach(backend: Backend, thing_name: str, principal: str) -> None:
     """Detach `principal` from `thing_name` (a pair that is not attached is a no-op)."""
-    _unlink(backend.thing_principals, thing_name, principal)
-    _unlink(backend.principal_things, principal, thing_name)
+    _unlink(registry_of(backend).thing_principals, thing_name, principal)
+    _unlink(registry_of(backend).principal_things, principal, thing_name)
 
 
 def _unlink(index: dict[str, dict[str, str]], key: str, member: str) -> None:
@@ -93,7 +97,7 @@ def _unlink(index: dict[str, dict[str, str]], key: str, member: str) -> None:
 def _forget_certificate(ctx: RequestContext, certificate_id: str, arn: str) -> None:
     # A certificate is deleted only once no thing is attached (DeleteCertificate checks);
     # detach anyway so the indexes stay consistent whatever the certificate family allows.
-    for thing_name in list(ctx.backend.principal_things.get(arn, {})):
+    for thing_name in list(registry_of(ctx.backend).principal_things.get(arn, {})):
         detach(ctx.backend, thing_name, arn)
 
 
@@ -119,18 +123,18 @@ def detach_thing_principal(ctx: RequestContext, params: Params) -> dict[str, Any
 
 
 def _principals_of_thing(backend: Backend, thing_name: str) -> dict[str, str]:
-    if thing_name not in backend.things:
+    if thing_name not in registry_of(backend).things:
         # Message observed from AWS (spec §2, GH:getmoto/moto#2910).
         raise not_found(
             f"Failed to list principals for thing {thing_name} because the thing does not "
             "exist in your account"
         )
-    return backend.thing_principals.get(thing_name, {})
+    return registry_of(backend).thing_principals.get(thing_name, {})
 
 
 def _things_of_principal(backend: Backend, principal: str) -> dict[str, str]:
     _check_principal_exists(backend, principal)
-    return backend.principal_things.get(principal, {})
+    return registry_of(backend).principal_things.get(principal, {})
 
 
 def _of_type(relations: dict[str, str], kind: str | None) -> dict[str, str]:

@@ -6,11 +6,12 @@ import uuid
 from typing import Any
 
 from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend, ThingType
+from iotmock.core.backend import Backend
 from iotmock.core.errors import already_exists, invalid_request, not_found
 from iotmock.core.events import emit
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import page_of
+from iotmock.registry.records import ThingType, registry_of
 from iotmock.registry.things import things_of_type
 
 MAX_SEARCHABLE_ATTRIBUTES = 3
@@ -23,11 +24,11 @@ DELETE_WAIT_SECONDS = 5 * 60
 
 @tagging.taggable("thingtype")
 def _thing_type_exists(backend: Backend, name: str) -> bool:
-    return name in backend.thing_types
+    return name in registry_of(backend).thing_types
 
 
 def get_thing_type(backend: Backend, name: str) -> ThingType:
-    thing_type = backend.thing_types.get(name)
+    thing_type = registry_of(backend).thing_types.get(name)
     if thing_type is None:
         raise not_found(f"Thing Type {name} cannot be found.")
     return thing_type
@@ -100,7 +101,7 @@ def create_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     name = params["thingTypeName"]
     properties = params.get("thingTypeProperties") or {}
-    existing = backend.thing_types.get(name)
+    existing = registry_of(backend).thing_types.get(name)
     if existing is not None:
         # Same name and configuration succeeds (API:CreateThingType).
         if _same_properties(existing, properties):
@@ -121,7 +122,7 @@ def create_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
         created_at=clock.now(),
     )
     tagging.tag_on_create(backend, thing_type.arn, params.get("tags"))
-    backend.thing_types[name] = thing_type
+    registry_of(backend).thing_types[name] = thing_type
     emit(ctx, "thing_type_created", thing_type=thing_type)
     return _identity(thing_type)
 
@@ -149,7 +150,7 @@ def list_thing_types(ctx: RequestContext, params: Params) -> dict[str, Any]:
     wanted = params.get("thingTypeName")
     page, token = page_of(
         f"ListThingTypes:{wanted}",
-        ctx.backend.thing_types,
+        registry_of(ctx.backend).thing_types,
         params,
         keep=(lambda t: t.name == wanted) if wanted else None,
     )
@@ -222,7 +223,7 @@ def delete_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
             f"Cannot delete thing type {name}: {users} thing(s) still use it. "
             "Change their type with UpdateThing first."
         )
-    backend.thing_types.pop(name)
+    registry_of(backend).thing_types.pop(name)
     tagging.drop(backend, thing_type.arn)
     emit(ctx, "thing_type_deleted", thing_type=thing_type)
     return {}

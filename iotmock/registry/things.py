@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from iotmock.core import clock
-from iotmock.core.backend import Backend, Thing
+from iotmock.core.backend import Backend
 from iotmock.core.errors import already_exists, invalid_request, not_found, version_conflict
 from iotmock.core.events import emit
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, SortedSet, page_of, paginate
+from iotmock.registry.records import Thing, registry_of
 
 MAX_ATTRIBUTES_UNTYPED = 3
 MAX_ATTRIBUTES_TYPED = 50
@@ -39,7 +40,7 @@ def things_of_type(backend: Backend, type_name: str) -> SortedIndex[Thing]:
 
 
 def get_thing(backend: Backend, name: str) -> Thing:
-    thing = backend.things.get(name)
+    thing = registry_of(backend).things.get(name)
     if thing is None:
         raise not_found(f"Thing {name} cannot be found.")
     return thing
@@ -79,12 +80,14 @@ def resolve_by_name_or_arn(
 def resolve_thing(backend: Backend, name: str | None, arn: str | None) -> Thing:
     """The thing named by `thingName` or `thingArn` (the Add*/Remove* operations take
     either)."""
-    return resolve_by_name_or_arn(backend.things, name, arn, kind="Thing", member="thing")
+    return resolve_by_name_or_arn(
+        registry_of(backend).things, name, arn, kind="Thing", member="thing"
+    )
 
 
 def check_thing_type(backend: Backend, type_name: str) -> None:
     """A thing may only take an existing, non-deprecated thing type."""
-    thing_type = backend.thing_types.get(type_name)
+    thing_type = registry_of(backend).thing_types.get(type_name)
     if thing_type is None:
         raise not_found(f"Thing Type {type_name} cannot be found.")
     if thing_type.deprecated:
@@ -157,7 +160,7 @@ def create_thing_record(
         check_thing_type(backend, type_name)
     billing_group = None
     if billing_group_name:
-        billing_group = backend.billing_groups.get(billing_group_name)
+        billing_group = registry_of(backend).billing_groups.get(billing_group_name)
         if billing_group is None:
             raise not_found(f"Billing group {billing_group_name} cannot be found.")
     check_attribute_count(attributes, type_name)
@@ -169,7 +172,7 @@ def create_thing_record(
         billing_group_name=billing_group_name,
         created_at=clock.now(),
     )
-    backend.things[name] = thing
+    registry_of(backend).things[name] = thing
     set_thing_type(backend, thing, type_name or None)
     if billing_group is not None:
         billing_group.thing_names.add(name)
@@ -179,15 +182,15 @@ def create_thing_record(
 def remove_thing(ctx: RequestContext, thing: Thing) -> None:
     """Forget `thing` and its memberships (groups, billing group, type index)."""
     backend = ctx.backend
-    backend.things.pop(thing.name)
-    backend.thing_principals.pop(thing.name, None)
+    registry_of(backend).things.pop(thing.name)
+    registry_of(backend).thing_principals.pop(thing.name, None)
     _index_by_type(backend, thing, present=False)
     if thing.billing_group_name:
-        billing_group = backend.billing_groups.get(thing.billing_group_name)
+        billing_group = registry_of(backend).billing_groups.get(thing.billing_group_name)
         if billing_group is not None:
             billing_group.thing_names.discard(thing.name)
     for group_name in thing.group_names:
-        group = backend.thing_groups.get(group_name)
+        group = registry_of(backend).thing_groups.get(group_name)
         if group is not None:
             group.thing_names.discard(thing.name)
     emit(ctx, "thing_deleted", thing_name=thing.name)
@@ -205,7 +208,7 @@ def create_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     type_name = params.get("thingTypeName")
     attributes = dict((params.get("attributePayload") or {}).get("attributes") or {})
     billing_group_name = params.get("billingGroupName")
-    existing = backend.things.get(name)
+    existing = registry_of(backend).things.get(name)
     if existing is not None:
         # Idempotent for an identical configuration (API:CreateThing, spec §2).
         if (
@@ -268,11 +271,11 @@ def update_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def delete_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     name = params["thingName"]
-    thing = backend.things.get(name)
+    thing = registry_of(backend).things.get(name)
     if thing is None:
         return {}  # deleting a thing that does not exist succeeds (API:DeleteThing)
     check_expected_version("thing", name, thing.version, params.get("expectedVersion"))
-    if backend.thing_principals.get(name):
+    if registry_of(backend).thing_principals.get(name):
         # Since Nov 2019 AWS refuses instead of detaching (spec §2).
         raise invalid_request(
             f"Cannot delete. Thing {name} is still attached to one or more principals"
@@ -307,7 +310,7 @@ def list_things(ctx: RequestContext, params: Params) -> dict[str, Any]:
         return value.startswith(attribute_value) if prefix else value == attribute_value
 
     # The type filter walks the by-type index, so it pages in O(page) too.
-    index = things_of_type(ctx.backend, type_name) if type_name else ctx.backend.things
+    index = things_of_type(ctx.backend, type_name) if type_name else registry_of(ctx.backend).things
     scope = f"ListThings:{attribute_name}:{attribute_value}:{type_name}:{prefix}"
     page, token = page_of(
         scope, index, params, keep=has_attribute if attribute_name is not None else None
