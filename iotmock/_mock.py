@@ -8,21 +8,23 @@ import inspect
 import os
 import threading
 import unittest
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from iotmock.audit import mitigation as audit_mitigation
-from iotmock.audit import tasks as audit_tasks
-from iotmock.audit.records import AuditStore
 from iotmock.core import intercept
 from iotmock.core.backend import Backend
-from iotmock.core.operations import RequestContext
-from iotmock.identity.crypto import mock_ca
-from iotmock.messaging import handlers as messaging
+from iotmock.core.mock_api import LazyGroup
 from iotmock.messaging.log import Message, MessageLog, topic_matches
-from iotmock.rules import engine as rules_engine
-from iotmock.rules.store import RuleInvocation, RuleStore
+
+if TYPE_CHECKING:
+    from iotmock.audit.mock_api import AuditApi
+    from iotmock.defender.mock_api import DefenderApi
+    from iotmock.device_management.mock_api import CommandsApi
+    from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
+    from iotmock.messaging.mock_api import DevicesApi
+    from iotmock.registry.mock_api import RegistrationApi
+    from iotmock.rules.mock_api import RulesApi
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -46,7 +48,28 @@ class IotMock:
     Use it as `@mock_iot`, `@mock_iot()`, `with mock_iot() as m:`,
     `async with mock_iot() as m:`, on `unittest.TestCase` classes, or with `start()` /
     `stop()`. Each activation starts from empty state.
+
+    What a test does besides calling the AWS API is grouped by family: `m.rules`,
+    `m.authorizers`, `m.certificates`, `m.registration`, `m.defender`, `m.audit`,
+    `m.commands`, `m.devices` (see docs/usage.md). Each group loads its family on first use.
     """
+
+    rules: LazyGroup[RulesApi] = LazyGroup("iotmock.rules.mock_api", "RulesApi")
+    authorizers: LazyGroup[AuthorizersApi] = LazyGroup(
+        "iotmock.identity.mock_api", "AuthorizersApi"
+    )
+    certificates: LazyGroup[CertificatesApi] = LazyGroup(
+        "iotmock.identity.mock_api", "CertificatesApi"
+    )
+    registration: LazyGroup[RegistrationApi] = LazyGroup(
+        "iotmock.registry.mock_api", "RegistrationApi"
+    )
+    defender: LazyGroup[DefenderApi] = LazyGroup("iotmock.defender.mock_api", "DefenderApi")
+    audit: LazyGroup[AuditApi] = LazyGroup("iotmock.audit.mock_api", "AuditApi")
+    commands: LazyGroup[CommandsApi] = LazyGroup(
+        "iotmock.device_management.mock_api", "CommandsApi"
+    )
+    devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.messaging.mock_api", "DevicesApi")
 
     def __init__(
         self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION
@@ -261,321 +284,6 @@ class IotMock:
 
         cls.setUpClass = classmethod(setUpClass)  # type: ignore[attr-defined]
         return cls
-
-    # ---- commands
-
-    def update_command_execution(
-        self,
-        execution_id: str,
-        target_arn: str,
-        status: str,
-        *,
-        status_reason: dict[str, str] | None = None,
-        result: dict[str, Any] | None = None,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Report a command execution's status as its device would (the MQTT
-        UpdateCommandExecution API): `status` IN_PROGRESS, SUCCEEDED, FAILED, REJECTED or
-        TIMED_OUT, optional `status_reason` `{"reasonCode", "reasonDescription"}` and
-        `result` `{name: {"S" | "B" | "BIN": value}}`. Raises `ServiceError` as AWS
-        rejects the update (ConflictException from a final status, ...)."""
-        # Imported here: the handlers package imports the engine, not the other way round.
-        from iotmock.device_management.commands import report_execution
-
-        with self.lock:
-            report_execution(
-                self.backend(account_id, region),
-                execution_id,
-                target_arn,
-                status,
-                status_reason,
-                result,
-            )
-
-    # ---- authorizers
-
-    def register_authorizer_handler(
-        self,
-        authorizer: str,
-        handler: Callable[[dict[str, Any]], dict[str, Any]],
-        *,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Answer TestInvokeAuthorizer for a custom authorizer with `handler`, where AWS
-        would invoke the authorizer's Lambda function.
-
-        `authorizer` is an authorizer name, or a Lambda function ARN to serve every
-        authorizer using that function (a name registration wins). `handler` receives the
-        event AWS sends the Lambda (`token`, `signatureVerified`, `protocols`,
-        `protocolData`, `connectionMetadata`) and returns the Lambda's response
-        (`isAuthenticated`, `principalId`, `policyDocuments`, `disconnectAfterInSeconds`,
-        `refreshAfterInSeconds`); see docs/identity-policies.md. Register after the mock
-        has started: starting it again forgets all state.
-        """
-        from iotmock.identity.authorizers import register_handler
-
-        with self.lock:
-            register_handler(self.backend(account_id, region), authorizer, handler)
-
-    # ---- registry
-
-    def put_thing_registration_input(
-        self,
-        bucket: str,
-        key: str,
-        records: Iterable[Mapping[str, Any] | str],
-        *,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Provide the bulk-registration input file `s3://bucket/key` (S3 is not served):
-        one dict of template parameter values (or one raw JSON line) per thing. A
-        StartThingRegistrationTask naming this bucket and key provisions from it."""
-        from iotmock.registry import registration_tasks
-
-        with self.lock:
-            registration_tasks.put_input(self.backend(account_id, region), bucket, key, records)
-
-    def hold_thing_registration_tasks(
-        self, hold: bool = True, *, account_id: str | None = None, region: str | None = None
-    ) -> None:
-        """While held, new thing registration tasks stay InProgress (so they can be
-        stopped) until `run_thing_registration_tasks()`."""
-        from iotmock.registry import registration_tasks
-
-        with self.lock:
-            store = self.backend(account_id, region).store(registration_tasks.RegistrationStore)
-            store.hold = hold
-
-    def run_thing_registration_tasks(
-        self, *, account_id: str | None = None, region: str | None = None
-    ) -> list[str]:
-        """Run every InProgress thing registration task to completion; returns their ids."""
-        from iotmock.core.operations import RequestContext
-        from iotmock.registry import registration_tasks
-
-        with self.lock:
-            backend = self.backend(account_id, region)
-            ctx = RequestContext(
-                self,
-                backend,
-                "iot",
-                "StartThingRegistrationTask",
-                backend.account_id,
-                backend.region,
-            )
-            return registration_tasks.run_held(ctx)
-
-    def thing_registration_report(
-        self,
-        task_id: str,
-        report_type: str = "RESULTS",
-        *,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """The lines (parsed JSON) of a task's RESULTS or ERRORS report file."""
-        from iotmock.registry import registration_tasks
-
-        with self.lock:
-            return registration_tasks.report(self.backend(account_id, region), task_id, report_type)
-
-    # ---- data plane
-
-    def rule_invocations(
-        self,
-        rule_name: str | None = None,
-        *,
-        action_type: str | None = None,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> list[RuleInvocation]:
-        """Actions run by topic rules so far, oldest first: each with the rule name, the
-        action type ("republish", "lambda", "sqs", ...), its configuration, the payload
-        the rule produced, the triggering topic and, when it failed, the error.
-        A rule's errorAction runs appear with `is_error_action=True`."""
-        with self.lock:
-            store = self.backend(account_id, region).store(RuleStore)
-            return rules_engine.invocations(store, rule_name, action_type)
-
-    def register_lambda(
-        self,
-        function_arn: str,
-        func: Callable[[Any, Any], Any],
-        *,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Make `lambda` rule actions for `function_arn` call `func(event, context)`:
-        `event` is what the rule's SELECT produced (parsed JSON), `context` has
-        `function_name`, `invoked_function_arn` and `aws_request_id`. When `func`
-        raises, the rule's errorAction runs, as in AWS."""
-        with self.lock:
-            self.backend(account_id, region).store(RuleStore).lambdas[function_arn] = func
-
-    def topic_rule_destination_token(
-        self, destination_arn: str, *, account_id: str | None = None, region: str | None = None
-    ) -> str | None:
-        """The confirmation token AWS would send to an HTTP topic rule destination's
-        confirmation URL (pass it to ConfirmTopicRuleDestination); None when the
-        destination has no pending confirmation."""
-        with self.lock:
-            store = self.backend(account_id, region).store(RuleStore)
-            destination = store.destinations.get(destination_arn)
-            return destination.confirmation_token if destination is not None else None
-
-    def connect_client(
-        self,
-        client_id: str,
-        *,
-        principal: str | None = None,
-        will_topic: str | None = None,
-        will_payload: bytes | str = b"",
-    ) -> None:
-        """Declare an MQTT client connected (the mock has no broker): publishes its
-        `$aws/events/presence/connected/<clientId>` lifecycle event, and makes
-        iot-data DeleteConnection find it (which publishes the will message, unless
-        `preventWillMessage`, and the `disconnected` event)."""
-        messaging.connect_client(
-            self,
-            client_id,
-            principal=principal,
-            will_topic=will_topic,
-            will_payload=will_payload,
-        )
-
-    # ---- certificates
-
-    def ca_certificate_pem(self, account_id: str | None = None, region: str | None = None) -> str:
-        """The PEM of the mock CA that signs the AWS-issued certificates
-        (CreateKeysAndCertificate, CreateCertificateFromCsr, provisioning) of an account
-        and region (defaults: the mock's own). It is the same for every mock of the
-        process, so tests may verify chains with it."""
-        return mock_ca(account_id or self.account_id, region or self.region).pem
-
-    # ---- defender
-
-    def report_device_metric(
-        self,
-        thing_name: str,
-        metric: str,
-        value: Any,
-        *,
-        topic: str | None = None,
-        timestamp: float | None = None,
-        account_id: str | None = None,
-        region: str | None = None,
-    ) -> dict[str, Any]:
-        """Report one datapoint of a Device Defender metric for a thing, as its device
-        agent (device-side and custom metrics) or AWS IoT (cloud-side metrics) would.
-
-        `metric` is an AWS metric (`"aws:num-messages-sent"`) or a custom metric's name.
-        `value` is a number for count and `number` metrics, a list of IP addresses for
-        `ip-address-list` metrics, of ports for `aws:listening-*-ports`, of strings or
-        numbers for `string-list` / `number-list` metrics. `topic` is the MQTT topic the
-        datapoint concerns, for behaviors scoped by a TOPIC_FILTER dimension.
-        `timestamp` (epoch seconds) defaults to now.
-
-        The datapoint is retained for ListMetricValues when a security profile applying to
-        the thing uses the metric, and evaluated against those profiles' static behaviors:
-        violations open and clear after the behaviors' consecutive datapoints. Returns
-        the MetricValue recorded. Raises ValueError for an unknown metric or a value of
-        the wrong kind."""
-        from iotmock.defender.violations import report_metric
-
-        with self.lock:
-            return report_metric(
-                self.backend(account_id, region),
-                thing_name,
-                metric,
-                value,
-                topic=topic,
-                timestamp=timestamp,
-            )
-
-    def hold_detect_mitigation_actions_tasks(
-        self, hold: bool = True, *, account_id: str | None = None, region: str | None = None
-    ) -> None:
-        """While held, new Detect mitigation actions tasks stay IN_PROGRESS (so they can
-        be canceled) until `run_detect_mitigation_actions_tasks()`."""
-        from iotmock.defender import detect_mitigation
-
-        with self.lock:
-            detect_mitigation.hold(self.backend(account_id, region), hold)
-
-    def run_detect_mitigation_actions_tasks(
-        self, *, account_id: str | None = None, region: str | None = None
-    ) -> list[str]:
-        """Run every IN_PROGRESS Detect mitigation actions task to completion; returns
-        their task ids."""
-        from iotmock.core.operations import RequestContext
-        from iotmock.defender import detect_mitigation
-
-        with self.lock:
-            backend = self.backend(account_id, region)
-            ctx = RequestContext(
-                self,
-                backend,
-                "iot",
-                "StartDetectMitigationActionsTask",
-                backend.account_id,
-                backend.region,
-            )
-            return detect_mitigation.run_held(ctx)
-
-    # ---- audit
-
-    def _audit_context(self, account_id: str | None, region: str | None) -> RequestContext:
-        account, where = account_id or self.account_id, region or self.region
-        return RequestContext(self, self.backend(account, where), "iot", "Audit", account, where)
-
-    def run_scheduled_audit(
-        self, name: str, *, account_id: str | None = None, region: str | None = None
-    ) -> str:
-        """Run the scheduled audit `name` now (the mock never runs them on a timer) as a
-        SCHEDULED_AUDIT_TASK; returns its task id."""
-        with self.lock:
-            return audit_tasks.run_scheduled_audit(
-                self._audit_context(account_id, region), name
-            ).task_id
-
-    def hold_audit_tasks(
-        self, held: bool = True, *, account_id: str | None = None, region: str | None = None
-    ) -> None:
-        """While held, new audit tasks and audit mitigation actions tasks stay IN_PROGRESS
-        (so tests can cancel them) until `run_audit_tasks`."""
-        with self.lock:
-            self.backend(account_id, region).store(AuditStore).hold = held
-
-    def run_audit_tasks(
-        self, *, account_id: str | None = None, region: str | None = None
-    ) -> list[str]:
-        """Complete every IN_PROGRESS audit task, then every held audit mitigation actions
-        task; returns their ids."""
-        with self.lock:
-            ctx = self._audit_context(account_id, region)
-            return audit_tasks.run_held_tasks(ctx.backend) + (
-                audit_mitigation.run_held_mitigation_tasks(ctx)
-            )
-
-    def revoke_at_issuer(
-        self, certificate_id: str, *, account_id: str | None = None, region: str | None = None
-    ) -> None:
-        """Record that the issuer of a device or CA certificate revoked it (as a CRL would
-        say): the REVOKED_*_STILL_ACTIVE and INTERMEDIATE_CA_REVOKED audit checks see it."""
-        with self.lock:
-            self.backend(account_id, region).store(AuditStore).revoked_at_issuer.add(certificate_id)
-
-    def audit_notifications(
-        self, *, account_id: str | None = None, region: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The SNS notifications Device Defender Audit sent, oldest first: audit
-        completions (to the account's SNS notification target) and findings published by
-        PUBLISH_FINDING_TO_SNS actions; each `{"targetArn", "roleArn", "message"}`."""
-        with self.lock:
-            return list(self.backend(account_id, region).store(AuditStore).notifications)
 
 
 @overload

@@ -281,7 +281,7 @@ def test_run_scheduled_audit_now(iot: Any, iot_mock: IotMock) -> None:
         frequency="DAILY",
         targetCheckNames=["LOGGING_DISABLED_CHECK"],
     )
-    task_id = iot_mock.run_scheduled_audit("nightly")
+    task_id = iot_mock.audit.run_scheduled("nightly")
     described = iot.describe_audit_task(taskId=task_id)
     assert described["taskType"] == "SCHEDULED_AUDIT_TASK"
     assert described["scheduledAuditName"] == "nightly"

@@ -47,8 +47,8 @@ def shared_certificate(iot: Any, iot_mock: IotMock) -> dict[str, Any]:
     cert: dict[str, Any] = iot.create_keys_and_certificate(setAsActive=True)
     iot.create_thing(thingName="t1")
     iot.attach_thing_principal(thingName="t1", principal=cert["certificateArn"])
-    iot_mock.connect_client("c1", principal=cert["certificateId"])
-    iot_mock.connect_client("c2", principal=cert["certificateId"])
+    iot_mock.devices.connect("c1", principal=cert["certificateId"])
+    iot_mock.devices.connect("c2", principal=cert["certificateId"])
     return cert
 
 
@@ -140,7 +140,7 @@ def test_replace_default_policy_version_and_publish_to_sns(iot: Any, iot_mock: I
     assert policy["defaultVersionId"] == "2"
     statement = json.loads(policy["policyDocument"])["Statement"][0]
     assert statement["Effect"] == "Deny"
-    [notification] = iot_mock.audit_notifications()
+    [notification] = iot_mock.audit.notifications()
     assert notification["targetArn"] == TOPIC
     assert notification["message"]["findingId"] == finding_id
     # The next audit finds the policy compliant.
@@ -174,7 +174,7 @@ def test_deactivate_ca_certificate(iot: Any, iot_mock: IotMock) -> None:
     ca_id = iot.register_ca_certificate(
         caCertificate=make_ca("Revoked CA").pem, certificateMode="SNI_ONLY", setAsActive=True
     )["certificateId"]
-    iot_mock.revoke_at_issuer(ca_id)
+    iot_mock.audit.revoke_at_issuer(ca_id)
     action(iot, "ca-off", {"updateCACertificateParams": {"action": "DEACTIVATE"}})
     audit_id = audit(iot, "REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK")
     iot.start_audit_mitigation_actions_task(
@@ -260,7 +260,7 @@ def test_cancel_and_list_tasks(iot: Any, iot_mock: IotMock) -> None:
     action(iot, "tell", {"publishFindingToSnsParams": {"topicArn": TOPIC}})
     audit_id = audit(iot, "LOGGING_DISABLED_CHECK")
     [finding_id] = finding_ids(iot, audit_id)
-    iot_mock.hold_audit_tasks()
+    iot_mock.audit.hold_tasks()
     for task_id in ("held-1", "held-2"):
         iot.start_audit_mitigation_actions_task(
             taskId=task_id,
@@ -280,8 +280,8 @@ def test_cancel_and_list_tasks(iot: Any, iot_mock: IotMock) -> None:
     with pytest.raises(ClientError) as exc:
         iot.cancel_audit_mitigation_actions_task(taskId="unknown")
     assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
-    assert iot_mock.run_audit_tasks() == ["held-2"]
-    assert len(iot_mock.audit_notifications()) == 1
+    assert iot_mock.audit.run_tasks() == ["held-2"]
+    assert len(iot_mock.audit.notifications()) == 1
 
     listed = iot.list_audit_mitigation_actions_tasks(startTime=EPOCH, endTime=FAR)["tasks"]
     assert [(t["taskId"], t["taskStatus"]) for t in listed] == [

@@ -300,8 +300,8 @@ def test_revoked_at_issuer_checks(iot: Any, iot_mock: IotMock) -> None:
     )
     task_id, _ = audit(iot, *checks)
     assert findings_of(iot, task_id) == []
-    iot_mock.revoke_at_issuer(ca_id)
-    iot_mock.revoke_at_issuer(device)
+    iot_mock.audit.revoke_at_issuer(ca_id)
+    iot_mock.audit.revoke_at_issuer(device)
     task_id = iot.start_on_demand_audit_task(targetCheckNames=list(checks))["taskId"]
     found = {f["checkName"]: f for f in findings_of(iot, task_id)}
     assert set(found) == set(checks)
@@ -319,9 +319,9 @@ def test_revoked_at_issuer_checks(iot: Any, iot_mock: IotMock) -> None:
 def test_connection_checks(iot: Any, iot_mock: IotMock) -> None:
     cert = iot.create_keys_and_certificate(setAsActive=True)
     other = iot.create_keys_and_certificate(setAsActive=True)
-    iot_mock.connect_client("sensor-1", principal=cert["certificateId"])
-    iot_mock.connect_client("sensor-2", principal=cert["certificateId"])
-    iot_mock.connect_client("sensor-2", principal=other["certificateId"])
+    iot_mock.devices.connect("sensor-1", principal=cert["certificateId"])
+    iot_mock.devices.connect("sensor-2", principal=cert["certificateId"])
+    iot_mock.devices.connect("sensor-2", principal=other["certificateId"])
     task_id, described = audit(
         iot, "DEVICE_CERTIFICATE_SHARED_CHECK", "CONFLICTING_CLIENT_IDS_CHECK"
     )
@@ -397,7 +397,7 @@ def test_audit_completion_notification(iot: Any, iot_mock: IotMock) -> None:
         auditCheckConfigurations={"LOGGING_DISABLED_CHECK": {"enabled": True}},
     )
     task_id = iot.start_on_demand_audit_task(targetCheckNames=["LOGGING_DISABLED_CHECK"])["taskId"]
-    [notification] = iot_mock.audit_notifications()
+    [notification] = iot_mock.audit.notifications()
     assert notification["targetArn"] == TOPIC
     message = notification["message"]
     assert message["taskId"] == task_id
@@ -414,7 +414,7 @@ def test_audit_completion_notification(iot: Any, iot_mock: IotMock) -> None:
 
 def test_cancel_audit_task(iot: Any, iot_mock: IotMock) -> None:
     enable(iot, "LOGGING_DISABLED_CHECK")
-    iot_mock.hold_audit_tasks()
+    iot_mock.audit.hold_tasks()
     task_id = iot.start_on_demand_audit_task(targetCheckNames=["LOGGING_DISABLED_CHECK"])["taskId"]
     described = iot.describe_audit_task(taskId=task_id)
     assert described["taskStatus"] == "IN_PROGRESS"
@@ -429,7 +429,7 @@ def test_cancel_audit_task(iot: Any, iot_mock: IotMock) -> None:
     assert (code, status) == ("InvalidRequestException", 400)
     assert "CANCELED" in message
     second = iot.start_on_demand_audit_task(targetCheckNames=["LOGGING_DISABLED_CHECK"])["taskId"]
-    assert iot_mock.run_audit_tasks() == [second]
+    assert iot_mock.audit.run_tasks() == [second]
     assert iot.describe_audit_task(taskId=second)["taskStatus"] == "COMPLETED"
     with pytest.raises(ClientError) as exc:
         iot.cancel_audit_task(taskId="0" * 32)
@@ -454,7 +454,7 @@ def test_list_audit_tasks_by_period_and_filters(iot: Any, iot_mock: IotMock) -> 
         iot.create_scheduled_audit(
             scheduledAuditName="d", frequency="DAILY", targetCheckNames=["LOGGING_DISABLED_CHECK"]
         )
-        scheduled = iot_mock.run_scheduled_audit("d")
+        scheduled = iot_mock.audit.run_scheduled("d")
         everything = iot.list_audit_tasks(startTime=start, endTime=start + dt.timedelta(days=5))
         assert [t["taskId"] for t in everything["tasks"]] == [*ids, scheduled]
         middle = iot.list_audit_tasks(

@@ -83,7 +83,7 @@ def test_handler_answers_with_the_lambda_response(iot: Any, iot_mock: IotMock, s
         events.append(event)
         return allow(event)
 
-    iot_mock.register_authorizer_handler(signed, handler)
+    iot_mock.authorizers.register(signed, handler)
     response = iot.test_invoke_authorizer(
         authorizerName=signed, token="abc", tokenSignature=rsa_signature("abc")
     )
@@ -100,7 +100,7 @@ def test_handler_answers_with_the_lambda_response(iot: Any, iot_mock: IotMock, s
 
 
 def test_ec_signatures_verify_too(iot: Any, iot_mock: IotMock, signed: str) -> None:
-    iot_mock.register_authorizer_handler(signed, allow)
+    iot_mock.authorizers.register(signed, allow)
     signature = ec_key().sign(b"tok", ec.ECDSA(hashes.SHA256()))
     response = iot.test_invoke_authorizer(
         authorizerName=signed, token="tok", tokenSignature=base64.b64encode(signature).decode()
@@ -109,7 +109,7 @@ def test_ec_signatures_verify_too(iot: Any, iot_mock: IotMock, signed: str) -> N
 
 
 def test_bad_signature_is_refused(iot: Any, iot_mock: IotMock, signed: str) -> None:
-    iot_mock.register_authorizer_handler(signed, allow)
+    iot_mock.authorizers.register(signed, allow)
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(
             authorizerName=signed, token="abc", tokenSignature=rsa_signature("other")
@@ -129,7 +129,7 @@ def test_protocol_data_reaches_the_handler(iot: Any, iot_mock: IotMock, unsigned
         events.append(event)
         return allow(event)
 
-    iot_mock.register_authorizer_handler(FUNCTION, handler)  # by function ARN
+    iot_mock.authorizers.register(FUNCTION, handler)  # by function ARN
     iot.test_invoke_authorizer(
         authorizerName=unsigned,
         mqttContext={"username": "user", "password": b"secret", "clientId": "c1"},
@@ -157,8 +157,8 @@ def test_name_registration_wins_over_function_arn(
     def deny(event: dict[str, Any]) -> dict[str, Any]:
         return {**allow(event), "isAuthenticated": False, "policyDocuments": []}
 
-    iot_mock.register_authorizer_handler(FUNCTION, allow)
-    iot_mock.register_authorizer_handler(unsigned, deny)
+    iot_mock.authorizers.register(FUNCTION, allow)
+    iot_mock.authorizers.register(unsigned, deny)
     response = iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
     assert response["isAuthenticated"] is False
     assert response["policyDocuments"] == []
@@ -168,7 +168,7 @@ def test_policy_documents_may_be_objects(iot: Any, iot_mock: IotMock, unsigned: 
     def handler(event: dict[str, Any]) -> dict[str, Any]:
         return {**allow(event), "policyDocuments": [json.loads(POLICY)]}
 
-    iot_mock.register_authorizer_handler(unsigned, handler)
+    iot_mock.authorizers.register(unsigned, handler)
     response = iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
     assert json.loads(response["policyDocuments"][0]) == json.loads(POLICY)
 
@@ -178,7 +178,7 @@ def test_no_registered_handler(iot: Any, unsigned: str) -> None:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
     code, _, message = error_of(exc)
     assert code == "InvalidResponseException"
-    assert "register_authorizer_handler('unsigned', handler)" in message
+    assert "authorizers.register('unsigned', handler)" in message
 
 
 @pytest.mark.parametrize(
@@ -195,7 +195,7 @@ def test_no_registered_handler(iot: Any, unsigned: str) -> None:
 def test_invalid_lambda_responses(
     iot: Any, iot_mock: IotMock, unsigned: str, change: dict[str, Any], fragment: str
 ) -> None:
-    iot_mock.register_authorizer_handler(unsigned, lambda event: {**allow(event), **change})
+    iot_mock.authorizers.register(unsigned, lambda event: {**allow(event), **change})
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
     code, _, message = error_of(exc)
@@ -209,7 +209,7 @@ def test_handler_exception_is_an_invalid_response(
     def broken(event: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("boom")
 
-    iot_mock.register_authorizer_handler(unsigned, broken)
+    iot_mock.authorizers.register(unsigned, broken)
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")
     code, _, message = error_of(exc)
@@ -218,7 +218,7 @@ def test_handler_exception_is_an_invalid_response(
 
 
 def test_inactive_authorizer_cannot_be_invoked(iot: Any, iot_mock: IotMock, unsigned: str) -> None:
-    iot_mock.register_authorizer_handler(unsigned, allow)
+    iot_mock.authorizers.register(unsigned, allow)
     iot.update_authorizer(authorizerName=unsigned, status="INACTIVE")
     with pytest.raises(ClientError) as exc:
         iot.test_invoke_authorizer(authorizerName=unsigned, token="t")

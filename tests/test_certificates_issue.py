@@ -40,7 +40,7 @@ def test_keys_and_certificate_are_a_real_rsa_2048_pair_signed_by_the_mock_ca(
     created = iot.create_keys_and_certificate(setAsActive=True)
 
     cert = load(created["certificatePem"])
-    ca = load(iot_mock.ca_certificate_pem())
+    ca = load(iot_mock.certificates.ca_pem())
     cert.verify_directly_issued_by(ca)
     private_pem = created["keyPair"]["PrivateKey"]
     public_pem = created["keyPair"]["PublicKey"]
@@ -100,17 +100,17 @@ def test_every_call_issues_a_distinct_certificate(iot: Any) -> None:
 
 
 def test_mock_ca_is_per_account_and_region(iot_mock: IotMock) -> None:
-    assert iot_mock.ca_certificate_pem() == iot_mock.ca_certificate_pem(ACCOUNT, "us-east-1")
-    assert iot_mock.ca_certificate_pem() != iot_mock.ca_certificate_pem(region="eu-west-1")
-    other_account = iot_mock.ca_certificate_pem(account_id="210987654321")
-    assert other_account != iot_mock.ca_certificate_pem()
+    assert iot_mock.certificates.ca_pem() == iot_mock.certificates.ca_pem(ACCOUNT, "us-east-1")
+    assert iot_mock.certificates.ca_pem() != iot_mock.certificates.ca_pem(region="eu-west-1")
+    other_account = iot_mock.certificates.ca_pem(account_id="210987654321")
+    assert other_account != iot_mock.certificates.ca_pem()
 
     with mock_iot(region="eu-west-1") as mock:
         client = boto3.client("iot", region_name="eu-west-1")
         cert = load(client.create_keys_and_certificate()["certificatePem"])
-        cert.verify_directly_issued_by(load(mock.ca_certificate_pem()))
+        cert.verify_directly_issued_by(load(mock.certificates.ca_pem()))
         with pytest.raises(InvalidSignature):
-            cert.verify_directly_issued_by(load(mock.ca_certificate_pem(region="us-east-1")))
+            cert.verify_directly_issued_by(load(mock.certificates.ca_pem(region="us-east-1")))
 
 
 # --------------------------------------------------------------------------- from a CSR
@@ -123,7 +123,7 @@ def test_certificate_from_csr_certifies_the_csrs_own_key(iot: Any, iot_mock: Iot
     )
 
     cert = load(created["certificatePem"])
-    cert.verify_directly_issued_by(load(iot_mock.ca_certificate_pem()))
+    cert.verify_directly_issued_by(load(iot_mock.certificates.ca_pem()))
     assert cert.public_key() == key.public_key()
     assert cert.subject.rfc4514_string() == "CN=sensor-7"
     assert "keyPair" not in created

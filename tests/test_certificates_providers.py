@@ -130,5 +130,5 @@ def test_issuing_from_a_csr_still_uses_the_mock_ca(iot: Any, iot_mock: IotMock) 
         "certificatePem"
     ]
 
-    ca = x509.load_pem_x509_certificate(iot_mock.ca_certificate_pem().encode())
+    ca = x509.load_pem_x509_certificate(iot_mock.certificates.ca_pem().encode())
     x509.load_pem_x509_certificate(pem.encode()).verify_directly_issued_by(ca)

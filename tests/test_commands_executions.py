@@ -273,13 +273,13 @@ def test_device_runs_execution_to_success(
     _at(clock)
     execution_id = _start(jobs_data, reboot, executionTimeoutSeconds=300)
     _at(clock, seconds=5)
-    iot_mock.update_command_execution(execution_id, THING, "IN_PROGRESS")
+    iot_mock.commands.update_execution(execution_id, THING, "IN_PROGRESS")
     got = _get(iot, execution_id)
     assert got["status"] == "IN_PROGRESS"
     assert got["startedAt"] == START + dt.timedelta(seconds=5)
     assert "completedAt" not in got
     _at(clock, seconds=9)
-    iot_mock.update_command_execution(
+    iot_mock.commands.update_execution(
         execution_id,
         THING,
         "SUCCEEDED",
@@ -299,12 +299,12 @@ def test_device_runs_execution_to_success(
 
 def test_final_status_cannot_change(iot_mock: IotMock, jobs_data: Any, reboot: str) -> None:
     execution_id = _start(jobs_data, reboot)
-    iot_mock.update_command_execution(execution_id, THING, "FAILED")
+    iot_mock.commands.update_execution(execution_id, THING, "FAILED")
     with pytest.raises(ServiceError) as exc:
-        iot_mock.update_command_execution(execution_id, THING, "SUCCEEDED")
+        iot_mock.commands.update_execution(execution_id, THING, "SUCCEEDED")
     assert exc.value.code == "ConflictException"
     with pytest.raises(ServiceError) as exc:
-        iot_mock.update_command_execution(_start(jobs_data, reboot), THING, "CREATED")
+        iot_mock.commands.update_execution(_start(jobs_data, reboot), THING, "CREATED")
     assert exc.value.code == "ValidationException"
 
 
@@ -313,7 +313,7 @@ def test_execution_times_out_lazily(
 ) -> None:
     _at(clock)
     execution_id = _start(jobs_data, reboot, executionTimeoutSeconds=30)
-    iot_mock.update_command_execution(execution_id, THING, "IN_PROGRESS")
+    iot_mock.commands.update_execution(execution_id, THING, "IN_PROGRESS")
     _at(clock, seconds=29)
     assert _get(iot, execution_id)["status"] == "IN_PROGRESS"
     _at(clock, minutes=5)
@@ -324,8 +324,8 @@ def test_execution_times_out_lazily(
     assert [e["executionId"] for e in listed] == [execution_id]
     # A device's late final answer is still accepted; IN_PROGRESS is not.
     with pytest.raises(ServiceError):
-        iot_mock.update_command_execution(execution_id, THING, "IN_PROGRESS")
-    iot_mock.update_command_execution(execution_id, THING, "SUCCEEDED")
+        iot_mock.commands.update_execution(execution_id, THING, "IN_PROGRESS")
+    iot_mock.commands.update_execution(execution_id, THING, "SUCCEEDED")
     assert _get(iot, execution_id)["status"] == "SUCCEEDED"
 
 
@@ -387,7 +387,7 @@ def test_list_filters_by_command_target_status_and_namespace(
     a = _start(jobs_data, reboot)
     b = _start(jobs_data, reboot, CLIENT)
     c = _start(jobs_data, other)
-    iot_mock.update_command_execution(b, CLIENT, "SUCCEEDED")
+    iot_mock.commands.update_execution(b, CLIENT, "SUCCEEDED")
 
     def ids(**kwargs: Any) -> set[str]:
         return {
@@ -456,11 +456,11 @@ def test_time_filters(clock: Any, iot: Any, jobs_data: Any, iot_mock: IotMock, r
     late = _start(jobs_data, reboot, executionTimeoutSeconds=3600)
     never = _start(jobs_data, reboot, executionTimeoutSeconds=3600)
     _at(clock, minutes=2)
-    iot_mock.update_command_execution(early, THING, "IN_PROGRESS")
+    iot_mock.commands.update_execution(early, THING, "IN_PROGRESS")
     _at(clock, minutes=10)
-    iot_mock.update_command_execution(early, THING, "SUCCEEDED")
+    iot_mock.commands.update_execution(early, THING, "SUCCEEDED")
     _at(clock, minutes=30)
-    iot_mock.update_command_execution(late, THING, "IN_PROGRESS")
+    iot_mock.commands.update_execution(late, THING, "IN_PROGRESS")
     _at(clock, minutes=40)
 
     def ids(**kwargs: Any) -> list[str]:
@@ -483,7 +483,7 @@ def test_delete_only_terminal_executions(
     code, status, message = error_of(exc)
     assert (code, status) == ("ConflictException", 409)
     assert "terminal" in message
-    iot_mock.update_command_execution(execution_id, THING, "REJECTED")
+    iot_mock.commands.update_execution(execution_id, THING, "REJECTED")
     iot.delete_command_execution(executionId=execution_id, targetArn=THING)
     with pytest.raises(ClientError):
         _get(iot, execution_id)
@@ -609,5 +609,5 @@ def test_update_for_unknown_execution_is_rejected(
     )
     assert rejected.json()["error"] == "ResourceNotFoundException"
     with pytest.raises(ServiceError) as exc:
-        iot_mock.update_command_execution("unknown", THING, "SUCCEEDED")
+        iot_mock.commands.update_execution("unknown", THING, "SUCCEEDED")
     assert exc.value.code == "ResourceNotFoundException"

@@ -27,7 +27,7 @@ def violating(iot: Any, iot_mock: IotMock) -> list[str]:
     profile(iot, [few_messages()])
     for thing in ("a", "b"):
         iot.create_thing(thingName=thing)
-        iot_mock.report_device_metric(thing, "aws:num-messages-sent", 50)
+        iot_mock.defender.report_metric(thing, "aws:num-messages-sent", 50)
     return sorted(v["violationId"] for v in active(iot))
 
 
@@ -99,7 +99,7 @@ def test_failed_execution(iot: Any, violating: list[str]) -> None:
 
 
 def test_only_active_violations(iot: Any, iot_mock: IotMock, violating: list[str]) -> None:
-    iot_mock.report_device_metric("a", "aws:num-messages-sent", 1)  # a's alarm clears
+    iot_mock.defender.report_metric("a", "aws:num-messages-sent", 1)  # a's alarm clears
     start(iot, includeOnlyActiveViolations=True)
     executions = iot.list_detect_mitigation_actions_executions(taskId="task")["actionsExecutions"]
     assert [e["thingName"] for e in executions] == ["b"]
@@ -171,7 +171,7 @@ def test_list_tasks_and_executions(iot: Any, violating: list[str]) -> None:
 def test_held_task_can_be_canceled_or_run(
     iot: Any, iot_mock: IotMock, violating: list[str]
 ) -> None:
-    iot_mock.hold_detect_mitigation_actions_tasks()
+    iot_mock.defender.hold_mitigation_tasks()
     start(iot, "held")
     start(iot, "canceled")
     summary = iot.describe_detect_mitigation_actions_task(taskId="held")["taskSummary"]
@@ -181,7 +181,7 @@ def test_held_task_can_be_canceled_or_run(
     iot.cancel_detect_mitigation_actions_task(taskId="canceled")
     canceled = iot.describe_detect_mitigation_actions_task(taskId="canceled")["taskSummary"]
     assert canceled["taskStatus"] == "CANCELED"
-    assert iot_mock.run_detect_mitigation_actions_tasks() == ["held"]
+    assert iot_mock.defender.run_mitigation_tasks() == ["held"]
     summary = iot.describe_detect_mitigation_actions_task(taskId="held")["taskSummary"]
     assert summary["taskStatus"] == "SUCCESSFUL"
     assert sorted(iot.list_things_in_thing_group(thingGroupName="quarantine")["things"]) == [
@@ -191,7 +191,7 @@ def test_held_task_can_be_canceled_or_run(
     assert (
         iot.list_detect_mitigation_actions_executions(taskId="canceled")["actionsExecutions"] == []
     )
-    iot_mock.hold_detect_mitigation_actions_tasks(False)
+    iot_mock.defender.hold_mitigation_tasks(False)
     start(iot, "immediate")
     status = iot.describe_detect_mitigation_actions_task(taskId="immediate")["taskSummary"][
         "taskStatus"

@@ -1,5 +1,5 @@
 """Device Defender Detect violations, metric values and ML training summaries, driven by
-`IotMock.report_device_metric`."""
+`IotMock.defender.report_metric`."""
 
 from __future__ import annotations
 
@@ -49,20 +49,20 @@ def events(iot: Any, **filters: Any) -> list[dict[str, Any]]:
 def test_violation_opens_and_clears(iot: Any, iot_mock: IotMock) -> None:
     iot.create_thing(thingName="dev")
     profile(iot, [few_messages()])
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 5)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 5)
     assert active(iot) == []
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 12)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 12)
     [violation] = active(iot)
     assert violation["thingName"] == "dev"
     assert violation["securityProfileName"] == "sp"
     assert violation["behavior"] == few_messages()
     assert violation["lastViolationValue"] == {"count": 12}
     assert violation["violationStartTime"] == violation["lastViolationTime"]
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 20)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 20)
     [again] = active(iot)
     assert again["violationId"] == violation["violationId"]
     assert again["lastViolationValue"] == {"count": 20}
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 3)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 3)
     assert active(iot) == []
     history = events(iot)
     assert [e["violationEventType"] for e in history] == ["in-alarm", "alarm-cleared"]
@@ -73,7 +73,7 @@ def test_violation_opens_and_clears(iot: Any, iot_mock: IotMock) -> None:
 def test_consecutive_datapoints(iot: Any, iot_mock: IotMock) -> None:
     iot.create_thing(thingName="dev")
     profile(iot, [few_messages(consecutiveDatapointsToAlarm=2, consecutiveDatapointsToClear=3)])
-    report = lambda value: iot_mock.report_device_metric("dev", "aws:num-messages-sent", value)  # noqa: E731
+    report = lambda value: iot_mock.defender.report_metric("dev", "aws:num-messages-sent", value)  # noqa: E731
     report(50)
     report(1)
     report(50)
@@ -96,7 +96,7 @@ def test_unregistered_things_and_groups(iot: Any, iot_mock: IotMock) -> None:
     iot.add_thing_to_thing_group(thingGroupName="child", thingName="member")
     iot.create_thing(thingName="loner")
     for thing in ("ghost", "member", "loner"):
-        iot_mock.report_device_metric(thing, "aws:num-messages-sent", 99)
+        iot_mock.defender.report_metric(thing, "aws:num-messages-sent", 99)
     found = {(v["thingName"], v["securityProfileName"]) for v in active(iot)}
     # A profile on a group applies to the things of its child groups too.
     assert found == {("ghost", "unregistered"), ("member", "grouped")}
@@ -146,15 +146,15 @@ def test_set_operators_and_custom_metrics(iot: Any, iot_mock: IotMock) -> None:
             },
         ],
     )
-    iot_mock.report_device_metric("dev", "aws:listening-tcp-ports", [443])
-    iot_mock.report_device_metric("dev", "aws:destination-ip-addresses", ["192.168.1.1"])
-    iot_mock.report_device_metric("dev", "apps", ["agent"])
-    iot_mock.report_device_metric("dev", "temp", 70.5)
+    iot_mock.defender.report_metric("dev", "aws:listening-tcp-ports", [443])
+    iot_mock.defender.report_metric("dev", "aws:destination-ip-addresses", ["192.168.1.1"])
+    iot_mock.defender.report_metric("dev", "apps", ["agent"])
+    iot_mock.defender.report_metric("dev", "temp", 70.5)
     assert active(iot) == []
-    iot_mock.report_device_metric("dev", "aws:listening-tcp-ports", [443, 22])
-    iot_mock.report_device_metric("dev", "aws:destination-ip-addresses", ["10.1.2.3"])
-    iot_mock.report_device_metric("dev", "apps", ["miner"])
-    assert iot_mock.report_device_metric("dev", "temp", 80) == {"number": 80.0}
+    iot_mock.defender.report_metric("dev", "aws:listening-tcp-ports", [443, 22])
+    iot_mock.defender.report_metric("dev", "aws:destination-ip-addresses", ["10.1.2.3"])
+    iot_mock.defender.report_metric("dev", "apps", ["miner"])
+    assert iot_mock.defender.report_metric("dev", "temp", 80) == {"number": 80.0}
     by_behavior = {v["behavior"]["name"]: v["lastViolationValue"] for v in active(iot)}
     assert by_behavior == {
         "ports": {"ports": [443, 22]},
@@ -166,11 +166,11 @@ def test_set_operators_and_custom_metrics(iot: Any, iot_mock: IotMock) -> None:
 
 def test_report_rejects_unknown_metric_and_wrong_value(iot_mock: IotMock) -> None:
     with pytest.raises(ValueError):
-        iot_mock.report_device_metric("dev", "aws:unknown", 1)
+        iot_mock.defender.report_metric("dev", "aws:unknown", 1)
     with pytest.raises(ValueError):
-        iot_mock.report_device_metric("dev", "aws:num-messages-sent", [1])
+        iot_mock.defender.report_metric("dev", "aws:num-messages-sent", [1])
     with pytest.raises(ValueError):
-        iot_mock.report_device_metric("dev", "aws:listening-tcp-ports", 22)
+        iot_mock.defender.report_metric("dev", "aws:listening-tcp-ports", 22)
 
 
 def test_dimension_scoped_behavior(iot: Any, iot_mock: IotMock) -> None:
@@ -181,10 +181,10 @@ def test_dimension_scoped_behavior(iot: Any, iot_mock: IotMock) -> None:
     profile(
         iot, [{**few_messages(), "metricDimension": {"dimensionName": "admin", "operator": "IN"}}]
     )
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 50, topic="telemetry/x")
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 50)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 50, topic="telemetry/x")
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 50)
     assert active(iot) == []
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 50, topic="admin/reboot")
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 50, topic="admin/reboot")
     assert len(active(iot)) == 1
     values = iot.list_metric_values(
         thingName="dev",
@@ -199,7 +199,7 @@ def test_dimension_scoped_behavior(iot: Any, iot_mock: IotMock) -> None:
 def test_suppressed_and_criteria_type_filters(iot: Any, iot_mock: IotMock) -> None:
     iot.create_thing(thingName="dev")
     profile(iot, [{**few_messages(), "suppressAlerts": True}])
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 50)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 50)
     assert active(iot) == []
     assert len(active(iot, listSuppressedAlerts=True)) == 1
     assert len(active(iot, listSuppressedAlerts=True, behaviorCriteriaType="STATIC")) == 1
@@ -211,7 +211,7 @@ def test_suppressed_and_criteria_type_filters(iot: Any, iot_mock: IotMock) -> No
 def test_verification_state(iot: Any, iot_mock: IotMock) -> None:
     iot.create_thing(thingName="dev")
     profile(iot, [few_messages()])
-    iot_mock.report_device_metric("dev", "aws:num-messages-sent", 50)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 50)
     [violation] = active(iot)
     assert "verificationState" not in violation
     iot.put_verification_state_on_violation(
@@ -233,7 +233,7 @@ def test_events_time_range_and_paging(iot: Any, iot_mock: IotMock) -> None:
     profile(iot, [few_messages()])
     base = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc).timestamp()
     for index in range(6):
-        iot_mock.report_device_metric(
+        iot_mock.defender.report_metric(
             "dev", "aws:num-messages-sent", 50 if index % 2 == 0 else 1, timestamp=base + index * 60
         )
     window = iot.list_violation_events(
@@ -265,8 +265,8 @@ def test_behavior_removal_and_thing_deletion_invalidate(iot: Any, iot_mock: IotM
     iot.create_thing(thingName="a")
     iot.create_thing(thingName="b")
     profile(iot, [few_messages()])
-    iot_mock.report_device_metric("a", "aws:num-messages-sent", 50)
-    iot_mock.report_device_metric("b", "aws:num-messages-sent", 50)
+    iot_mock.defender.report_metric("a", "aws:num-messages-sent", 50)
+    iot_mock.defender.report_metric("b", "aws:num-messages-sent", 50)
     iot.delete_thing(thingName="a")
     assert [v["thingName"] for v in active(iot)] == ["b"]
     iot.update_security_profile(securityProfileName="sp", behaviors=[])
@@ -291,13 +291,15 @@ def test_metric_values_retained_only_for_profile_metrics(iot: Any, iot_mock: Iot
     iot.create_security_profile(
         securityProfileName="sp", additionalMetricsToRetainV2=[{"metric": "aws:num-disconnects"}]
     )
-    iot_mock.report_device_metric("dev", "aws:num-disconnects", 1, timestamp=1_900_000_000)
+    iot_mock.defender.report_metric("dev", "aws:num-disconnects", 1, timestamp=1_900_000_000)
     iot.attach_security_profile(securityProfileName="sp", securityProfileTargetArn=REGISTERED)
     for offset, value in enumerate((2, 3, 4)):
-        iot_mock.report_device_metric(
+        iot_mock.defender.report_metric(
             "dev", "aws:num-disconnects", value, timestamp=1_900_000_000 + offset
         )
-    iot_mock.report_device_metric("dev", "aws:num-connection-attempts", 9, timestamp=1_900_000_000)
+    iot_mock.defender.report_metric(
+        "dev", "aws:num-connection-attempts", 9, timestamp=1_900_000_000
+    )
     page = iot.list_metric_values(
         thingName="dev",
         metricName="aws:num-disconnects",
@@ -339,7 +341,7 @@ def test_behavior_model_training_summaries(iot: Any, iot_mock: IotMock) -> None:
     }
     profile(iot, [ml, few_messages()])
     for _ in range(250):
-        iot_mock.report_device_metric("dev", "aws:num-messages-sent", 1)
+        iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 1)
     [summary] = iot.get_behavior_model_training_summaries(securityProfileName="sp")["summaries"]
     assert summary["behaviorName"] == "ml"
     assert summary["modelStatus"] == "PENDING_BUILD"
@@ -367,14 +369,14 @@ def test_statistical_threshold_uses_fleet_percentile(iot: Any, iot_mock: IotMock
     base = 2_000_000_000.0
     for index, thing in enumerate(("t1", "t2", "t3")):
         iot.create_thing(thingName=thing)
-        iot_mock.report_device_metric(thing, "aws:all-bytes-out", 10, timestamp=base + index)
+        iot_mock.defender.report_metric(thing, "aws:all-bytes-out", 10, timestamp=base + index)
     iot.create_thing(thingName="outlier")
-    iot_mock.report_device_metric("outlier", "aws:all-bytes-out", 100, timestamp=base + 3)
+    iot_mock.defender.report_metric("outlier", "aws:all-bytes-out", 100, timestamp=base + 3)
     [violation] = active(iot, behaviorCriteriaType="STATISTICAL")
     assert violation["thingName"] == "outlier"
     assert violation["lastViolationValue"] == {"count": 100}
     # Ten minutes later the old datapoints left the 300 s window: 100 is the median now.
-    iot_mock.report_device_metric("outlier", "aws:all-bytes-out", 100, timestamp=base + 600)
+    iot_mock.defender.report_metric("outlier", "aws:all-bytes-out", 100, timestamp=base + 600)
     assert active(iot) == []
 
 
@@ -388,7 +390,7 @@ def test_behavior_model_becomes_active(iot: Any, iot_mock: IotMock) -> None:
         iot.create_thing(thingName="dev")
         profile(iot, [ml])
         for _ in range(25_000):
-            iot_mock.report_device_metric("dev", "aws:num-connection-attempts", 1)
+            iot_mock.defender.report_metric("dev", "aws:num-connection-attempts", 1)
         [summary] = iot.get_behavior_model_training_summaries()["summaries"]
         assert summary["datapointsCollectionPercentage"] == 100.0
         assert summary["modelStatus"] == "PENDING_BUILD"  # 14 days of data are needed too

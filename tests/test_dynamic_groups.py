@@ -79,7 +79,7 @@ def test_membership_follows_the_query(indexed: Any, iot_data: Any, iot_mock: Iot
         thingGroupName="online", queryString="connectivity.connected:true"
     )
     indexed.create_dynamic_thing_group(thingGroupName="low", queryString="shadow.reported.batt<20")
-    iot_mock.connect_client("a")
+    iot_mock.devices.connect("a")
     iot_data.update_thing_shadow(
         thingName="b", payload=json.dumps({"state": {"reported": {"batt": 5}}})
     )

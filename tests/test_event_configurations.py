@@ -407,7 +407,7 @@ def test_bulk_registration_publishes_thing_created(iot_mock: IotMock, iot: Any) 
             }
         },
     }
-    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "bulk-1"}])
+    iot_mock.registration.put_input("bucket", "things.json", [{"ThingName": "bulk-1"}])
     iot.start_thing_registration_task(
         templateBody=json.dumps(template),
         inputFileBucket="bucket",
@@ -436,7 +436,7 @@ def test_bulk_registration_override_publishes_thing_updated(iot_mock: IotMock, i
             }
         },
     }
-    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "bulk-1"}])
+    iot_mock.registration.put_input("bucket", "things.json", [{"ThingName": "bulk-1"}])
     iot.start_thing_registration_task(
         templateBody=json.dumps(template),
         inputFileBucket="bucket",

@@ -267,7 +267,7 @@ def test_list_indices_pages(iot: Any) -> None:
 def test_thing_connectivity_data(iot: Any, iot_data: Any, iot_mock: IotMock) -> None:
     iot.create_thing(thingName="dev")
     assert iot.get_thing_connectivity_data(thingName="dev")["connected"] is False
-    iot_mock.connect_client("dev")
+    iot_mock.devices.connect("dev")
     live = iot.get_thing_connectivity_data(thingName="dev")
     assert live["thingName"] == "dev"
     assert live["connected"] is True
@@ -279,8 +279,8 @@ def test_thing_connectivity_data(iot: Any, iot_data: Any, iot_mock: IotMock) -> 
     assert gone["timestamp"] >= live["timestamp"]
     # DeleteConnection's API_INITIATED_DISCONNECT is outside this operation's enum.
     assert gone["disconnectReason"] == "SERVER_INITIATED_DISCONNECT"
-    iot_mock.connect_client("dev")
-    iot_mock.connect_client("dev")  # the older session is dropped as DUPLICATE_CLIENTID
+    iot_mock.devices.connect("dev")
+    iot_mock.devices.connect("dev")  # the older session is dropped as DUPLICATE_CLIENTID
     assert iot.get_thing_connectivity_data(thingName="dev")["connected"] is True
 
 

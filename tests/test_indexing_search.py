@@ -233,11 +233,11 @@ def test_named_shadows_are_indexed_when_selected(fleet: Any, iot_data: Any) -> N
 
 
 def test_connectivity_fields(fleet: Any, iot_mock: IotMock, iot_data: Any) -> None:
-    iot_mock.connect_client("t1")
+    iot_mock.devices.connect("t1")
     # Without connectivity indexing the fields are absent.
     assert names(fleet, "connectivity.connected:*") == []
     enable(fleet, thingConnectivityIndexingMode="STATUS")
-    iot_mock.connect_client("t2")
+    iot_mock.devices.connect("t2")
     iot_data.delete_connection(clientId="t2")
     assert names(fleet, "connectivity.connected:true") == ["t1"]
     assert names(fleet, "connectivity.connected:false") == ["t0", "t2", "t3", "t4"]

@@ -218,7 +218,7 @@ def test_shadow_update_triggers_a_rule_that_republishes(
     assert alert.topic == "alerts/boiler"
     assert alert.json() == {"temp": 35, "thing": "boiler"}
     assert alert.qos == 1
-    [invocation] = iot_mock.rule_invocations("overheat")
+    [invocation] = iot_mock.rules.invocations("overheat")
     assert invocation.action_type == "republish"
     assert invocation.topic == "$aws/things/boiler/shadow/update/accepted"
     shadow = json.loads(iot_data.get_thing_shadow(thingName="boiler")["payload"].read())

@@ -96,7 +96,7 @@ def test_client_id_starting_with_dollar_is_invalid(iot_data: Any) -> None:
 def test_delete_connection_disconnects_and_publishes_lifecycle_events(
     iot_mock: IotMock, iot_data: Any
 ) -> None:
-    iot_mock.connect_client("device-1", will_topic="devices/device-1/will", will_payload="bye")
+    iot_mock.devices.connect("device-1", will_topic="devices/device-1/will", will_payload="bye")
     (connected,) = iot_mock.messages("$aws/events/presence/connected/device-1")
     assert connected.json()["eventType"] == "connected"
     assert connected.json()["clientId"] == "device-1"
@@ -115,13 +115,13 @@ def test_delete_connection_disconnects_and_publishes_lifecycle_events(
 
 
 def test_prevent_will_message(iot_mock: IotMock, iot_data: Any) -> None:
-    iot_mock.connect_client("device-1", will_topic="w", will_payload=b"bye")
+    iot_mock.devices.connect("device-1", will_topic="w", will_payload=b"bye")
     iot_data.delete_connection(clientId="device-1", preventWillMessage=True, cleanSession=True)
     assert iot_mock.messages("w") == []
 
 
 def test_reconnecting_client_id_drops_the_old_session(iot_mock: IotMock) -> None:
-    iot_mock.connect_client("device-1")
-    iot_mock.connect_client("device-1")
+    iot_mock.devices.connect("device-1")
+    iot_mock.devices.connect("device-1")
     (disconnected,) = iot_mock.messages("$aws/events/presence/disconnected/device-1")
     assert disconnected.json()["disconnectReason"] == "DUPLICATE_CLIENTID"

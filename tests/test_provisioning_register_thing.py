@@ -103,7 +103,7 @@ def test_register_thing_creates_thing_certificate_and_policy_and_attaches_them(
     cert = x509.load_pem_x509_certificate(result["certificatePem"].encode())
     assert cert.public_key() == key.public_key()
     cert.verify_directly_issued_by(
-        x509.load_pem_x509_certificate(iot_mock.ca_certificate_pem().encode())
+        x509.load_pem_x509_certificate(iot_mock.certificates.ca_pem().encode())
     )
     arns = result["resourceArns"]
     assert set(arns) == {"thing", "certificate", "policy"}

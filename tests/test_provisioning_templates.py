@@ -285,7 +285,7 @@ def test_provisioning_claim_is_a_short_lived_certificate(iot: Any, iot_mock: Iot
     cert = x509.load_pem_x509_certificate(claim["certificatePem"].encode())
     assert cert.not_valid_after_utc == expected_expiry
     cert.verify_directly_issued_by(
-        x509.load_pem_x509_certificate(iot_mock.ca_certificate_pem().encode())
+        x509.load_pem_x509_certificate(iot_mock.certificates.ca_pem().encode())
     )
     key = serialization.load_pem_private_key(claim["keyPair"]["PrivateKey"].encode(), None)
     assert key.public_key() == cert.public_key()

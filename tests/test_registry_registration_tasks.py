@@ -51,7 +51,7 @@ def groups(iot: Any) -> None:
 
 
 def test_task_provisions_things_from_mock_input(iot: Any, iot_mock: IotMock, groups: None) -> None:
-    iot_mock.put_thing_registration_input(
+    iot_mock.registration.put_input(
         "bucket",
         "things.json",
         [{"ThingName": "1", "Color": "red"}, {"ThingName": "2"}, '{"Color": "blue"}'],
@@ -72,12 +72,12 @@ def test_task_provisions_things_from_mock_input(iot: Any, iot_mock: IotMock, gro
     assert iot.describe_thing(thingName="dev-2")["attributes"] == {"color": "white"}
     assert iot.describe_thing(thingName="dev-2")["billingGroupName"] == "bills"
     assert iot.list_things_in_thing_group(thingGroupName="fleet")["things"] == ["dev-1", "dev-2"]
-    results = iot_mock.thing_registration_report(task_id, "RESULTS")
+    results = iot_mock.registration.report(task_id, "RESULTS")
     assert results[0] == {
         "referenceId": "1",
         "response": {"ResourceArns": {"thing": "arn:aws:iot:us-east-1:123456789012:thing/dev-1"}},
     }
-    errors = iot_mock.thing_registration_report(task_id, "ERRORS")
+    errors = iot_mock.registration.report(task_id, "ERRORS")
     assert [e["referenceId"] for e in errors] == ["3"]
     assert "ThingName" in errors[0]["errorMessage"]
     links = iot.list_thing_registration_task_reports(taskId=task_id, reportType="ERRORS")
@@ -126,7 +126,7 @@ def test_certificate_and_policy_resources(iot: Any, iot_mock: IotMock) -> None:
             },
         }
     )
-    iot_mock.put_thing_registration_input(
+    iot_mock.registration.put_input(
         "bucket",
         "things.json",
         [
@@ -141,13 +141,13 @@ def test_certificate_and_policy_resources(iot: Any, iot_mock: IotMock) -> None:
     attached = iot.list_attached_policies(target=cert_arn)["policies"]
     assert attached == [{"policyName": "p", "policyArn": policy_arn}]
     assert iot.list_targets_for_policy(policyName="p")["targets"] == [cert_arn]
-    arns = iot_mock.thing_registration_report(task_id)[0]["response"]["ResourceArns"]
+    arns = iot_mock.registration.report(task_id)[0]["response"]["ResourceArns"]
     assert arns == {
         "thing": backend.arn("thing/a"),
         "certificate": cert_arn,
         "policy": policy_arn,
     }
-    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    error = iot_mock.registration.report(task_id, "ERRORS")[0]
     assert error["errorCode"] == "ResourceNotFoundException"
     assert "b" not in registry_of(backend).things
 
@@ -158,7 +158,7 @@ def test_override_settings_for_existing_things(iot: Any, iot_mock: IotMock) -> N
     template["Resources"]["thing"]["Properties"].pop("ThingGroups")
     template["Resources"]["thing"]["Properties"].pop("BillingGroup")
     template["Resources"]["thing"]["OverrideSettings"] = {"AttributePayload": "MERGE"}
-    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "1"}])
+    iot_mock.registration.put_input("bucket", "things.json", [{"ThingName": "1"}])
     start(iot, json.dumps(template))
     described = iot.describe_thing(thingName="dev-1")
     assert described["attributes"] == {"old": "1", "color": "white"}
@@ -169,15 +169,15 @@ def test_override_settings_for_existing_things(iot: Any, iot_mock: IotMock) -> N
 
 
 def test_hold_stop_and_run(iot: Any, iot_mock: IotMock, groups: None) -> None:
-    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "1"}])
-    iot_mock.hold_thing_registration_tasks()
+    iot_mock.registration.put_input("bucket", "things.json", [{"ThingName": "1"}])
+    iot_mock.registration.hold()
     stopped = start(iot)
     pending = start(iot)
     assert iot.describe_thing_registration_task(taskId=stopped)["status"] == "InProgress"
     iot.stop_thing_registration_task(taskId=stopped)
     assert iot.describe_thing_registration_task(taskId=stopped)["status"] == "Cancelled"
     assert iot.list_thing_registration_tasks(status="InProgress")["taskIds"] == [pending]
-    assert iot_mock.run_thing_registration_tasks() == [pending]
+    assert iot_mock.registration.run() == [pending]
     assert iot.describe_thing_registration_task(taskId=pending)["status"] == "Completed"
     assert iot.list_things()["things"][0]["thingName"] == "dev-1"
     with pytest.raises(ClientError) as exc:
@@ -225,9 +225,9 @@ def test_refused_line_leaves_no_thing(iot: Any, iot_mock: IotMock) -> None:
             }
         }
     )
-    iot_mock.put_thing_registration_input("bucket", "things.json", [{}])
+    iot_mock.registration.put_input("bucket", "things.json", [{}])
     task_id = start(iot, template)
-    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    error = iot_mock.registration.report(task_id, "ERRORS")[0]
     assert error["errorCode"] == "InvalidRequestException"
     assert "only one group of a hierarchy" in error["errorMessage"]
     assert iot.list_things()["things"] == []
@@ -251,12 +251,12 @@ def test_template_intrinsics(iot: Any, iot_mock: IotMock) -> None:
             },
         }
     )
-    iot_mock.put_thing_registration_input(
+    iot_mock.registration.put_input(
         "bucket", "things.json", [{"Serial": "42", "Tags": "x,y"}, {"Serial": "43", "Tags": "x"}]
     )
     task_id = start(iot, template)
     assert iot.describe_thing(thingName="sensor-42")["attributes"] == {"first": "x", "last": "y"}
-    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    error = iot_mock.registration.report(task_id, "ERRORS")[0]
     assert error["referenceId"] == "2"
     assert "Fn::Select" in error["errorMessage"]
 
@@ -282,7 +282,7 @@ def test_replace_overrides_type_and_groups(iot: Any, iot_mock: IotMock) -> None:
             }
         }
     )
-    iot_mock.put_thing_registration_input("bucket", "things.json", [{}])
+    iot_mock.registration.put_input("bucket", "things.json", [{}])
     start(iot, template)
     described = iot.describe_thing(thingName="x")
     assert described["thingTypeName"] == "lamp"
@@ -319,7 +319,7 @@ def test_a_line_with_a_csr_gets_a_certificate_and_an_inline_policy(
     iot: Any, iot_mock: IotMock
 ) -> None:
     key = new_ec_key()
-    iot_mock.put_thing_registration_input(
+    iot_mock.registration.put_input(
         "bucket", "things.json", [{"ThingName": "a", "CSR": make_csr(key, "a")}]
     )
 
@@ -327,7 +327,7 @@ def test_a_line_with_a_csr_gets_a_certificate_and_an_inline_policy(
 
     task = iot.describe_thing_registration_task(taskId=task_id)
     assert (task["successCount"], task["failureCount"]) == (1, 0)
-    arns = iot_mock.thing_registration_report(task_id)[0]["response"]["ResourceArns"]
+    arns = iot_mock.registration.report(task_id)[0]["response"]["ResourceArns"]
     assert set(arns) == {"thing", "certificate", "devicePolicy"}
     cert_id = arns["certificate"].rsplit("/", 1)[1]
     description = iot.describe_certificate(certificateId=cert_id)["certificateDescription"]
@@ -340,7 +340,7 @@ def test_a_line_with_a_csr_gets_a_certificate_and_an_inline_policy(
 
 
 def test_each_line_is_all_or_nothing(iot: Any, iot_mock: IotMock) -> None:
-    iot_mock.put_thing_registration_input(
+    iot_mock.registration.put_input(
         "bucket",
         "things.json",
         [
@@ -351,7 +351,7 @@ def test_each_line_is_all_or_nothing(iot: Any, iot_mock: IotMock) -> None:
 
     task_id = start(iot, DEVICE_TEMPLATE)
 
-    error = iot_mock.thing_registration_report(task_id, "ERRORS")[0]
+    error = iot_mock.registration.report(task_id, "ERRORS")[0]
     assert (error["referenceId"], error["errorCode"]) == ("2", "InvalidRequestException")
     assert [t["thingName"] for t in iot.list_things()["things"]] == ["good"]
     assert len(iot.list_certificates()["certificates"]) == 1
@@ -380,7 +380,7 @@ def test_conditions_and_mappings(iot: Any, iot_mock: IotMock) -> None:
             },
         }
     )
-    iot_mock.put_thing_registration_input(
+    iot_mock.registration.put_input(
         "bucket",
         "things.json",
         [{"ThingName": "x", "Site": "lab"}, {"ThingName": "y", "Site": "plant"}],
@@ -402,7 +402,7 @@ def test_a_provisioned_thing_joins_a_continuous_job_of_its_group(
         document=json.dumps({"operation": "update"}),
         targetSelection="CONTINUOUS",
     )
-    iot_mock.put_thing_registration_input("bucket", "things.json", [{"ThingName": "1"}])
+    iot_mock.registration.put_input("bucket", "things.json", [{"ThingName": "1"}])
 
     start(iot)
 

@@ -39,11 +39,11 @@ def test_http_destination_starts_in_progress(iot: Any) -> None:
 
 def test_confirm_with_the_token_enables_the_destination(iot_mock: IotMock, iot: Any) -> None:
     arn = create_http(iot)["arn"]
-    token = iot_mock.topic_rule_destination_token(arn)
+    token = iot_mock.rules.destination_token(arn)
     assert token
     iot.confirm_topic_rule_destination(confirmationToken=token)
     assert status_of(iot, arn) == "ENABLED"
-    assert iot_mock.topic_rule_destination_token(arn) is None
+    assert iot_mock.rules.destination_token(arn) is None
     with pytest.raises(ClientError) as exc:
         iot.confirm_topic_rule_destination(confirmationToken=token)
     assert error_of(exc)[:2] == ("InvalidRequestException", 400)
@@ -60,7 +60,7 @@ def test_update_status_lifecycle(iot_mock: IotMock, iot: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iot.update_topic_rule_destination(arn=arn, status="ENABLED")
     assert error_of(exc)[0] == "InvalidRequestException"
-    iot.confirm_topic_rule_destination(confirmationToken=iot_mock.topic_rule_destination_token(arn))
+    iot.confirm_topic_rule_destination(confirmationToken=iot_mock.rules.destination_token(arn))
     iot.update_topic_rule_destination(arn=arn, status="DISABLED")
     assert status_of(iot, arn) == "DISABLED"
     iot.update_topic_rule_destination(arn=arn, status="ENABLED")
@@ -68,7 +68,7 @@ def test_update_status_lifecycle(iot_mock: IotMock, iot: Any) -> None:
     # IN_PROGRESS sends a new confirmation challenge.
     iot.update_topic_rule_destination(arn=arn, status="IN_PROGRESS")
     assert status_of(iot, arn) == "IN_PROGRESS"
-    token = iot_mock.topic_rule_destination_token(arn)
+    token = iot_mock.rules.destination_token(arn)
     assert token
     iot.confirm_topic_rule_destination(confirmationToken=token)
     assert status_of(iot, arn) == "ENABLED"
@@ -76,7 +76,7 @@ def test_update_status_lifecycle(iot_mock: IotMock, iot: Any) -> None:
 
 def test_a_new_challenge_invalidates_the_old_token(iot_mock: IotMock, iot: Any) -> None:
     arn = create_http(iot)["arn"]
-    old = iot_mock.topic_rule_destination_token(arn)
+    old = iot_mock.rules.destination_token(arn)
     iot.update_topic_rule_destination(arn=arn, status="IN_PROGRESS")
     with pytest.raises(ClientError):
         iot.confirm_topic_rule_destination(confirmationToken=old)
@@ -202,12 +202,12 @@ def test_http_traffic_needs_an_enabled_destination(
     (summary,) = iot.list_topic_rule_destinations()["destinationSummaries"]
     arn = summary["arn"]
     iot_data.publish(topic="in", payload=b"{}")
-    (failed, error_action) = iot_mock.rule_invocations("to_http")
+    (failed, error_action) = iot_mock.rules.invocations("to_http")
     assert failed.action_type == "http"
     assert failed.error is not None and "IN_PROGRESS" in failed.error
     assert error_action.is_error_action
-    iot.confirm_topic_rule_destination(confirmationToken=iot_mock.topic_rule_destination_token(arn))
+    iot.confirm_topic_rule_destination(confirmationToken=iot_mock.rules.destination_token(arn))
     iot_data.publish(topic="in", payload=b"{}")
-    last = iot_mock.rule_invocations("to_http")[-1]
+    last = iot_mock.rules.invocations("to_http")[-1]
     assert last.action_type == "http"
     assert last.error is None

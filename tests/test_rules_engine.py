@@ -1,5 +1,5 @@
 """The rules engine end to end: matching, actions, republish chains, Lambda callables,
-errorAction, Basic Ingest and the `rule_invocations` record."""
+errorAction, Basic Ingest and the `rules.invocations` record."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_shadow_update_triggers_a_rule_that_republishes(
     assert alert.json() == {"temp": 45, "thing": "hot-one"}
     assert alert.qos == 1
     assert alert.source == "rule:overheat"
-    (invocation,) = iot_mock.rule_invocations("overheat")
+    (invocation,) = iot_mock.rules.invocations("overheat")
     assert invocation.action_type == "republish"
     assert invocation.topic == "$aws/things/hot-one/shadow/update/accepted"
     assert invocation.target_topic == "alerts/hot-one/overheat"
@@ -62,12 +62,12 @@ def test_every_action_is_recorded_including_non_executable_ones(
     dynamo = {"dynamoDBv2": {"roleArn": ROLE, "putItem": {"tableName": "t"}}}
     create_rule(iot, "fan_out", "SELECT v FROM 'in/+'", sqs, dynamo)
     iot_data.publish(topic="in/a", payload=json.dumps({"v": 1, "w": 2}))
-    recorded = iot_mock.rule_invocations("fan_out")
+    recorded = iot_mock.rules.invocations("fan_out")
     assert [i.action_type for i in recorded] == ["sqs", "dynamoDBv2"]
     assert recorded[0].action == sqs["sqs"]
     assert all(i.json() == {"v": 1} for i in recorded)
-    assert iot_mock.rule_invocations(action_type="sqs") == recorded[:1]
-    assert iot_mock.rule_invocations("other") == []
+    assert iot_mock.rules.invocations(action_type="sqs") == recorded[:1]
+    assert iot_mock.rules.invocations("other") == []
 
 
 def test_disabled_rules_do_not_fire_until_enabled(
@@ -75,13 +75,13 @@ def test_disabled_rules_do_not_fire_until_enabled(
 ) -> None:
     create_rule(iot, "r", "SELECT * FROM 'in'", republish("out"), ruleDisabled=True)
     iot_data.publish(topic="in", payload=b"{}")
-    assert iot_mock.rule_invocations() == []
+    assert iot_mock.rules.invocations() == []
     iot.enable_topic_rule(ruleName="r")
     iot_data.publish(topic="in", payload=b"{}")
-    assert len(iot_mock.rule_invocations("r")) == 1
+    assert len(iot_mock.rules.invocations("r")) == 1
     iot.disable_topic_rule(ruleName="r")
     iot_data.publish(topic="in", payload=b"{}")
-    assert len(iot_mock.rule_invocations("r")) == 1
+    assert len(iot_mock.rules.invocations("r")) == 1
 
 
 def test_replaced_and_deleted_rules_stop_matching_the_old_topic(
@@ -92,12 +92,12 @@ def test_replaced_and_deleted_rules_stop_matching_the_old_topic(
         ruleName="r", topicRulePayload={"sql": "SELECT * FROM 'new'", "actions": [republish("o")]}
     )
     iot_data.publish(topic="old", payload=b"{}")
-    assert iot_mock.rule_invocations() == []
+    assert iot_mock.rules.invocations() == []
     iot_data.publish(topic="new", payload=b"{}")
-    assert len(iot_mock.rule_invocations("r")) == 1
+    assert len(iot_mock.rules.invocations("r")) == 1
     iot.delete_topic_rule(ruleName="r")
     iot_data.publish(topic="new", payload=b"{}")
-    assert len(iot_mock.rule_invocations("r")) == 1
+    assert len(iot_mock.rules.invocations("r")) == 1
 
 
 def test_republish_triggers_other_rules(iot_mock: IotMock, iot: Any, iot_data: Any) -> None:
@@ -105,7 +105,7 @@ def test_republish_triggers_other_rules(iot_mock: IotMock, iot: Any, iot_data: A
     create_rule(iot, "second", "SELECT n * 10 AS n FROM 'step/2'", republish("step/3"))
     iot_data.publish(topic="step/1", payload=json.dumps({"n": 1}))
     assert [m.json() for m in iot_mock.messages("step/3")] == [{"n": 20}]
-    assert [i.rule_name for i in iot_mock.rule_invocations()] == ["first", "second"]
+    assert [i.rule_name for i in iot_mock.rules.invocations()] == ["first", "second"]
 
 
 def test_republish_loop_is_cut_and_reported_to_the_error_action(
@@ -120,7 +120,7 @@ def test_republish_loop_is_cut_and_reported_to_the_error_action(
     )
     iot_data.publish(topic="loop", payload=b"{}")
     assert len(iot_mock.messages("loop")) == MAX_REPUBLISH_DEPTH + 1
-    failed = [i for i in iot_mock.rule_invocations("loop") if i.error]
+    failed = [i for i in iot_mock.rules.invocations("loop") if i.error]
     assert len(failed) == 1
     assert "chained republish" in (failed[0].error or "")
     (error_message,) = iot_mock.messages("loop/errors")
@@ -171,7 +171,7 @@ def test_republish_topic_escapes_a_reserved_topic_with_two_dollars(
         republish("$$aws/things/${topic(2)}/shadow/update"),
     )
     iot_data.publish(topic="sensors/probe", payload=json.dumps({"temp": 8}))
-    (invocation,) = iot_mock.rule_invocations("escaped")
+    (invocation,) = iot_mock.rules.invocations("escaped")
     assert invocation.target_topic == "$aws/things/probe/shadow/update"
     assert invocation.error is None
     shadow = json.loads(iot_data.get_thing_shadow(thingName="probe")["payload"].read())
@@ -182,7 +182,7 @@ def test_lambda_action_calls_the_registered_callable(
     iot_mock: IotMock, iot: Any, iot_data: Any
 ) -> None:
     calls: list[tuple[Any, Any]] = []
-    iot_mock.register_lambda(FUNCTION, lambda event, context: calls.append((event, context)))
+    iot_mock.rules.register_lambda(FUNCTION, lambda event, context: calls.append((event, context)))
     create_rule(
         iot,
         "to_lambda",
@@ -194,7 +194,7 @@ def test_lambda_action_calls_the_registered_callable(
     assert event == {"temp": 3, "c": "n/a"}
     assert context.invoked_function_arn == FUNCTION
     assert context.function_name == "handle"
-    (invocation,) = iot_mock.rule_invocations("to_lambda")
+    (invocation,) = iot_mock.rules.invocations("to_lambda")
     assert invocation.action_type == "lambda"
     assert invocation.error is None
 
@@ -204,7 +204,7 @@ def test_lambda_without_a_registered_callable_is_recorded_only(
 ) -> None:
     create_rule(iot, "r", "SELECT * FROM 'in'", {"lambda": {"functionArn": FUNCTION}})
     iot_data.publish(topic="in", payload=b"{}")
-    assert iot_mock.rule_invocations("r")[0].error is None
+    assert iot_mock.rules.invocations("r")[0].error is None
 
 
 def test_a_raising_lambda_fires_the_error_action(
@@ -213,7 +213,7 @@ def test_a_raising_lambda_fires_the_error_action(
     def broken(event: Any, context: Any) -> None:
         raise RuntimeError("database down")
 
-    iot_mock.register_lambda(FUNCTION, broken)
+    iot_mock.rules.register_lambda(FUNCTION, broken)
     create_rule(
         iot,
         "fragile",
@@ -223,7 +223,7 @@ def test_a_raising_lambda_fires_the_error_action(
         errorAction=republish("errors/fragile"),
     )
     iot_data.publish(topic="in", payload=b'{"x": 1}')
-    failed, ok, error_action = iot_mock.rule_invocations("fragile")
+    failed, ok, error_action = iot_mock.rules.invocations("fragile")
     assert failed.action_type == "lambda"
     assert failed.error is not None and "database down" in failed.error
     assert ok.error is None
@@ -249,10 +249,10 @@ def test_a_raising_lambda_fires_the_error_action(
 def test_no_error_action_means_failures_are_only_recorded(
     iot_mock: IotMock, iot: Any, iot_data: Any
 ) -> None:
-    iot_mock.register_lambda(FUNCTION, lambda e, c: 1 / 0)
+    iot_mock.rules.register_lambda(FUNCTION, lambda e, c: 1 / 0)
     create_rule(iot, "r", "SELECT * FROM 'in'", {"lambda": {"functionArn": FUNCTION}})
     iot_data.publish(topic="in", payload=b"{}")
-    (invocation,) = iot_mock.rule_invocations("r")
+    (invocation,) = iot_mock.rules.invocations("r")
     assert "ZeroDivisionError" in (invocation.error or "")
 
 
@@ -262,9 +262,9 @@ def test_basic_ingest_goes_to_the_named_rule_only(
     create_rule(iot, "ingest", "SELECT *, topic() AS t FROM 'ignored/topic'", republish("out"))
     create_rule(iot, "other", "SELECT * FROM 'fleet/#'", republish("elsewhere"))
     iot_data.publish(topic="$aws/rules/ingest/fleet/7", payload=json.dumps({"v": 1}))
-    (invocation,) = iot_mock.rule_invocations("ingest")
+    (invocation,) = iot_mock.rules.invocations("ingest")
     assert invocation.json() == {"v": 1, "t": "fleet/7"}
-    assert iot_mock.rule_invocations("other") == []
+    assert iot_mock.rules.invocations("other") == []
 
 
 def test_messages_published_by_the_mock_trigger_rules(
@@ -275,7 +275,7 @@ def test_messages_published_by_the_mock_trigger_rules(
     )
     iot_data.update_thing_shadow(thingName="t", payload=json.dumps({"state": {}}))
     iot_data.delete_thing_shadow(thingName="t")
-    assert len(iot_mock.rule_invocations("watch")) == 1
+    assert len(iot_mock.rules.invocations("watch")) == 1
 
 
 def test_wildcard_first_filters_do_not_match_reserved_topics(
@@ -283,9 +283,9 @@ def test_wildcard_first_filters_do_not_match_reserved_topics(
 ) -> None:
     create_rule(iot, "all", "SELECT * FROM '#' WHERE topic() <> 'copy'", republish("copy"))
     iot_data.update_thing_shadow(thingName="t", payload=json.dumps({"state": {}}))
-    assert iot_mock.rule_invocations("all") == []
+    assert iot_mock.rules.invocations("all") == []
     iot_data.publish(topic="plain", payload=b"{}")
-    assert len(iot_mock.rule_invocations("all")) == 1
+    assert len(iot_mock.rules.invocations("all")) == 1
 
 
 def test_invalid_substitution_template_fails_the_action(
@@ -293,7 +293,7 @@ def test_invalid_substitution_template_fails_the_action(
 ) -> None:
     create_rule(iot, "r", "SELECT * FROM 'in'", republish("out/${topic(}"))
     iot_data.publish(topic="in", payload=b"{}")
-    (invocation,) = iot_mock.rule_invocations("r")
+    (invocation,) = iot_mock.rules.invocations("r")
     assert "substitution template" in (invocation.error or "")
     assert iot_mock.messages("out/#") == []
 
@@ -311,8 +311,8 @@ def test_rules_are_per_account(iot_mock: IotMock, iot: Any, iot_data: Any, accou
     create_rule(iot, "r", "SELECT * FROM 'in'", republish("out"))
     with iot_mock.as_account(account):
         iot_data.publish(topic="in", payload=b"{}")
-    assert iot_mock.rule_invocations("r") == []
-    assert iot_mock.rule_invocations("r", account_id=account) == []
+    assert iot_mock.rules.invocations("r") == []
+    assert iot_mock.rules.invocations("r", account_id=account) == []
 
 
 def test_an_error_action_feeding_its_own_rule_terminates(
@@ -322,7 +322,7 @@ def test_an_error_action_feeding_its_own_rule_terminates(
         iot, "snake", "SELECT * FROM 'loop'", republish("loop"), errorAction=republish("loop")
     )
     iot_data.publish(topic="loop", payload=b"{}")
-    invocations = iot_mock.rule_invocations("snake")
+    invocations = iot_mock.rules.invocations("snake")
     assert any(i.error for i in invocations)
     assert len(invocations) < 100
 
@@ -332,7 +332,7 @@ def test_invalid_message_expiry_fails_the_republish(
 ) -> None:
     create_rule(iot, "r", "SELECT * FROM 'in'", republish("out", headers={"messageExpiry": "${x}"}))
     iot_data.publish(topic="in", payload=b'{"x": "soon"}')
-    (invocation,) = iot_mock.rule_invocations("r")
+    (invocation,) = iot_mock.rules.invocations("r")
     assert "messageExpiry" in (invocation.error or "")
     assert iot_mock.messages("out") == []
 
@@ -346,7 +346,7 @@ def test_a_lambda_callable_may_call_the_mocked_apis(
             payload=json.dumps({"state": {"reported": {"temp": event["temp"]}}}),
         )
 
-    iot_mock.register_lambda(FUNCTION, forward)
+    iot_mock.rules.register_lambda(FUNCTION, forward)
     create_rule(iot, "r", "SELECT * FROM 'telemetry'", {"lambda": {"functionArn": FUNCTION}})
     iot_data.publish(topic="telemetry", payload=json.dumps({"device": "d1", "temp": 9}))
     shadow = json.loads(iot_data.get_thing_shadow(thingName="d1")["payload"].read())
@@ -363,7 +363,7 @@ def test_a_lambda_changing_its_event_changes_neither_the_shadow_nor_other_action
         events.append(json.loads(json.dumps(event)))
         event["state"]["reported"]["temp"] = -1
 
-    iot_mock.register_lambda(FUNCTION, mutate)
+    iot_mock.rules.register_lambda(FUNCTION, mutate)
     iot_data.update_thing_shadow(thingName="d1", payload=b'{"state":{"reported":{"temp":9}}}')
     create_rule(
         iot,

@@ -72,7 +72,7 @@ def run(iot_mock: IotMock, iot: Any, iot_data: Any) -> Any:
         body = payload if isinstance(payload, bytes) else json.dumps(payload)
         iot_data.publish(topic=topic, payload=body)
         iot.delete_topic_rule(ruleName=name)
-        fired = iot_mock.rule_invocations(name)
+        fired = iot_mock.rules.invocations(name)
         if not fired:
             return None
         return fired[0].payload if raw else fired[0].json()

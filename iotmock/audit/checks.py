@@ -261,7 +261,7 @@ def _intermediate_ca_revoked(backend: Backend, settings: dict[str, str]) -> Chec
 @subscribe("message_published", topic_prefix="$aws/events/presence/connected/")
 def _observe_connection(ctx: RequestContext, message: Message) -> None:
     """Remember which client ids connected with which principals: the lifecycle events
-    of IotMock.connect_client are the mock's record of MQTT connections."""
+    of IotMock.devices.connect are the mock's record of MQTT connections."""
     if message.source != "lifecycle" or not message.topic.startswith(
         "$aws/events/presence/connected/"
     ):

@@ -2,7 +2,7 @@
 UpdateAccountAuditConfiguration, DeleteAccountAuditConfiguration, and the scheduled
 audits (Create/Describe/Update/Delete/ListScheduledAudits).
 
-Scheduled audits are stored but never run on a timer: `IotMock.run_scheduled_audit`
+Scheduled audits are stored but never run on a timer: `IotMock.audit.run_scheduled`
 runs one now (docs/audit.md).
 """
 

@@ -6,7 +6,7 @@ A task applies the account's mitigation actions (iotmock.defender.mitigation_act
 to audit findings, for real where the action maps onto mock state: certificates and CA
 certificates are deactivated, things join thing groups, a blank policy version becomes
 the default; ENABLE_IOT_LOGGING turns IoT logging on for the audit's LOGGING_DISABLED_CHECK
-and PUBLISH_FINDING_TO_SNS records the notification (IotMock.audit_notifications).
+and PUBLISH_FINDING_TO_SNS records the notification (IotMock.audit.notifications).
 """
 
 from __future__ import annotations

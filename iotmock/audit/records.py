@@ -290,7 +290,7 @@ class AuditStore:
     suppressions_by_expiry: TwoWayOrder[Suppression] = field(default_factory=TwoWayOrder)
     mitigation_tasks: dict[str, MitigationTask] = field(default_factory=dict)
     mitigation_by_time: SortedIndex[MitigationTask] = field(default_factory=SortedIndex)
-    # Tasks stay IN_PROGRESS while held (IotMock.hold_audit_tasks), so tests can cancel.
+    # Tasks stay IN_PROGRESS while held (IotMock.audit.hold_tasks), so tests can cancel.
     hold: bool = False
     # Held mitigation actions tasks: task id -> the resolved actions by name.
     held_mitigations: dict[str, dict[str, Any]] = field(default_factory=dict)

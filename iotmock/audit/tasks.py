@@ -4,7 +4,7 @@ ListAuditFindings, ListRelatedResourcesForAuditFinding, and
 Create/Describe/Update/Delete/ListAuditSuppressions.
 
 An audit runs its checks synchronously when it starts (unless tasks are held, see
-`IotMock.hold_audit_tasks`), against the state of the mock at that moment.
+`IotMock.audit.hold_tasks`), against the state of the mock at that moment.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ CancelDetectMitigationActionsTask, DescribeDetectMitigationActionsTask,
 ListDetectMitigationActionsTasks, ListDetectMitigationActionsExecutions.
 
 A task runs synchronously when it starts (or, while tasks are held for tests, when
-`IotMock.run_detect_mitigation_actions_tasks()` runs it): it selects the violations of its target
+`IotMock.defender.run_mitigation_tasks()` runs it): it selects the violations of its target
 (violation ids, or a security profile and optionally one behavior) and applies each
 mitigation action to each violating thing, recording one execution per (violation,
 action). Detect mitigation supports ADD_THINGS_TO_THING_GROUP actions only
@@ -100,8 +100,8 @@ class DetectTaskStore:
     tasks: SortedIndex[DetectTask] = field(default_factory=SortedIndex)
     # Executions of every task, keyed "<task id>\0<sequence>" (task, then run order).
     executions: SortedIndex[Execution] = field(default_factory=SortedIndex)
-    # While held (IotMock.hold_detect_mitigation_actions_tasks), new tasks stay
-    # IN_PROGRESS until IotMock.run_detect_mitigation_actions_tasks runs them.
+    # While held (IotMock.defender.hold_mitigation_tasks), new tasks stay
+    # IN_PROGRESS until IotMock.defender.run_mitigation_tasks runs them.
     hold: bool = False
 
 

@@ -3,7 +3,7 @@ ListViolationEvents, PutVerificationStateOnViolation, ListMetricValues,
 GetBehaviorModelTrainingSummaries, and the evaluation behind them.
 
 The mock has no Device Defender agent: tests report metric values with
-`IotMock.report_device_metric(...)` (`report_metric` here). Each report is one datapoint
+`IotMock.defender.report_metric(...)` (`report_metric` here). Each report is one datapoint
 for every security profile that applies to the thing. Static (rule-based) behaviors are
 evaluated on it: after `consecutiveDatapointsToAlarm` violating datapoints a violation
 opens ("in-alarm" event), after `consecutiveDatapointsToClear` normal ones it closes
@@ -345,7 +345,7 @@ def report_metric(
     topic: str | None = None,
     timestamp: float | None = None,
 ) -> dict[str, Any]:
-    """One datapoint of `metric` for `thing_name` (see IotMock.report_device_metric);
+    """One datapoint of `metric` for `thing_name` (see IotMock.defender.report_metric);
     returns the MetricValue it was recorded as."""
     info = metric_info(backend, metric)
     if info is None:

@@ -6,7 +6,7 @@ Executions are started by iot-jobs-data StartCommandExecution (handlers/iot_jobs
 commands.py) and updated by the device on the reserved MQTT topic
 `$aws/commands/<things|clients>/<id>/executions/<executionId>/response[/<format>]`; the
 mock applies such messages when they pass through its message log (e.g. iot-data Publish)
-and offers `IotMock.update_command_execution` as the device-side shortcut for tests.
+and offers `IotMock.commands.update_execution` as the device-side shortcut for tests.
 
 Timeouts are evaluated lazily against the mock clock: an execution still CREATED or
 IN_PROGRESS once `executionTimeoutSeconds` have passed since its creation reads as

@@ -4,7 +4,7 @@ ClearDefaultAuthorizer and TestInvokeAuthorizer.
 
 AWS answers TestInvokeAuthorizer by invoking the authorizer's Lambda function. The mock
 calls a Python function the test registers instead
-(`IotMock.register_authorizer_handler(name_or_function_arn, handler)`): it receives the
+(`IotMock.authorizers.register(name_or_function_arn, handler)`): it receives the
 event AWS would send the Lambda and returns the Lambda's response.
 """
 
@@ -440,7 +440,7 @@ def test_invoke_authorizer(ctx: RequestContext, params: Params) -> dict[str, Any
         raise _invalid_response(
             authorizer,
             f"no function answers for {authorizer.function_arn}. Register one in the test "
-            f"with iot_mock.register_authorizer_handler({authorizer.name!r}, handler).",
+            f"with iot_mock.authorizers.register({authorizer.name!r}, handler).",
         )
     try:
         response = handler(_event(params, not authorizer.signing_disabled))

@@ -1,6 +1,6 @@
 """Connectivity status of MQTT clients, learnt from the lifecycle events the data plane
 publishes (`$aws/events/presence/connected|disconnected/<clientId>`, sent by
-`IotMock.connect_client` and iot-data DeleteConnection).
+`IotMock.devices.connect` and iot-data DeleteConnection).
 
 As in AWS, a thing's connectivity is the status of the client whose client id is the
 thing's name.

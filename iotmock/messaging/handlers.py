@@ -2,7 +2,7 @@
 ListRetainedMessages) and client connections (DeleteConnection).
 
 The mock has no MQTT broker: connected clients are the ones a test declares with
-`IotMock.connect_client(...)`; connecting and disconnecting publish the documented
+`IotMock.devices.connect(...)`; connecting and disconnecting publish the documented
 lifecycle events on `$aws/events/presence/connected|disconnected/<clientId>`.
 """
 
@@ -237,7 +237,7 @@ def connect_client(
     will_topic: str | None = None,
     will_payload: bytes | str = b"",
 ) -> None:
-    """Declare an MQTT client connected (what IotMock.connect_client does)."""
+    """Declare an MQTT client connected (what IotMock.devices.connect does)."""
     with mock.lock:
         ctx = RequestContext(
             mock, mock.backend(), "iot-data", "Connect", mock.account_id, mock.region

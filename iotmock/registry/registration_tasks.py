@@ -2,10 +2,10 @@
 
 AWS reads the task's input (newline-delimited JSON, one object of template parameters per
 thing) from S3, which this mock does not serve. Tests hand the input to the mock with
-`IotMock.put_thing_registration_input(bucket, key, records)`; a task whose bucket/key has
+`IotMock.registration.put_input(bucket, key, records)`; a task whose bucket/key has
 no input completes with zero things. A task runs to completion when it starts, unless the
-test holds tasks (`IotMock.hold_thing_registration_tasks()`), which keeps them InProgress
-until `IotMock.run_thing_registration_tasks()`, so StopThingRegistrationTask can be seen.
+test holds tasks (`IotMock.registration.hold()`), which keeps them InProgress
+until `IotMock.registration.run()`, so StopThingRegistrationTask can be seen.
 
 Each line runs the template with the engine RegisterThing uses (`provisioning_engine`):
 the same parameters, intrinsics, conditions and resources (things with OverrideSettings;

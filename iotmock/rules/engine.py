@@ -1,10 +1,10 @@
 """The rules engine: every published message is evaluated against every enabled topic
 rule whose FROM topic filter matches; matching rules run their actions.
 
-Every action run is recorded (`RuleInvocation`, read with `IotMock.rule_invocations`).
+Every action run is recorded (`RuleInvocation`, read with `IotMock.rules.invocations`).
 `republish` really publishes (and may trigger other rules, up to `MAX_REPUBLISH_DEPTH`
 chained republishes), `lambda` calls the Python callable registered for the function
-ARN (`IotMock.register_lambda`); other action types are recorded only. When an action
+ARN (`IotMock.rules.register_lambda`); other action types are recorded only. When an action
 fails, the rule's errorAction runs with AWS's error document as its payload.
 
 Messages published to the Basic Ingest topics `$aws/rules/<ruleName>/...` go to that rule

@@ -1,0 +1,72 @@
+"""The base of the test-facing groups of a mock (`m.rules`, `m.jobs`, `m.audit`, ...).
+
+Each family defines its group (a subclass of `FamilyApi`) in its own package; `IotMock`
+creates a group on first access (`LazyGroup`), so a family's modules load only when a test
+uses them. A group method works on one account and region, the mock's defaults unless
+the call names others, and holds the mock's lock while it touches state.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from iotmock.core.backend import Backend
+from iotmock.core.operations import RequestContext
+
+if TYPE_CHECKING:
+    from iotmock._mock import IotMock
+
+G = TypeVar("G", bound="FamilyApi")
+
+
+class FamilyApi:
+    """What every group has: its mock, and the backend and request context of an account
+    and region."""
+
+    def __init__(self, mock: IotMock) -> None:
+        self._mock = mock
+
+    def _backend(self, account_id: str | None, region: str | None) -> Backend:
+        return self._mock.backend(account_id, region)
+
+    def _context(
+        self, operation: str, account_id: str | None, region: str | None, service: str = "iot"
+    ) -> RequestContext:
+        """A request context for work a test asks for outside any API call (running held
+        tasks, a device's report): events and messages it causes are attributed to
+        `operation`."""
+        backend = self._backend(account_id, region)
+        return RequestContext(
+            self._mock, backend, service, operation, backend.account_id, backend.region
+        )
+
+
+class LazyGroup(Generic[G]):
+    """A descriptor creating a mock's group on first access, importing its family then.
+
+    `rules = LazyGroup["RulesApi"]("iotmock.rules.mock_api", "RulesApi")` on `IotMock`.
+    """
+
+    def __init__(self, module: str, class_name: str) -> None:
+        self._module = module
+        self._class_name = class_name
+        self._attribute = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attribute = f"_group_{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> LazyGroup[G]: ...
+
+    @overload
+    def __get__(self, instance: Any, owner: type) -> G: ...
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is None:
+            return self
+        group = instance.__dict__.get(self._attribute)
+        if group is None:
+            kind = getattr(importlib.import_module(self._module), self._class_name)
+            group = instance.__dict__[self._attribute] = kind(instance)
+        return group
