@@ -198,6 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # listen backlog: bursts of concurrent clients connect
 
     def __init__(self, address: tuple[str, int], app: IotServer) -> None:
         self.app = app
