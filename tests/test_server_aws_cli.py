@@ -141,8 +141,8 @@ def _start_cli_server(*options: str) -> tuple[subprocess.Popen[str], re.Match[st
     return process, found
 
 
-def _stop_cli_server(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
+def _stop_cli_server(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> str:
+    process.send_signal(how)
     out, _ = process.communicate(timeout=10)
     assert process.returncode == 0
     return out
@@ -200,4 +200,4 @@ def test_tls_server_and_describe_endpoint_lead_back_to_it() -> None:
         with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
             urllib.request.urlopen(f"{url}/_iotmock/health")  # untrusted without the bundle
     finally:
-        _stop_cli_server(process)
+        assert "iotmock stopped" in _stop_cli_server(process, signal.SIGINT)  # Ctrl-C

@@ -76,6 +76,30 @@ def test_account_comes_from_a_12_digit_access_key_and_region_from_the_scope(
     assert [t["thingName"] for t in json.loads(body)["things"]] == ["elsewhere"]
 
 
+def test_presigned_credentials_and_host_names_carry_account_and_region(served: IotServer) -> None:
+    scope = "111122223333/20260101/ap-south-1/iot/aws4_request"
+    status, _, body = request(
+        served.port, "POST", f"/things/presigned?X-Amz-Credential={scope}", b"{}"
+    )
+    assert status == 200
+    assert json.loads(body)["thingArn"] == "arn:aws:iot:ap-south-1:111122223333:thing/presigned"
+    status, _, body = request(
+        served.port, "POST", "/things/by-host", b"{}", {"Host": "iot.eu-west-1.localhost:80"}
+    )
+    assert json.loads(body)["thingArn"] == f"arn:aws:iot:eu-west-1:{ACCOUNT}:thing/by-host"
+    status, _, body = request(
+        served.port,
+        "POST",
+        "/things/by-host/shadow",
+        b'{"state": {"reported": {"on": true}}}',
+        {"Host": "abc123-ats.iot.eu-west-1.localhost"},
+    )
+    assert status == 200
+    assert served.mock.messages(account_id=ACCOUNT, region="eu-west-1")[0].topic == (
+        "$aws/things/by-host/shadow/update/accepted"
+    )
+
+
 def test_requests_signed_for_another_service_are_refused(served: IotServer) -> None:
     status, headers, body = request(served.port, "GET", "/things", None, signed_headers("s3"))
     assert (status, headers["x-amzn-errortype"]) == (400, "InvalidRequestException")

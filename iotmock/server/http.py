@@ -346,6 +346,8 @@ class IotServer:
             where = resolve(method, path, query, headers, self.mock.account_id, self.mock.region)
         except ServiceError as error:
             return encode_error("iot", error)
+        # A presigned URL's signature parameters are not the operation's input.
+        query = {k: v for k, v in query.items() if not k.startswith("X-Amz-")}
         request = RawRequest(method, path, query, headers, body)
         address = headers.get("host") or self.url.split("://", 1)[1]
         _, response = dispatch(
