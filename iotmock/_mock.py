@@ -16,6 +16,7 @@ from iotmock.core import intercept
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
 from iotmock.messaging.log import Message, MessageLog, topic_matches
+from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
     from iotmock.audit.mock_api import AuditApi
@@ -72,10 +73,17 @@ class IotMock:
     devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.messaging.mock_api", "DevicesApi")
 
     def __init__(
-        self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION
+        self,
+        *,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
+        server: bool = False,
     ) -> None:
         self.account_id = account_id
         self.region = region
+        # server mode (iotmock/server): with server=True, the state is also served over
+        # HTTP while the mock is active, for child processes (m.server.url).
+        self.server = ServerGroup(self, enabled=server)
         # One lock for all handler calls of this mock: botocore clients are used from
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
@@ -132,10 +140,13 @@ class IotMock:
     def start(self) -> IotMock:
         """Begin answering IoT calls. Starting a stopped mock starts from empty state."""
         with self.lock:
-            if self._depth == 0:
+            first = self._depth == 0
+            if first:
                 self.reset()
                 self._patch_environment()
             self._depth += 1
+        if first:
+            self.server.start()  # server mode: no-op unless server=True
         intercept.activate(self)
         return self
 
@@ -145,8 +156,11 @@ class IotMock:
             if self._depth == 0:
                 raise RuntimeError("iotmock: stop() called on a mock that is not started")
             self._depth -= 1
-            if self._depth == 0:
+            last = self._depth == 0
+            if last:
                 self._restore_environment()
+        if last:
+            self.server.stop()  # server mode: no-op unless running
         intercept.deactivate(self)
 
     @property
@@ -216,7 +230,7 @@ class IotMock:
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
-        return IotMock(account_id=self.account_id, region=self.region)
+        return IotMock(account_id=self.account_id, region=self.region, server=self.server.enabled)
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
@@ -295,7 +309,9 @@ def mock_iot(target: type[T], /) -> type[T]: ...
 
 
 @overload
-def mock_iot(target: None = None, /, *, account_id: str = ..., region: str = ...) -> IotMock: ...
+def mock_iot(
+    target: None = None, /, *, account_id: str = ..., region: str = ..., server: bool = ...
+) -> IotMock: ...
 
 
 def mock_iot(
@@ -304,9 +320,11 @@ def mock_iot(
     *,
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
+    server: bool = False,
 ) -> Any:
-    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`."""
-    mock = IotMock(account_id=account_id, region=region)
+    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`.
+    `server=True` also serves the state over HTTP while active (docs/server.md)."""
+    mock = IotMock(account_id=account_id, region=region, server=server)
     if target is None:
         return mock
     return mock(target)

@@ -57,9 +57,15 @@ def as_modeled(service: str, operation: str, error: ServiceError) -> ServiceErro
 
 
 def dispatch(
-    mock: IotMock, service: str, request: RawRequest, account_id: str, region: str
+    mock: IotMock,
+    service: str,
+    request: RawRequest,
+    account_id: str,
+    region: str,
+    served_address: str | None = None,
 ) -> tuple[str, RawResponse]:
-    """Answer `request` to `service` as AWS would; returns (operation name, response)."""
+    """Answer `request` to `service` as AWS would; returns (operation name, response).
+    `served_address` is the server's address when the request came over HTTP."""
     operation = "?"
     try:
         operation, labels = router(service).route(request.method, request.path, request.query)
@@ -70,7 +76,13 @@ def dispatch(
             raise not_implemented(service, operation)
         with mock.lock:
             ctx = RequestContext(
-                mock, mock.backend(account_id, region), service, operation, account_id, region
+                mock,
+                mock.backend(account_id, region),
+                service,
+                operation,
+                account_id,
+                region,
+                served_address,
             )
             output = handler(ctx, params)
         return operation, encode_output(operation_model(service, operation), output)
