@@ -252,12 +252,40 @@ def list_page(
     filtered by `keep`, with the token of the next page. `scope` names the filters, so a
     token is refused by a listing with other filters or order."""
     index = kind.index(ctx.backend)
-    page, token = paginate(
-        f"{ctx.operation}:{scope}:{'descending' if descending else 'ascending'}",
+    return page(
+        ctx,
+        params,
         index.items_before if descending else index.items_after,
-        params.get(kind.paging.token),
-        params.get(kind.paging.limit),
+        kind.list_member,
+        kind.summary,
+        scope=f"{scope}:{'descending' if descending else 'ascending'}",
+        keep=keep,
         default_limit=kind.page_size,
+        paging=kind.paging,
+    )
+
+
+def page(
+    ctx: RequestContext,
+    params: Params,
+    source: Callable[[str | None], Iterator[tuple[str, V]]],
+    member: str,
+    item: Callable[[V], Any],
+    *,
+    scope: str = "",
+    keep: Callable[[V], bool] | None = None,
+    default_limit: int = 100,
+    paging: Paging = TOKENS,
+) -> Output:
+    """The output of a list operation: `item(record)` for one page of the (key, record)
+    pairs of `source` (see `paging.paginate`) in the list `member`, and the token of the
+    next page. The token is tied to the operation and `scope` (its filters)."""
+    found, token = paginate(
+        f"{ctx.operation}:{scope}",
+        source,
+        params.get(paging.token),
+        params.get(paging.limit),
+        default_limit=default_limit,
         keep=keep,
     )
-    return {kind.list_member: [kind.summary(record) for record in page], kind.paging.next: token}
+    return {member: [item(record) for record in found], paging.next: token}

@@ -104,7 +104,7 @@ def create_stream(
     description: str | None = None,
     tags: list[dict[str, Any]] | None = None,
 ) -> Stream:
-    """Create a stream (also used by OTA updates that stream their files)."""
+    """Create a stream: the CreateStream operation, callable by other families too."""
     deleted = backend.store(StreamStore).deleted
 
     def build(arn: str, now: float) -> Stream:
