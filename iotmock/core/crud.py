@@ -13,7 +13,8 @@ what every such kind does the same way:
 - `describe`: the kind's output for a name;
 - `delete` / `discard`: remove a record and forget its tags (`discard` where the model
   lists no not-found error and deleting a missing record succeeds);
-- `list_page`: one page of the kind's list items in index order, either way.
+- `list_page`: one page of the kind's list items in index order, either way (`page` is
+  the same answer for any paging source: nested or computed lists).
 
 What differs between kinds (validation rules, in-use guards, idempotent retries, version
 checks, side effects) stays in the handlers, passed in as plain functions (`build`,
