@@ -170,6 +170,12 @@ _UPDATABLE = {
 }
 
 
+def _check_version(metric: FleetMetric, params: Params) -> None:
+    check_expected_version(
+        "fleet metric", metric.name, metric.version, params.get("expectedVersion")
+    )
+
+
 @operation("iot", "UpdateFleetMetric")
 def update_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
     metric = FLEET_METRICS.get(ctx.backend, params["metricName"])
@@ -184,12 +190,6 @@ def update_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
     metric.version += 1
     metric.last_modified_at = clock.now()
     return {}
-
-
-def _check_version(metric: FleetMetric, params: Params) -> None:
-    check_expected_version(
-        "fleet metric", metric.name, metric.version, params.get("expectedVersion")
-    )
 
 
 @operation("iot", "DeleteFleetMetric")
