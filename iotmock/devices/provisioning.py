@@ -246,8 +246,8 @@ def _register_thing(
     client_id: str,
     claim: Certificate | None,
 ) -> dict[str, Any]:
-    token, record = _owned_certificate(ctx, request.get("certificateOwnershipToken"))
     template = _template(ctx, template_name)
+    token, record = _owned_certificate(ctx, request.get("certificateOwnershipToken"))
     parameters = _run_hook(ctx, template, record, claim, client_id, _parameters(request))
     parameters["AWS::IoT::Certificate::Id"] = record.certificate_id
     try:
