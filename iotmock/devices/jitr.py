@@ -22,13 +22,13 @@ import json
 from typing import NoReturn
 
 from cryptography import x509
-from cryptography.x509.oid import NameOID
 
 from iotmock.core import clock
 from iotmock.core.errors import ServiceError
 from iotmock.core.operations import RequestContext
 from iotmock.devices.errors import ConnectionRefused
 from iotmock.identity import crypto
+from iotmock.identity.authorization import certificate_variables
 from iotmock.identity.ca_certificates import cas_named
 from iotmock.identity.certificates import add_certificate
 from iotmock.identity.provisioning import REGISTER_THING_FAILURES
@@ -37,23 +37,10 @@ from iotmock.identity.provisioning_templates import parse_template
 from iotmock.identity.records import CACertificate, TemplateStore
 from iotmock.messaging.log import publish
 
-# The certificate fields a JITP template receives (DG:jit-provisioning).
-_SUBJECT_PARAMETERS = {
-    "CommonName": NameOID.COMMON_NAME,
-    "Country": NameOID.COUNTRY_NAME,
-    "Organization": NameOID.ORGANIZATION_NAME,
-    "OrganizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME,
-    "DistinguishedNameQualifier": NameOID.DN_QUALIFIER,
-    "StateName": NameOID.STATE_OR_PROVINCE_NAME,
-    "Locality": NameOID.LOCALITY_NAME,
-    "Title": NameOID.TITLE,
-    "Surname": NameOID.SURNAME,
-    "GivenName": NameOID.GIVEN_NAME,
-    "Initials": NameOID.INITIALS,
-    "Pseudonym": NameOID.PSEUDONYM,
-    "GenerationQualifier": NameOID.GENERATION_QUALIFIER,
-    "SerialNumber": NameOID.SERIAL_NUMBER,
-}
+_SUBJECT = "iot:Certificate.Subject."
+# JITP names the subject's stateOrProvinceName StateName; the other fields keep the
+# names of the iot:Certificate.Subject.* policy variables (DG:jit-provisioning).
+_JITP_NAMES = {"State": "StateName"}
 
 
 def _unknown(cert: x509.Certificate, why: str) -> ConnectionRefused:
@@ -115,13 +102,10 @@ def on_unknown_certificate(ctx: RequestContext, cert: x509.Certificate) -> NoRet
             "connect again.",
         )
     parameters: dict[str, str] = {"AWS::IoT::Certificate::Id": record.certificate_id}
-    for label, oid in _SUBJECT_PARAMETERS.items():
-        attributes = cert.subject.get_attributes_for_oid(oid)
-        if attributes:
-            value = attributes[0].value
-            parameters[f"AWS::IoT::Certificate::{label}"] = (
-                value if isinstance(value, str) else value.decode()
-            )
+    for variable, value in certificate_variables(record.pem).items():
+        if variable.startswith(_SUBJECT):
+            label = variable[len(_SUBJECT) :]
+            parameters[f"AWS::IoT::Certificate::{_JITP_NAMES.get(label, label)}"] = value
     try:
         provision(ctx, parse_template(body), parameters, REGISTER_THING_FAILURES)
     except ServiceError as error:

@@ -214,19 +214,22 @@ def context_of(session: Session, operation: str) -> RequestContext:
 # --------------------------------------------------------------------------- lifecycle
 
 
-def _presence_event(ctx: RequestContext, session: Session, event_type: str, **extra: Any) -> None:
-    store = store_of(ctx.backend)
-    version = store.versions.get(session.client_id, -1) + 1
-    store.versions[session.client_id] = version
-    event = {
+def _event(session: Session, event_type: str, **extra: Any) -> dict[str, Any]:
+    return {
         "clientId": session.client_id,
         "timestamp": clock.now_millis(),
         "eventType": event_type,
         "sessionIdentifier": session.session_id,
         "principalIdentifier": session.principal,
         **extra,
-        "versionNumber": version,
     }
+
+
+def _presence_event(ctx: RequestContext, session: Session, event_type: str, **extra: Any) -> None:
+    store = store_of(ctx.backend)
+    version = store.versions.get(session.client_id, -1) + 1
+    store.versions[session.client_id] = version
+    event = _event(session, event_type, **extra, versionNumber=version)
     topic = f"$aws/events/presence/{event_type}/{session.client_id}"
     publish(ctx, topic, event, source="lifecycle")
 
@@ -234,16 +237,8 @@ def _presence_event(ctx: RequestContext, session: Session, event_type: str, **ex
 def _subscription_event(
     ctx: RequestContext, session: Session, event_type: str, topics: list[str]
 ) -> None:
-    event = {
-        "clientId": session.client_id,
-        "timestamp": clock.now_millis(),
-        "eventType": event_type,
-        "sessionIdentifier": session.session_id,
-        "principalIdentifier": session.principal,
-        "topics": topics,
-    }
     topic = f"$aws/events/subscriptions/{event_type}/{session.client_id}"
-    publish(ctx, topic, event, source="lifecycle")
+    publish(ctx, topic, _event(session, event_type, topics=topics), source="lifecycle")
 
 
 # --------------------------------------------------------------------------- connect
@@ -386,11 +381,17 @@ def connect(
 
 
 def _end(
-    ctx: RequestContext, session: Session, reason: str, *, publish_will: bool, keep_state: bool
+    ctx: RequestContext,
+    session: Session,
+    reason: str,
+    *,
+    publish_will: bool,
+    keep_state: bool,
+    by_service: bool = True,
 ) -> None:
-    """End a live session: the transport's connection closes, the will is published,
-    the disconnected event follows; a persistent session stays (offline) unless
-    `keep_state` is False."""
+    """End a live session: when the service ends it, the transport's `close` callback
+    runs; the will is published, the disconnected event follows; a persistent session
+    stays (offline) unless `keep_state` is False."""
     session.connected = False
     session.disconnected_at_ms = clock.now_millis()
     session.disconnect_reason = reason
@@ -399,7 +400,7 @@ def _end(
     if dropped and store.sessions.get(session.client_id) is session:
         del store.sessions[session.client_id]
     store.last_seen[session.client_id] = session
-    if reason != CLIENT_INITIATED_DISCONNECT:
+    if by_service:
         session.close(reason)
     will = session.will
     if publish_will and will is not None and session.access.allows(PUBLISH, f"topic/{will.topic}"):
@@ -430,7 +431,8 @@ def disconnect(
     publish_will: bool | None = None,
     clean_state: bool = False,
 ) -> None:
-    """The connection of `session` ended: by the client's DISCONNECT
+    """The transport reports that the connection of `session` ended (its `close`
+    callback is not called): by the client's DISCONNECT
     (CLIENT_INITIATED_DISCONNECT: no will, unless `publish_will`, MQTT 5's "disconnect
     with will message"), or otherwise (CONNECTION_LOST, MQTT_KEEP_ALIVE_TIMEOUT, ...: the
     will is published). `clean_state` drops a persistent session too. A session already
@@ -442,7 +444,7 @@ def disconnect(
             return
         will = reason != CLIENT_INITIATED_DISCONNECT if publish_will is None else publish_will
         ctx = context_of(session, "Disconnect")
-        _end(ctx, session, reason, publish_will=will, keep_state=not clean_state)
+        _end(ctx, session, reason, publish_will=will, keep_state=not clean_state, by_service=False)
 
 
 def end_by_service(
