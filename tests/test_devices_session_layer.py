@@ -9,6 +9,7 @@ import pytest
 
 from iotmock import IotMock
 from iotmock.devices import sessions
+from iotmock.devices.errors import ConnectionRefused
 from iotmock.devices.sessions import Delivery, Will
 
 
@@ -68,12 +69,16 @@ def test_a_transport_drives_a_session(iot_mock: IotMock, iot_data: Any) -> None:
     assert events == ["connected", "disconnected", "connected", "disconnected", "connected"]
 
 
-def test_unknown_disconnect_reasons_and_protocols_are_programming_errors(
+def test_invalid_client_ids_reasons_and_protocols_are_refused(
     iot_mock: IotMock,
 ) -> None:
     transport = Transport()
     with pytest.raises(ValueError, match="protocol"):
         transport.connect(iot_mock, "c", protocol="mqtt3")
+    for bad in ("", "$aws", "x" * 129):
+        with pytest.raises(ConnectionRefused) as exc:
+            transport.connect(iot_mock, bad)
+        assert exc.value.reason == "INVALID_CLIENT_ID"
     session = transport.connect(iot_mock, "c").session
     with pytest.raises(ValueError, match="disconnect reason"):
         sessions.disconnect(session, "BORED")

@@ -7,7 +7,8 @@ class ConnectionRefused(Exception):
     """The service refused a connection: the transport answers the CONNECT with a
     refusal (or closes the TLS connection) and the client is not connected.
 
-    `reason` is one of: NOT_AUTHORIZED (the policies do not allow iot:Connect),
+    `reason` is one of: INVALID_CLIENT_ID (empty, over 128 bytes or starting with $),
+    NOT_AUTHORIZED (the policies do not allow iot:Connect),
     UNKNOWN_CERTIFICATE, CERTIFICATE_NOT_ACTIVE (not ACTIVE, expired, or its CA not
     ACTIVE), CERTIFICATE_AUTO_REGISTERED (JITR registered it PENDING_ACTIVATION),
     CERTIFICATE_PROVISIONED (JITP provisioned it: connect again).

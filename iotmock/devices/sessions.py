@@ -80,6 +80,7 @@ SUBACK_FAILURE = 0x80
 NOT_AUTHORIZED = 0x87
 SUCCESS = 0
 MAX_TOPIC_FILTER_BYTES = 256
+MAX_CLIENT_ID_BYTES = 128
 
 
 @dataclass(slots=True, frozen=True)
@@ -323,6 +324,12 @@ def connect(
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+    if not client_id or client_id.startswith("$") or len(client_id.encode()) > MAX_CLIENT_ID_BYTES:
+        raise ConnectionRefused(
+            "INVALID_CLIENT_ID",
+            f"The client id {client_id!r} is invalid: it must have 1 to "
+            f"{MAX_CLIENT_ID_BYTES} bytes and must not start with $.",
+        )
     with mock.lock:
         backend = mock.backend(account_id, region)
         ctx = _context(mock, backend, "Connect")
