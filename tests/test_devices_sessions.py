@@ -313,3 +313,23 @@ def test_connectivity_indexing_sees_simulated_devices(iot_mock: IotMock, iot: An
     device.drop()
     found = iot.search_index(queryString="connectivity.connected:false")["things"]
     assert found[0]["connectivity"]["disconnectReason"] == "CONNECTION_LOST"
+
+
+def test_device_talks_to_its_shadow_over_mqtt(iot_mock: IotMock, iot: Any, iot_data: Any) -> None:
+    iot.create_thing(thingName="lamp")
+    device = iot_mock.devices.connect("lamp")
+    device.subscribe("$aws/things/lamp/shadow/update/accepted")
+    device.subscribe("$aws/things/lamp/shadow/update/delta")
+    device.publish(
+        "$aws/things/lamp/shadow/update", json.dumps({"state": {"reported": {"on": False}}})
+    )
+    iot_data.update_thing_shadow(
+        thingName="lamp", payload=json.dumps({"state": {"desired": {"on": True}}})
+    )
+    accepted = device.received("$aws/things/lamp/shadow/update/accepted")
+    assert [m.json()["state"] for m in accepted] == [
+        {"reported": {"on": False}},
+        {"desired": {"on": True}},
+    ]
+    (delta,) = device.received("$aws/things/lamp/shadow/update/delta")
+    assert delta.json()["state"] == {"on": True}
