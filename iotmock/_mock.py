@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from iotmock.audit.mock_api import AuditApi
     from iotmock.defender.mock_api import DefenderApi
     from iotmock.device_management.mock_api import CommandsApi
+    from iotmock.devices.mock_api import DevicesApi
     from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
-    from iotmock.messaging.mock_api import DevicesApi
     from iotmock.registry.mock_api import RegistrationApi
     from iotmock.rules.mock_api import RulesApi
 
@@ -70,7 +70,7 @@ class IotMock:
     commands: LazyGroup[CommandsApi] = LazyGroup(
         "iotmock.device_management.mock_api", "CommandsApi"
     )
-    devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.messaging.mock_api", "DevicesApi")
+    devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.devices.mock_api", "DevicesApi")
 
     def __init__(
         self,
