@@ -27,6 +27,8 @@ from iotmock.core.model import all_operations, operation_model
 from iotmock.core.protocol import router
 from iotmock.core.validation import validation_error_code
 
+pytestmark = pytest.mark.model_wide
+
 MAX_DEPTH = 3
 
 
