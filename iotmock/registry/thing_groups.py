@@ -188,10 +188,14 @@ def remove_group(ctx: RequestContext, group: ThingGroup) -> None:
 
 
 def _properties(group: ThingGroup) -> dict[str, Any]:
-    return {
-        "thingGroupDescription": group.description,
-        "attributePayload": {"attributes": dict(group.attributes)},
-    }
+    # A group created without properties describes as `thingGroupProperties: {}`, as AWS
+    # shows it: no description key, and no attributePayload without attributes.
+    properties: dict[str, Any] = {}
+    if group.description is not None:
+        properties["thingGroupDescription"] = group.description
+    if group.attributes:
+        properties["attributePayload"] = {"attributes": dict(group.attributes)}
+    return properties
 
 
 def _group_ref(group: ThingGroup) -> dict[str, str]:
@@ -344,13 +348,20 @@ def list_thing_groups(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     parent_name = params.get("parentGroup")
     prefix = params.get("namePrefixFilter")
-    recursive = bool(params.get("recursive"))
+    # `recursive` absent means true (AWS): every descendant of parentGroup, or every group
+    # without one; false keeps parentGroup's direct children, or the root groups.
+    recursive = params.get("recursive", True)
     scope = f"ListThingGroups:{parent_name}:{prefix}:{recursive}"
-    if parent_name is None:
-        groups, token = page_with_prefix(scope, registry_of(backend).thing_groups, prefix, params)
+    index = registry_of(backend).thing_groups
+    if parent_name is None and recursive:
+        groups, token = page_with_prefix(scope, index, prefix, params)
     else:
-        parent = get_group(backend, parent_name)
-        below = descendants(backend, parent.name) if recursive else parent.child_names
+        below: AbstractSet[str]
+        if parent_name is None:
+            below = {name for name, group in index.items() if group.parent_name is None}
+        else:
+            parent = get_group(backend, parent_name)
+            below = descendants(backend, parent.name) if recursive else parent.child_names
         if prefix:
             below = {n for n in below if n.startswith(prefix)}
         names, token = page_of_names(scope, below, params)
