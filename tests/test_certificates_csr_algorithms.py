@@ -80,14 +80,13 @@ def test_a_valid_sha1_ecdsa_signature_names_its_algorithm(iot: Any) -> None:
 
 def test_a_corrupted_sha1_signature_is_invalid(iot: Any, rsa_key: rsa.RSAPrivateKey) -> None:
     der = bytearray(
-        x509.load_pem_x509_csr(_csr_signed_with(rsa_key, hashes.SHA1(), SHA1_RSA).encode())
-        .public_bytes(serialization.Encoding.DER)
+        x509.load_pem_x509_csr(
+            _csr_signed_with(rsa_key, hashes.SHA1(), SHA1_RSA).encode()
+        ).public_bytes(serialization.Encoding.DER)
     )
     der[-5] ^= 0xFF
     pem = x509.load_der_x509_csr(bytes(der)).public_bytes(serialization.Encoding.PEM)
-    assert "signature of the certificate signing request is invalid" in _refusal(
-        iot, pem.decode()
-    )
+    assert "signature of the certificate signing request is invalid" in _refusal(iot, pem.decode())
 
 
 def test_hand_assembled_sha384_csr_is_accepted(iot: Any, rsa_key: rsa.RSAPrivateKey) -> None:

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-DOC = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}'
+DOC = (
+    '{"Version": "2012-10-17", '
+    '"Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}'
+)
 ROLE = "arn:aws:iam::123456789012:role/r"
 
 

@@ -12,7 +12,6 @@ from iotmock import mock_iot
 from iotmock.core.model import all_operations
 from iotmock.core.operations import HANDLERS, RequestContext, operation
 
-
 # Operations only newer botocore releases model: a handler may serve them although the
 # installed (older) model cannot route to it.
 NEWER_THAN_PINNED = {

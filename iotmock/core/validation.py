@@ -80,6 +80,9 @@ def _class_body(name: str) -> str:
 
 _PROPERTY = re.compile(r"\\([pP])\{(\w+)\}")
 
+# What Java's `.` matches without DOTALL: every character but its line terminators.
+_JAVA_DOT = "[^\n\r\u0085\u2028\u2029]"
+
 
 @functools.cache
 def compile_java_pattern(pattern: str) -> re.Pattern[str]:
@@ -103,13 +106,18 @@ def compile_java_pattern(pattern: str) -> re.Pattern[str]:
             out.append(pattern[index : index + 2])
             index += 2
             continue
+        if char == "." and not in_class:
+            # Java's `.` matches anything but a line terminator (no DOTALL in the models).
+            out.append(_JAVA_DOT)
+            index += 1
+            continue
         if char == "[" and not in_class:
             in_class = True
         elif char == "]" and in_class:
             in_class = False
         out.append(char)
         index += 1
-    return re.compile("".join(out), re.ASCII | re.DOTALL)
+    return re.compile("".join(out), re.ASCII)
 
 
 # --------------------------------------------------------------------------- rendering

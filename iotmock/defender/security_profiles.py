@@ -132,47 +132,40 @@ def _dimension_error(
 def _criteria_errors(
     name: str, metric: str, info: MetricInfo, criteria: dict[str, Any]
 ) -> list[str]:
+    bad = f"Behavior {name} is malformed."  # AWS's prefix (CLI example)
     operator = criteria.get("comparisonOperator")
     value = criteria.get("value")
     if criteria.get("mlDetectionConfig") is not None:
         if not info.machine_learning:
-            return [f"Behavior {name} is malformed. Metric {metric} is not supported by ML Detect."]
+            return [f"{bad} metric {metric} is not supported by ML Detect."]
         if operator or value or criteria.get("statisticalThreshold"):
             return [
-                f"Behavior {name} is malformed. An ML Detect behavior takes no comparisonOperator, value "
+                f"{bad} An ML Detect behavior takes no comparisonOperator, value "
                 "or statisticalThreshold."
             ]
         return []
     operators, value_member = _KIND_RULES[info.kind]
     if operator is None:
-        return [f"Behavior {name} is malformed. Criteria must have a comparisonOperator."]
+        return [f"{bad} Criteria must have a comparisonOperator."]
     if operator not in operators:
         return [
-            f"Behavior {name} is malformed. comparisonOperator {operator} is not valid for metric {metric} "
+            f"{bad} comparisonOperator {operator} is not valid for metric {metric} "
             f"of type {info.kind}; use one of {', '.join(sorted(operators))}."
         ]
     if criteria.get("statisticalThreshold") is not None:
         if info.kind not in _STATISTICAL_KINDS:
-            return [
-                f"Behavior {name} is malformed. Metric {metric} does not support a statisticalThreshold."
-            ]
+            return [f"{bad} metric {metric} does not support a statisticalThreshold."]
         if value:
-            return [
-                f"Behavior {name} is malformed. Give either a value or a statisticalThreshold, not both."
-            ]
+            return [f"{bad} Give either a value or a statisticalThreshold, not both."]
         return []
     if not value or value.get(value_member) is None:
-        return [
-            f"Behavior {name} is malformed. Metric {metric} needs a criteria value with {value_member}."
-        ]
+        return [f"{bad} metric {metric} needs a criteria value with {value_member}."]
     if value_member == "cidrs" and not all(_is_cidr(c) for c in value["cidrs"]):
-        return [
-            f"Behavior {name} is malformed. Criteria value cidrs must be IP addresses or CIDR blocks."
-        ]
+        return [f"{bad} Criteria value cidrs must be IP addresses or CIDR blocks."]
     others = sorted(member for member in value if member != value_member)
     if others:
         return [
-            f"Behavior {name} is malformed. Metric {metric} takes a value with {value_member} only, "
+            f"{bad} metric {metric} takes a value with {value_member} only, "
             f"not {', '.join(others)}."
         ]
     return []
