@@ -73,11 +73,10 @@ def create_job(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 
 def _process_details(job: model.Job) -> dict[str, Any]:
-    details: dict[str, Any] = {
-        member: job.counts.get(status, 0) for status, member in model.COUNT_MEMBERS.items()
-    }
-    details["processingTargets"] = [] if job.status != model.JOB_IN_PROGRESS else list(job.targets)
-    return details
+    # No processingTargets: the model says it is null once the rollout reached every
+    # target, and the mock queues every execution at once (AWS's CLI describe-job
+    # example, an IN_PROGRESS job with one queued thing, has none either).
+    return {member: job.counts.get(status, 0) for status, member in model.COUNT_MEMBERS.items()}
 
 
 def describe_job_output(job: model.Job) -> dict[str, Any]:
