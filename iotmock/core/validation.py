@@ -417,16 +417,17 @@ def validation_error_code(service: str, operation: str) -> str:
 
 
 # Members whose model constraints an operation's handler judges itself and reports in its
-# answer, as AWS does: (service, operation) -> path of list/structure members, then the
-# member names. ValidateSecurityProfileBehaviors answers 200 `valid: false` with "Behavior
-# <name> is malformed. consecutiveDatapointsToAlarm 100000 should be in range[1,10]"
-# (AWS CLI example), where CreateSecurityProfile answers a 400.
-HANDLER_CHECKED: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str]]] = {
-    ("iot", "ValidateSecurityProfileBehaviors"): (
-        ("behaviors", "[]", "criteria"),
-        frozenset({"consecutiveDatapointsToAlarm", "consecutiveDatapointsToClear"}),
-    ),
-}
+# answer, as AWS does: (service, operation) -> path of list/structure members ("[]" walks
+# list items), then the member names. Families register them with `judged_by_handler`.
+HANDLER_CHECKED: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def judged_by_handler(
+    service: str, operation: str, path: tuple[str, ...], names: frozenset[str]
+) -> None:
+    """Leave the constraints of `names` (at `path` in the input) to the operation's
+    handler, which answers them itself instead of a request-level validation error."""
+    HANDLER_CHECKED[(service, operation)] = (path, names)
 
 
 def _without(value: Any, path: tuple[str, ...], names: frozenset[str]) -> Any:

@@ -13,6 +13,7 @@ ValidateSecurityProfileBehaviors (reported as validationErrors).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,14 +26,21 @@ from iotmock.core.events import subscribe
 from iotmock.core.model import service_model
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, page_of, paginate
+from iotmock.core.validation import judged_by_handler
 from iotmock.defender import custom_metrics, dimensions
 from iotmock.registry.records import registry_of
 from iotmock.registry.thing_groups import ancestors, descendants
 from iotmock.registry.things import check_expected_version
 
-# The criteria members ValidateSecurityProfileBehaviors judges itself (valid: false)
-# instead of answering a request-level validation error.
+# The criteria members ValidateSecurityProfileBehaviors judges itself (valid: false, as
+# AWS's CLI example shows) instead of a request-level validation error.
 CRITERIA_COUNTS = ("consecutiveDatapointsToAlarm", "consecutiveDatapointsToClear")
+judged_by_handler(
+    "iot",
+    "ValidateSecurityProfileBehaviors",
+    ("behaviors", "[]", "criteria"),
+    frozenset(CRITERIA_COUNTS),
+)
 
 # AWS IoT Device Defender quota: security profiles attached to one target.
 MAX_PROFILES_PER_TARGET = 5
@@ -213,17 +221,27 @@ def behavior_errors(backend: Backend, behaviors: list[dict[str, Any]]) -> list[s
     return errors
 
 
+@functools.cache
+def _count_limits() -> dict[str, tuple[int | None, int | None]]:
+    """(min, max) of each datapoint count, from the model (read once)."""
+    shape = service_model("iot").shape_for("BehaviorCriteria")
+    return {
+        member: (
+            shape.members[member].metadata.get("min"),
+            shape.members[member].metadata.get("max"),
+        )
+        for member in CRITERIA_COUNTS
+    }
+
+
 def _range_errors(name: str, criteria: dict[str, Any]) -> list[str]:
     """The datapoint counts out of their model range, in AWS's words (CLI example
     validate-security-profile-behaviors): `consecutiveDatapointsToAlarm 100000 should be
     in range[1,10]`. ValidateSecurityProfileBehaviors receives them unchecked by the wire
-    layer (core.validation.HANDLER_CHECKED) and reports them here."""
-    shape = service_model("iot").shape_for("BehaviorCriteria")
+    layer (`judged_by_handler` above); Create/Update never get this far with them."""
     errors = []
-    for member in CRITERIA_COUNTS:
+    for member, (low, high) in _count_limits().items():
         value = criteria.get(member)
-        limits = shape.members[member].metadata
-        low, high = limits.get("min"), limits.get("max")
         if value is not None and (
             (low is not None and value < low) or (high is not None and value > high)
         ):
