@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
@@ -93,3 +95,17 @@ def test_other_model_constraints_stay_request_level(iot: Any) -> None:
         iot.validate_security_profile_behaviors(behaviors=behaviors)
     assert caught.value.response["Error"]["Code"] == "InvalidRequestException"
     assert "behaviors.1.member.name" in caught.value.response["Error"]["Message"]
+
+
+def test_a_wrongly_typed_count_from_a_raw_caller_is_malformed(iot_mock: Any) -> None:
+    raw = boto3.client("iot", region_name="us-east-1", config=Config(parameter_validation=False))
+    behaviors = _behaviors(1)
+    behaviors[1]["criteria"]["consecutiveDatapointsToAlarm"] = "3"
+    answer = raw.validate_security_profile_behaviors(behaviors=behaviors)
+    assert answer["valid"] is False
+    assert answer["validationErrors"] == [
+        {
+            "errorMessage": "Behavior Authorization is malformed. "
+            "consecutiveDatapointsToAlarm 3 should be in range[1,10]"
+        }
+    ]

@@ -205,11 +205,13 @@ def _text_to_bool(value: str) -> bool:
 _JAVA_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
-def _java_integer(type_name: str) -> Converter:
+def _java_integer(type_name: str, *, from_text: bool) -> Converter:
+    """Text (labels, query values, headers) becomes an int; a JSON body value stays as sent
+    (a string there is validation's "Member must be of type integer")."""
     low, high = _JAVA_RANGES[type_name]
 
     def convert(value: Any) -> Any:
-        number = int(value) if isinstance(value, str) else value
+        number = int(value) if from_text and isinstance(value, str) else value
         if isinstance(number, int) and not isinstance(number, bool) and not low <= number <= high:
             raise ValueError(f"{number} is out of range for a Java {type_name} ({low}..{high})")
         return number
@@ -221,7 +223,7 @@ def _java_integer(type_name: str) -> Converter:
 def _scalar_from_text(type_name: str) -> Converter:
     """How a URI label, query value or header value becomes a typed value."""
     if type_name in ("integer", "long"):
-        return _java_integer(type_name)
+        return _java_integer(type_name, from_text=True)
     if type_name in ("float", "double"):
         return float
     if type_name == "boolean":
@@ -292,7 +294,7 @@ def _json_decoder(service: str, shape: Shape) -> Converter:
     elif type_name == "blob":
         converter = base64.b64decode
     elif type_name in _JAVA_RANGES:
-        converter = _java_integer(type_name)
+        converter = _java_integer(type_name, from_text=False)
     else:
         converter = _identity
     _DECODERS[key] = converter

@@ -242,8 +242,14 @@ def _range_errors(name: str, criteria: dict[str, Any]) -> list[str]:
     errors = []
     for member, (low, high) in _count_limits().items():
         value = criteria.get(member)
-        if value is not None and (
-            (low is not None and value < low) or (high is not None and value > high)
+        if value is None:
+            continue
+        # The wire layer left even the type to this check (a raw caller may send "3").
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
         ):
             errors.append(
                 f"Behavior {name} is malformed. {member} {value} should be in range[{low},{high}]"
