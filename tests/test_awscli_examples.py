@@ -232,6 +232,120 @@ def _logging(c: Clients) -> dict[str, Any]:
     return {}
 
 
+def _indexed(c: Clients) -> dict[str, Any]:
+    c["iot"].update_indexing_configuration(
+        thingIndexingConfiguration={
+            "thingIndexingMode": "REGISTRY",
+            "thingConnectivityIndexingMode": "STATUS",
+        }
+    )
+    return _light_bulbs(c)
+
+
+def _audit_checks(c: Clients) -> dict[str, Any]:
+    c["iot"].update_account_audit_configuration(
+        roleArn=ROLE,
+        auditCheckConfigurations={
+            name: {"enabled": True}
+            for name in ("CA_CERTIFICATE_EXPIRING_CHECK", "DEVICE_CERTIFICATE_EXPIRING_CHECK")
+        },
+    )
+    return {}
+
+
+def _daily_audit(c: Clients) -> dict[str, Any]:
+    _audit_checks(c)
+    c["iot"].create_scheduled_audit(
+        scheduledAuditName="AWSIoTDeviceDefenderDailyAudit",
+        frequency="DAILY",
+        targetCheckNames=["CA_CERTIFICATE_EXPIRING_CHECK", "DEVICE_CERTIFICATE_EXPIRING_CHECK"],
+    )
+    return {}
+
+
+def _audits(c: Clients) -> dict[str, Any]:
+    _daily_audit(c)
+    c["iot"].create_scheduled_audit(
+        scheduledAuditName="AWSDeviceDefenderWeeklyAudit",
+        frequency="WEEKLY",
+        dayOfWeek="SUN",
+        targetCheckNames=["CA_CERTIFICATE_EXPIRING_CHECK"],
+    )
+    return {}
+
+
+def _indexed_in_group(c: Clients) -> dict[str, Any]:
+    _indexed(c)
+    c["iot"].create_thing_group(thingGroupName="LightBulbs")
+    c["iot"].add_thing_to_thing_group(thingGroupName="LightBulbs", thingName="MyLightBulb")
+    return {}
+
+
+def _certificate(c: Clients) -> str:
+    arn: str = c["iot"].create_keys_and_certificate(setAsActive=True)["certificateArn"]
+    return arn
+
+
+def _thing_principal(c: Clients) -> dict[str, Any]:
+    c["iot"].create_thing(thingName="MyRaspberryPi")
+    c["iot"].attach_thing_principal(thingName="MyRaspberryPi", principal=_certificate(c))
+    return {}
+
+
+def _policy_targets(c: Clients) -> dict[str, Any]:
+    _policy(c)
+    c["iot"].attach_policy(policyName="UpdateDeviceCertPolicy", target=_certificate(c))
+    return {}
+
+
+def _group_members(c: Clients) -> dict[str, Any]:
+    _light_bulbs(c)
+    _groups(c)
+    c["iot"].add_thing_to_thing_group(thingGroupName="LightBulbs", thingName="MyLightBulb")
+    return {}
+
+
+def _billing_members(c: Clients) -> dict[str, Any]:
+    _billing(c)
+    c["iot"].create_thing(thingName="MyLightBulb")
+    c["iot"].add_thing_to_billing_group(billingGroupName="GroupOne", thingName="MyLightBulb")
+    return {}
+
+
+def _policy_versions(c: Clients) -> dict[str, Any]:
+    c["iot"].create_policy(policyName="LightBulbPolicy", policyDocument=DOC)
+    c["iot"].create_policy_version(policyName="LightBulbPolicy", policyDocument=DOC)
+    return {}
+
+
+def _group_policy(c: Clients) -> dict[str, Any]:
+    _groups(c)
+    _policy(c)
+    arn = c["iot"].describe_thing_group(thingGroupName="LightBulbs")["thingGroupArn"]
+    c["iot"].attach_policy(policyName="UpdateDeviceCertPolicy", target=arn)
+    return {"target": arn}
+
+
+def _tagged_group(c: Clients) -> dict[str, Any]:
+    arn = c["iot"].create_thing_group(
+        thingGroupName="LightBulbs", tags=[{"Key": "Assembly", "Value": "Fact1NW"}]
+    )["thingGroupArn"]
+    return {"resourceArn": arn}
+
+
+def _unregistered_profile(c: Clients) -> dict[str, Any]:
+    target = f"arn:aws:iot:us-east-1:{ACCOUNT}:all/unregistered-things"
+    for name in ("Testprofile", "PossibleIssue"):
+        c["iot"].create_security_profile(securityProfileName=name, behaviors=BEHAVIORS)
+        c["iot"].attach_security_profile(securityProfileName=name, securityProfileTargetArn=target)
+    return {}
+
+
+def _unregistered_target(c: Clients) -> dict[str, Any]:
+    _unregistered_profile(c)
+    return {"securityProfileTargetArn": f"arn:aws:iot:us-east-1:{ACCOUNT}:all/unregistered-things"}
+
+
 def _nothing(c: Clients) -> dict[str, Any]:
     return {}
 
@@ -284,6 +398,23 @@ SETUPS: dict[str, Setup] = {
     "iot/describe-mitigation-action#1": _mitigation_action,
     "iot/list-mitigation-actions#1": _mitigation_action,
     "iot/describe-domain-configuration#1": _domain,
+    "iot/create-dynamic-thing-group#1": _indexed,
+    "iot/describe-index#1": _indexed,
+    "iot/search-index#1": _indexed_in_group,
+    "iot/get-statistics#1": _indexed,
+    "iot/create-scheduled-audit#1": _audit_checks,
+    "iot/describe-scheduled-audit#1": _daily_audit,
+    "iot/list-scheduled-audits#1": _audits,
+    "iot/list-thing-principals#1": _thing_principal,
+    "iot/list-targets-for-policy#1": _policy_targets,
+    "iot/list-thing-groups-for-thing#1": _group_members,
+    "iot/list-things-in-thing-group#1": _group_members,
+    "iot/list-things-in-billing-group#1": _billing_members,
+    "iot/list-policy-versions#1": _policy_versions,
+    "iot/list-attached-policies#1": _group_policy,
+    "iot/list-tags-for-resource#1": _tagged_group,
+    "iot/list-targets-for-security-profile#1": _unregistered_profile,
+    "iot/list-security-profiles-for-target#1": _unregistered_target,
     "iot/get-topic-rule-destination#1": _disabled_destination,
     "iot/list-topic-rule-destinations#1": _enabled_destination,
 }
