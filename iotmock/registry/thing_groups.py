@@ -353,15 +353,13 @@ def list_thing_groups(ctx: RequestContext, params: Params) -> dict[str, Any]:
     recursive = params.get("recursive", True)
     scope = f"ListThingGroups:{parent_name}:{prefix}:{recursive}"
     index = registry_of(backend).thing_groups
-    if parent_name is None and recursive:
-        groups, token = page_with_prefix(scope, index, prefix, params)
+    if parent_name is None:
+        # Every group, or the root groups: one walk of the name index either way.
+        roots_only = None if recursive else (lambda g: g.parent_name is None)
+        groups, token = page_with_prefix(scope, index, prefix, params, keep=roots_only)
     else:
-        below: AbstractSet[str]
-        if parent_name is None:
-            below = {name for name, group in index.items() if group.parent_name is None}
-        else:
-            parent = get_group(backend, parent_name)
-            below = descendants(backend, parent.name) if recursive else parent.child_names
+        parent = get_group(backend, parent_name)
+        below = descendants(backend, parent.name) if recursive else parent.child_names
         if prefix:
             below = {n for n in below if n.startswith(prefix)}
         names, token = page_of_names(scope, below, params)
