@@ -331,9 +331,10 @@ def test_connection_checks(iot: Any, iot_mock: IotMock) -> None:
         shared["nonCompliantResource"]["resourceIdentifier"]["deviceCertificateId"]
         == (cert["certificateId"])
     )
+    # One related resource per connection, newest first (tests/test_audit_fidelity.py).
     assert [r["resourceIdentifier"] for r in shared["relatedResources"]] == [
-        {"clientId": "sensor-1"},
         {"clientId": "sensor-2"},
+        {"clientId": "sensor-1"},
     ]
     conflicting = found["CONFLICTING_CLIENT_IDS_CHECK"]
     assert conflicting["nonCompliantResource"] == {

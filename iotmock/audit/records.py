@@ -278,6 +278,15 @@ class AuditConfiguration:
 
 
 @dataclass(slots=True)
+class Session:
+    """One MQTT connection of a principal, as the lifecycle events showed it."""
+
+    client_id: str
+    connected_ms: int
+    disconnected_ms: int | None = None
+
+
+@dataclass(slots=True)
 class AuditStore:
     configuration: AuditConfiguration | None = None
     scheduled: SortedIndex[ScheduledAudit] = field(default_factory=SortedIndex)
@@ -297,6 +306,9 @@ class AuditStore:
     # What the checks observe beyond the registry.
     client_principals: dict[str, set[str]] = field(default_factory=dict)
     principal_clients: dict[str, set[str]] = field(default_factory=dict)
+    # principal -> session id -> the connection (client id, connect / disconnect epoch ms),
+    # in connection order: DEVICE_CERTIFICATE_SHARED_CHECK reports each one.
+    principal_sessions: dict[str, dict[str, Session]] = field(default_factory=dict)
     revoked_at_issuer: set[str] = field(default_factory=set)
     notifications: list[dict[str, Any]] = field(default_factory=list)
 

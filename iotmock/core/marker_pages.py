@@ -20,10 +20,12 @@ def name_page(
     params: Params,
     *,
     keep: Callable[[V], bool] | None = None,
+    default_ascending: bool = True,
 ) -> tuple[list[V], str | None]:
-    """A marker-style page (`marker`, `pageSize`) of a name-sorted index, in ascending
-    name order unless the request says `ascendingOrder=False`."""
-    if params.get("ascendingOrder") is not False:
+    """A marker-style page (`marker`, `pageSize`) of a name-sorted index, in the order the
+    request's `ascendingOrder` asks for, `default_ascending` when it is absent (each
+    operation's model documentation says which)."""
+    if params.get("ascendingOrder", default_ascending):
         return page_of(
             scope, index, params, keep=keep, token_member="marker", limit_member="pageSize"
         )
@@ -40,10 +42,12 @@ def name_page(
     )
 
 
-def key_page(scope: str, keys: list[str], params: Params) -> tuple[list[str], str | None]:
-    """A marker-style page of the sorted string list `keys` (ascending unless
-    `ascendingOrder=False`)."""
-    descending = params.get("ascendingOrder") is False
+def key_page(
+    scope: str, keys: list[str], params: Params, *, default_ascending: bool = True
+) -> tuple[list[str], str | None]:
+    """A marker-style page of the sorted string list `keys`, in the order `ascendingOrder`
+    asks for (`default_ascending` when it is absent)."""
+    descending = not params.get("ascendingOrder", default_ascending)
 
     def source(after: str | None) -> Iterator[tuple[str, str]]:
         if descending:

@@ -175,6 +175,11 @@ def violation_store(backend: Backend) -> ViolationStore:
     return backend.store(ViolationStore)
 
 
+def active_violations_of(backend: Backend, thing_name: str) -> list[Violation]:
+    """The active violations of a thing (what fleet indexing's VIOLATIONS mode indexes)."""
+    return list(violation_store(backend).active_by_thing.get(thing_name, SortedIndex()).values())
+
+
 # ---------------------------------------------------------------- evaluation
 
 
