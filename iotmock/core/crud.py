@@ -166,6 +166,14 @@ class ResourceKind(Generic[R]):
         return found
 
 
+def required(found: V | None, message: str) -> V:
+    """`found`, or ResourceNotFoundException saying `message` when it is None: the lookup
+    of a record a family keeps outside a ResourceKind (findings, suppressions)."""
+    if found is None:
+        raise not_found(message)
+    return found
+
+
 Tags = list[dict[str, Any]] | dict[str, str] | None
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from iotmock.core import clock
 from iotmock.core.backend import Backend
-from iotmock.core.errors import ServiceError, invalid_request, not_found
+from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, page_of, paginate
+from iotmock.core.task_kinds import TaskKind
 from iotmock.defender.mitigation_actions import MitigationAction, get_mitigation_action
 from iotmock.defender.security_profiles import get_profile
 from iotmock.defender.violations import Violation, violation_store
@@ -109,11 +110,11 @@ def _store(backend: Backend) -> DetectTaskStore:
     return backend.store(DetectTaskStore)
 
 
-def _get_task(backend: Backend, task_id: str) -> DetectTask:
-    task = _store(backend).tasks.get(task_id)
-    if task is None:
-        raise not_found(f"Detect mitigation actions task {task_id} does not exist.")
-    return task
+DETECT_TASKS: TaskKind[DetectTask] = TaskKind(
+    "Detect mitigation actions task",
+    lambda backend: _store(backend).tasks,
+    client_token=lambda task: task.client_request_token,
+)
 
 
 def _actions(backend: Backend, names: list[str]) -> list[MitigationAction]:
@@ -238,10 +239,7 @@ def _run(ctx: RequestContext, store: DetectTaskStore, task: DetectTask) -> None:
 def run_held(ctx: RequestContext) -> list[str]:
     """Run every IN_PROGRESS task to completion; their ids."""
     store = _store(ctx.backend)
-    ran = [task for task in store.tasks.values() if task.status == "IN_PROGRESS"]
-    for task in ran:
-        _run(ctx, store, task)
-    return [task.task_id for task in ran]
+    return DETECT_TASKS.run_held(ctx.backend, lambda task: _run(ctx, store, task))
 
 
 def hold(backend: Backend, held: bool) -> None:
@@ -253,14 +251,8 @@ def start_detect_mitigation_actions_task(ctx: RequestContext, params: Params) ->
     backend = ctx.backend
     store = _store(backend)
     task_id = params["taskId"]
-    existing = store.tasks.get(task_id)
-    if existing is not None:
-        if existing.client_request_token == params["clientRequestToken"]:
-            return {"taskId": task_id}
-        raise ServiceError(
-            "TaskAlreadyExistsException",
-            f"Detect mitigation actions task {task_id} already exists.",
-        )
+    if DETECT_TASKS.repeated(backend, task_id, params["clientRequestToken"]):
+        return {"taskId": task_id}  # An idempotent retry.
     actions = _actions(backend, params["actions"])
     violations = _select(backend, params)
     now = clock.now()
@@ -285,13 +277,7 @@ def start_detect_mitigation_actions_task(ctx: RequestContext, params: Params) ->
 
 @operation("iot", "CancelDetectMitigationActionsTask")
 def cancel_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    task = _get_task(ctx.backend, params["taskId"])
-    if task.status != "IN_PROGRESS":
-        raise invalid_request(
-            f"Detect mitigation actions task {task.task_id} is {task.status}; only an "
-            "IN_PROGRESS task can be canceled."
-        )
-    task.status = "CANCELED"
+    task = DETECT_TASKS.cancel(ctx.backend, params["taskId"])
     task.pending = []
     task.ended_at = clock.now()
     return {}
@@ -299,7 +285,7 @@ def cancel_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -
 
 @operation("iot", "DescribeDetectMitigationActionsTask")
 def describe_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    return {"taskSummary": _get_task(ctx.backend, params["taskId"]).summary()}
+    return {"taskSummary": DETECT_TASKS.get(ctx.backend, params["taskId"]).summary()}
 
 
 @operation("iot", "ListDetectMitigationActionsTasks")
