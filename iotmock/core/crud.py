@@ -8,8 +8,8 @@ what every such kind does the same way:
 
 - `kind.get` / `kind.find`: the record of a name, or ResourceNotFoundException;
 - `create`: refuse a taken name (ResourceAlreadyExistsException, or the kind's own
-  error) and a full quota, build the record (where the request is validated), check the
-  request's tags, and only then store it;
+  error), a full quota and refused tags, build the record (where the request is
+  validated), and only then store it;
 - `describe`: the kind's output for a name;
 - `delete` / `discard`: remove a record and forget its tags (`discard` where the model
   lists no not-found error and deleting a missing record succeeds);
@@ -190,9 +190,9 @@ def create(
 
     A taken name is refused, unless `retry(existing)` says the request repeats the one
     that created the record (a client token retry), which answers the existing record;
-    then a full quota is refused. `build` validates the request (it may raise) and makes
-    the record; the tags (a Tag list, or a TagMap for the kinds whose model uses one) are
-    checked before anything is stored, so a refused request leaves no trace.
+    then a full quota is refused, then the tags (a Tag list, or a TagMap for the kinds
+    whose model uses one). `build` validates the request (it may raise) and makes the
+    record; nothing is stored before it returns, so a refused request leaves no trace.
     """
     index = kind.index(backend)
     existing = index.get(name)
@@ -205,11 +205,11 @@ def create(
     if kind.quota is not None and len(index) >= kind.quota:
         plural = kind.plural or f"{kind.label.lower()}s"
         raise limit_exceeded(kind.quota_message.format(quota=kind.quota, plural=plural))
+    new_tags = tags if isinstance(tags, dict) else tagging.from_list(tags)
+    # Checked before `build`, which may act on other state (OTA updates create their job).
+    tagging.check_new(kind.arn(backend, name), new_tags)
     record = build(kind.arn(backend, name), clock.now())
-    if isinstance(tags, dict):
-        tagging.add_tags(backend, record.arn, tags)
-    else:
-        tagging.tag_on_create(backend, record.arn, tags)
+    tagging.add_tags(backend, record.arn, new_tags)
     index[name] = record
     return record
 
