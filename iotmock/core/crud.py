@@ -144,13 +144,17 @@ class ResourceKind(Generic[R]):
     # The error for a taken name; ResourceAlreadyExistsException unless the model says else.
     taken: Callable[[str, R], ServiceError] | None = None
     taggable: bool = True
+    # The resource id of a new record's ARN, where it is more than the name (domain
+    # configurations: `<name>/<random suffix>`; such kinds declare their tagging).
+    arn_id: Callable[[str], str] = str
 
     def __post_init__(self) -> None:
         if self.taggable:
             tagging.taggable(self.arn_type)(self.exists)
 
     def arn(self, backend: Backend, name: str) -> str:
-        return backend.arn(f"{self.arn_type}/{name}")
+        """The ARN of a new record `name`."""
+        return backend.arn(f"{self.arn_type}/{self.arn_id(name)}")
 
     def exists(self, backend: Backend, name: str) -> bool:
         return name in self.index(backend)
@@ -207,8 +211,9 @@ def create(
         raise limit_exceeded(kind.quota_message.format(quota=kind.quota, plural=plural))
     new_tags = tags if isinstance(tags, dict) else tagging.from_list(tags)
     # Checked before `build`, which may act on other state (OTA updates create their job).
-    tagging.check_new(kind.arn(backend, name), new_tags)
-    record = build(kind.arn(backend, name), clock.now())
+    arn = kind.arn(backend, name)
+    tagging.check_new(arn, new_tags)
+    record = build(arn, clock.now())
     tagging.add_tags(backend, record.arn, new_tags)
     index[name] = record
     return record
