@@ -19,17 +19,17 @@ from typing import Any, Protocol
 from iotmock.audit.checks import CHECKS
 from iotmock.audit.config import audit_store
 from iotmock.audit.records import (
+    DEFAULT_PAGE_SIZE,
     ActionExecution,
     CheckStatistics,
     Finding,
     MitigationTask,
-    audit_page,
     in_list_order,
     items_between,
     seconds_of,
     time_key,
 )
-from iotmock.core import clock
+from iotmock.core import clock, crud
 from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.task_kinds import TaskKind
@@ -397,13 +397,16 @@ def list_audit_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> 
             )
         )
 
-    page, token = audit_page(
-        f"ListAuditMitigationActionsTasks:{start}:{end}:{audit_task_id}:{finding_id}:{status}",
-        items_between(audit_store(ctx.backend).mitigation_by_time, start, end),
+    return crud.page(
+        ctx,
         params,
-        keep,
+        items_between(audit_store(ctx.backend).mitigation_by_time, start, end),
+        "tasks",
+        MitigationTask.summary,
+        scope=f"{start}:{end}:{audit_task_id}:{finding_id}:{status}",
+        keep=keep,
+        default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"tasks": [task.summary() for task in page], "nextToken": token}
 
 
 @operation("iot", "ListAuditMitigationActionsExecutions")
@@ -417,13 +420,16 @@ def list_audit_mitigation_actions_executions(ctx: RequestContext, params: Params
         for name in names
         if task is not None and (finding_id, name) in task.executions
     ]
-    page, token = audit_page(
-        f"ListAuditMitigationActionsExecutions:{params['taskId']}:{finding_id}:{status}",
-        in_list_order(executions),
+    return crud.page(
+        ctx,
         params,
-        lambda e: status is None or e.status == status,
+        in_list_order(executions),
+        "actionsExecutions",
+        ActionExecution.shape,
+        scope=f"{params['taskId']}:{finding_id}:{status}",
+        keep=lambda e: status is None or e.status == status,
+        default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"actionsExecutions": [e.shape() for e in page], "nextToken": token}
 
 
 def _check_of(ctx: RequestContext, finding_id: str) -> str:

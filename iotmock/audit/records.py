@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from iotmock.core.paging import SortedIndex, paginate
+from iotmock.core.paging import SortedIndex, key_range, paginate
 
 V = TypeVar("V")
 # A `paginate` source: (key, item) pairs after a key.
@@ -303,17 +303,8 @@ class AuditStore:
 
 def items_between(index: SortedIndex[V], start: float, end: float) -> Source[V]:
     """A `paginate` source of the items of a time-keyed index within [start, end]."""
-    low = time_key(start, "")
-    high = time_key(end, "\U0010ffff")
-
-    def source(after: str | None) -> Iterator[tuple[str, V]]:
-        # No key equals `low` (keys end with a non-empty id), so this starts at `start`.
-        for key, item in index.items_after(after if after and after > low else low):
-            if key > high:
-                return
-            yield key, item
-
-    return source
+    # No key equals the low end (keys end with a non-empty id), so this starts at `start`.
+    return key_range(index, time_key(start, ""), time_key(end, "\U0010ffff"))
 
 
 def audit_page(

@@ -16,13 +16,13 @@ from typing import Any
 from iotmock.audit.checks import CHECKS, Draft
 from iotmock.audit.config import audit_store, check_enabled, check_known, get_scheduled_audit
 from iotmock.audit.records import (
+    DEFAULT_PAGE_SIZE,
     RETENTION_SECONDS,
     AuditStore,
     AuditTask,
     CheckRun,
     Finding,
     Suppression,
-    audit_page,
     identifier_key,
     in_list_order,
     items_between,
@@ -227,13 +227,16 @@ def list_audit_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
             status is None or task.status == status
         )
 
-    page, token = audit_page(
-        f"ListAuditTasks:{start}:{end}:{task_type}:{status}",
-        items_between(audit_store(ctx.backend).tasks_by_time, start, end),
+    return crud.page(
+        ctx,
         params,
-        keep,
+        items_between(audit_store(ctx.backend).tasks_by_time, start, end),
+        "tasks",
+        AuditTask.summary,
+        scope=f"{start}:{end}:{task_type}:{status}",
+        keep=keep,
+        default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"tasks": [task.summary() for task in page], "nextToken": token}
 
 
 # --------------------------------------------------------------------------- findings
@@ -284,21 +287,30 @@ def list_audit_findings(ctx: RequestContext, params: Params) -> dict[str, Any]:
             and (suppressed is None or finding.suppressed == suppressed)
         )
 
-    page, token = audit_page(
-        f"ListAuditFindings:{scope}:{check_name}:{wanted_key}:{suppressed}",
-        source,
+    return crud.page(
+        ctx,
         params,
-        keep,
+        source,
+        "findings",
+        Finding.shape,
+        scope=f"{scope}:{check_name}:{wanted_key}:{suppressed}",
+        keep=keep,
+        default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"findings": [finding.shape() for finding in page], "nextToken": token}
 
 
 @operation("iot", "ListRelatedResourcesForAuditFinding")
 def list_related_resources_for_audit_finding(ctx: RequestContext, params: Params) -> dict[str, Any]:
     finding = get_finding(ctx.backend, params["findingId"])
-    scope = f"ListRelatedResourcesForAuditFinding:{finding.finding_id}"
-    page, token = audit_page(scope, in_list_order(finding.related), params)
-    return {"relatedResources": page, "nextToken": token}
+    return crud.page(
+        ctx,
+        params,
+        in_list_order(finding.related),
+        "relatedResources",
+        lambda resource: resource,
+        scope=finding.finding_id,
+        default_limit=DEFAULT_PAGE_SIZE,
+    )
 
 
 # --------------------------------------------------------------------------- suppressions

@@ -12,15 +12,14 @@ action). Detect mitigation supports ADD_THINGS_TO_THING_GROUP actions only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock
+from iotmock.core import clock, crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, page_of, paginate
+from iotmock.core.paging import SortedIndex, key_range
 from iotmock.core.task_kinds import TaskKind
 from iotmock.defender.mitigation_actions import MitigationAction, get_mitigation_action
 from iotmock.defender.security_profiles import get_profile
@@ -291,14 +290,16 @@ def describe_detect_mitigation_actions_task(ctx: RequestContext, params: Params)
 @operation("iot", "ListDetectMitigationActionsTasks")
 def list_detect_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
     start, end = params["startTime"].timestamp(), params["endTime"].timestamp()
-    page, token = page_of(
-        f"ListDetectMitigationActionsTasks:{start}:{end}",
-        _store(ctx.backend).tasks,
+    return crud.page(
+        ctx,
         params,
+        _store(ctx.backend).tasks.items_after,
+        "tasks",
+        DetectTask.summary,
+        scope=f"{start}:{end}",
         keep=lambda task: start <= task.started_at <= end,
         default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"tasks": [task.summary() for task in page], "nextToken": token}
 
 
 @operation("iot", "ListDetectMitigationActionsExecutions")
@@ -322,20 +323,20 @@ def list_detect_mitigation_actions_executions(
             and (end is None or execution.started_at <= end)
         )
 
-    def source(after: str | None) -> Iterator[tuple[str, Execution]]:
-        # With a taskId, start at the task's first execution and stop after its last.
-        first = after if after is not None else (f"{task_id}\0" if task_id else None)
-        for key, execution in store.executions.items_after(first):
-            if task_id is not None and execution.task_id != task_id:
-                return
-            yield key, execution
-
-    page, token = paginate(
-        f"ListDetectMitigationActionsExecutions:{task_id}:{violation_id}:{thing_name}:{start}:{end}",
+    # With a taskId, the executions keyed "<task id>\0<sequence>", in run order.
+    executions = store.executions
+    source = (
+        executions.items_after
+        if task_id is None
+        else key_range(executions, f"{task_id}\0", f"{task_id}\1")
+    )
+    return crud.page(
+        ctx,
+        params,
         source,
-        params.get("nextToken"),
-        params.get("maxResults"),
+        "actionsExecutions",
+        Execution.shape,
+        scope=f"{task_id}:{violation_id}:{thing_name}:{start}:{end}",
         keep=keep,
         default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"actionsExecutions": [e.shape() for e in page], "nextToken": token}
