@@ -11,6 +11,8 @@ what every such kind does the same way:
   error), a full quota and refused tags, build the record (where the request is
   validated), and only then store it;
 - `describe`: the kind's output for a name;
+- `changes` / `apply`: the members an Update request gives, set on the record with its
+  modification time (what each update validates stays in its handler);
 - `delete` / `discard`: remove a record and forget its tags (`discard` where the model
   lists no not-found error and deleting a missing record succeeds);
 - `list_page`: one page of the kind's list items in index order, either way (`page` is
@@ -23,7 +25,7 @@ checks, side effects) stays in the handlers, passed in as plain functions (`buil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -217,6 +219,27 @@ def create(
     tagging.add_tags(backend, record.arn, new_tags)
     index[name] = record
     return record
+
+
+def changes(params: Params, members: Mapping[str, str]) -> dict[str, Any]:
+    """What an Update request changes: {attribute: value} for each request member of
+    `members` (request member -> record attribute) that the request gives."""
+    return {
+        attr: params[member] for member, attr in members.items() if params.get(member) is not None
+    }
+
+
+def apply(
+    record: object, changed: Mapping[str, Any], stamp: str | None = "last_modified_at"
+) -> float:
+    """Set the `changed` attributes of `record` and its modification time (the attribute
+    `stamp`, None for records without one), changed or not, as AWS's updates do; the time."""
+    now = clock.now()
+    for attr, value in changed.items():
+        setattr(record, attr, value)
+    if stamp is not None:
+        setattr(record, stamp, now)
+    return now
 
 
 def describe(kind: ResourceKind[R], backend: Backend, name: str) -> Output:

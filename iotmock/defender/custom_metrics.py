@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
@@ -106,8 +106,7 @@ def describe_custom_metric(ctx: RequestContext, params: Params) -> dict[str, Any
 @operation("iot", "UpdateCustomMetric")
 def update_custom_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
     metric = get_custom_metric(ctx.backend, params["metricName"])
-    metric.display_name = params["displayName"]
-    metric.last_modified_at = clock.now()
+    crud.apply(metric, {"display_name": params["displayName"]})
     return _description(metric)
 
 

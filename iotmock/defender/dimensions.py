@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
@@ -123,8 +123,7 @@ def describe_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def update_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
     dimension = get_dimension(ctx.backend, params["name"])
     _check_values(params["stringValues"])
-    dimension.string_values = list(params["stringValues"])
-    dimension.last_modified_at = clock.now()
+    crud.apply(dimension, {"string_values": list(params["stringValues"])})
     return _description(dimension)
 
 

@@ -253,6 +253,15 @@ def describe_domain_configuration(ctx: RequestContext, params: Params) -> dict[s
     return crud.describe(CONFIGURATIONS, ctx.backend, params["domainConfigurationName"])
 
 
+# UpdateDomainConfiguration members set as given -> DomainConfiguration attributes.
+_UPDATABLE = {
+    "serverCertificateConfig": "server_certificate_config",
+    "authenticationType": "authentication_type",
+    "applicationProtocol": "application_protocol",
+    "clientCertificateConfig": "client_certificate_config",
+}
+
+
 @operation("iot", "UpdateDomainConfiguration")
 def update_domain_configuration(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
@@ -277,14 +286,8 @@ def update_domain_configuration(ctx: RequestContext, params: Params) -> dict[str
     if status is not None and status != c.status:
         c.status = status
         c.last_status_change = clock.now()
-    for member, attribute in (
-        ("serverCertificateConfig", "server_certificate_config"),
-        ("authenticationType", "authentication_type"),
-        ("applicationProtocol", "application_protocol"),
-        ("clientCertificateConfig", "client_certificate_config"),
-    ):
-        if params.get(member) is not None:
-            setattr(c, attribute, params[member])
+    # The model has no last-modified date: only a status change is dated.
+    crud.apply(c, crud.changes(params, _UPDATABLE), stamp=None)
     return _identity(c)
 
 
