@@ -15,6 +15,7 @@ from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
+from iotmock.defender.in_use import check_unused
 
 # AWS IoT Device Defender quota: custom metrics per account and region.
 MAX_CUSTOM_METRICS = 100
@@ -113,12 +114,7 @@ def update_custom_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "DeleteCustomMetric")
 def delete_custom_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
     name = params["metricName"]
-    users = metric_store(ctx.backend).users.get(name)
-    if users:
-        raise invalid_request(
-            f"Custom metric {name} is used by security profiles ({', '.join(users)}). "
-            "Remove it from every security profile before deleting it."
-        )
+    check_unused(CUSTOM_METRICS.label, name, metric_store(ctx.backend).users.get(name))
     # The model lists no ResourceNotFoundException: deleting a missing metric succeeds.
     crud.discard(CUSTOM_METRICS, ctx.backend, name)
     return {}

@@ -16,6 +16,7 @@ from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
+from iotmock.defender.in_use import check_unused
 from iotmock.messaging.log import topic_matches
 
 # AWS IoT Device Defender quota: dimensions per account and region.
@@ -130,12 +131,7 @@ def update_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "DeleteDimension")
 def delete_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
     name = params["name"]
-    users = dimension_store(ctx.backend).users.get(name)
-    if users:
-        raise invalid_request(
-            f"Dimension {name} is used by security profiles ({', '.join(users)}). "
-            "Remove it from every security profile before deleting it."
-        )
+    check_unused(DIMENSIONS.label, name, dimension_store(ctx.backend).users.get(name))
     # The model lists no ResourceNotFoundException: deleting a missing dimension succeeds.
     crud.discard(DIMENSIONS, ctx.backend, name)
     return {}
