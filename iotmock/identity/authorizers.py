@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 import uuid
@@ -23,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import (
     ServiceError,
@@ -185,24 +186,30 @@ def describe_authorizer(ctx: RequestContext, params: Params) -> dict[str, Any]:
     return crud.describe(AUTHORIZERS, ctx.backend, params["authorizerName"])
 
 
+# UpdateAuthorizer members -> Authorizer attributes.
+_UPDATABLE = {
+    "authorizerFunctionArn": "function_arn",
+    "tokenKeyName": "token_key_name",
+    "tokenSigningPublicKeys": "token_signing_public_keys",
+    "status": "status",
+    "enableCachingForHttp": "enable_caching_for_http",
+}
+
+
 @operation("iot", "UpdateAuthorizer")
 def update_authorizer(ctx: RequestContext, params: Params) -> dict[str, Any]:
     authorizer = get_authorizer(ctx.backend, params["authorizerName"])
-    function_arn = params.get("authorizerFunctionArn", authorizer.function_arn)
-    token_key_name = params.get("tokenKeyName", authorizer.token_key_name)
-    keys = params.get("tokenSigningPublicKeys")
-    keys = authorizer.token_signing_public_keys if keys is None else dict(keys)
-    _check_function_arn(function_arn)
-    _check_signing(authorizer.signing_disabled, token_key_name, keys)
-    _check_public_keys(keys)
-    status = params.get("status", authorizer.status)
-    authorizer.function_arn = function_arn
-    authorizer.token_key_name = token_key_name
-    authorizer.token_signing_public_keys = keys
-    authorizer.status = status
-    if params.get("enableCachingForHttp") is not None:
-        authorizer.enable_caching_for_http = params["enableCachingForHttp"]
-    authorizer.last_modified_at = clock.now()
+    changed = crud.changes(params, _UPDATABLE)
+    if "token_signing_public_keys" in changed:
+        changed["token_signing_public_keys"] = dict(changed["token_signing_public_keys"])
+    # Check the updated authorizer as a whole before changing the stored one.
+    updated = dataclasses.replace(authorizer, **changed)
+    _check_function_arn(updated.function_arn)
+    _check_signing(
+        updated.signing_disabled, updated.token_key_name, updated.token_signing_public_keys
+    )
+    _check_public_keys(updated.token_signing_public_keys)
+    crud.apply(authorizer, changed)
     return _identity(authorizer)
 
 
