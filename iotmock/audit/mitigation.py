@@ -25,8 +25,7 @@ from iotmock.audit.records import (
     Finding,
     MitigationTask,
     in_list_order,
-    items_between,
-    seconds_of,
+    tasks_page,
     time_key,
 )
 from iotmock.core import clock, crud
@@ -382,7 +381,6 @@ def describe_audit_mitigation_actions_task(ctx: RequestContext, params: Params) 
 
 @operation("iot", "ListAuditMitigationActionsTasks")
 def list_audit_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    start, end = seconds_of(params["startTime"]), seconds_of(params["endTime"])
     audit_task_id, finding_id = params.get("auditTaskId"), params.get("findingId")
     status = params.get("taskStatus")
 
@@ -397,16 +395,8 @@ def list_audit_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> 
             )
         )
 
-    return crud.page(
-        ctx,
-        params,
-        items_between(audit_store(ctx.backend).mitigation_by_time, start, end),
-        "tasks",
-        MitigationTask.summary,
-        scope=f"{start}:{end}:{audit_task_id}:{finding_id}:{status}",
-        keep=keep,
-        default_limit=DEFAULT_PAGE_SIZE,
-    )
+    by_time = audit_store(ctx.backend).mitigation_by_time
+    return tasks_page(ctx, params, by_time, keep, f"{audit_task_id}:{finding_id}:{status}")
 
 
 @operation("iot", "ListAuditMitigationActionsExecutions")

@@ -27,6 +27,7 @@ from iotmock.audit.records import (
     in_list_order,
     items_between,
     seconds_of,
+    tasks_page,
     time_key,
 )
 from iotmock.core import clock, crud
@@ -227,16 +228,8 @@ def list_audit_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
             status is None or task.status == status
         )
 
-    return crud.page(
-        ctx,
-        params,
-        items_between(audit_store(ctx.backend).tasks_by_time, start, end),
-        "tasks",
-        AuditTask.summary,
-        scope=f"{start}:{end}:{task_type}:{status}",
-        keep=keep,
-        default_limit=DEFAULT_PAGE_SIZE,
-    )
+    by_time = audit_store(ctx.backend).tasks_by_time
+    return tasks_page(ctx, params, by_time, keep, f"{task_type}:{status}")
 
 
 # --------------------------------------------------------------------------- findings
