@@ -1,6 +1,6 @@
 """Marker-style pages (`marker`, `pageSize`, `ascendingOrder` -> `nextMarker`) shared by
-the identity list operations (policies, attachments, authorizers, role aliases, domain
-configurations)."""
+the identity list operations of policies and policy attachments (the simple resource
+kinds page with `crud.list_page`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from iotmock.core.operations import Params
-from iotmock.core.paging import SortedIndex, page_of, paginate
+from iotmock.core.paging import SortedIndex, paginate
 
 V = TypeVar("V")
 
@@ -25,20 +25,13 @@ def name_page(
     """A marker-style page (`marker`, `pageSize`) of a name-sorted index, in the order the
     request's `ascendingOrder` asks for, `default_ascending` when it is absent (each
     operation's model documentation says which)."""
-    if params.get("ascendingOrder", default_ascending):
-        return page_of(
-            scope, index, params, keep=keep, token_member="marker", limit_member="pageSize"
-        )
-    # SortedIndex only pages forward; descending pages walk a snapshot of its keys.
-    keys = list(index)
-
-    def source(after: str | None) -> Iterator[tuple[str, V]]:
-        end = len(keys) if after is None else bisect.bisect_left(keys, after)
-        for position in range(end - 1, -1, -1):
-            yield keys[position], index[keys[position]]
-
+    descending = not params.get("ascendingOrder", default_ascending)
     return paginate(
-        f"{scope}:descending", source, params.get("marker"), params.get("pageSize"), keep=keep
+        f"{scope}:descending" if descending else scope,
+        index.items_before if descending else index.items_after,
+        params.get("marker"),
+        params.get("pageSize"),
+        keep=keep,
     )
 
 
@@ -52,11 +45,11 @@ def key_page(
     def source(after: str | None) -> Iterator[tuple[str, str]]:
         if descending:
             end = len(keys) if after is None else bisect.bisect_left(keys, after)
-            for position in range(end - 1, -1, -1):
-                yield keys[position], keys[position]
+            positions = range(end - 1, -1, -1)
         else:
             start = 0 if after is None else bisect.bisect_right(keys, after)
-            for position in range(start, len(keys)):
-                yield keys[position], keys[position]
+            positions = range(start, len(keys))
+        for position in positions:
+            yield keys[position], keys[position]
 
     return paginate(f"{scope}:{descending}", source, params.get("marker"), params.get("pageSize"))
