@@ -5,26 +5,30 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import os
 import threading
 import unittest
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from iotmock import environment
 from iotmock.core import intercept
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
-from iotmock.messaging.log import Message, MessageLog, topic_matches
+from iotmock.core.readers import warn_elsewhere
+from iotmock.families import load_all
+from iotmock.messaging.log import Message, MessageLog
 
 if TYPE_CHECKING:
     from iotmock.audit.mock_api import AuditApi
     from iotmock.defender.mock_api import DefenderApi
     from iotmock.device_management.mock_api import CommandsApi
     from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
+    from iotmock.jobs.mock_api import JobsApi
     from iotmock.messaging.mock_api import DevicesApi
     from iotmock.registry.mock_api import RegistrationApi
     from iotmock.rules.mock_api import RulesApi
+    from iotmock.shadows.mock_api import ShadowsApi
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -32,14 +36,11 @@ DEFAULT_REGION = "us-east-1"
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
-# Environment that keeps botocore off the network and off the user's real credentials
-# while a mock is active: clients created with no configuration at all would otherwise
-# probe the instance metadata service.
-_FAKE_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "iotmock-testing",
-    "AWS_SECRET_ACCESS_KEY": "iotmock-testing",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+# Where a decorated function keeps its mock, so the `iot_mock` fixture of the same test
+# yields that very mock (iotmock.plugin).
+DECORATOR_ATTRIBUTE = "_iotmock_mock"
+
+Scope = Literal["test", "class"]
 
 
 class IotMock:
@@ -70,12 +71,24 @@ class IotMock:
         "iotmock.device_management.mock_api", "CommandsApi"
     )
     devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.messaging.mock_api", "DevicesApi")
+    shadows: LazyGroup[ShadowsApi] = LazyGroup("iotmock.shadows.mock_api", "ShadowsApi")
+    jobs: LazyGroup[JobsApi] = LazyGroup("iotmock.jobs.mock_api", "JobsApi")
 
     def __init__(
-        self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION
+        self,
+        *,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
+        max_messages: int | None = None,
+        scope: Scope = "test",
     ) -> None:
         self.account_id = account_id
         self.region = region
+        # Keep at most this many messages per account and region (oldest dropped).
+        self.max_messages = max_messages
+        # On a unittest.TestCase: "class" shares one mock (and setUpClass's state)
+        # between the tests of the class.
+        self.scope: Scope = scope
         # One lock for all handler calls of this mock: botocore clients are used from
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
@@ -88,8 +101,19 @@ class IotMock:
     def backend(self, account_id: str | None = None, region: str | None = None) -> Backend:
         """The state of one account and region (defaults: the mock's own).
 
-        Read it in assertions; change state through the AWS API, not by hand.
+        Read it in assertions; change state through the AWS API, not by hand. Warns
+        (`IotMockWarning`) when nothing happened there while other accounts or regions
+        hold state.
         """
+        key = (account_id or self.account_id, region or self.region)
+        with self.lock:
+            if key not in self._backends and self._backends:
+                warn_elsewhere("backend()", key, self._backends)
+            return self._state(*key)
+
+    def _state(self, account_id: str | None = None, region: str | None = None) -> Backend:
+        """The backend of one account and region, created when first used (no warning:
+        for code that is about to act there, not to read)."""
         key = (account_id or self.account_id, region or self.region)
         with self.lock:
             found = self._backends.get(key)
@@ -101,6 +125,20 @@ class IotMock:
         """Forget all state of every account and region."""
         with self.lock:
             self._backends.clear()
+
+    def shadow(
+        self,
+        thing_name: str,
+        shadow_name: str | None = None,
+        *,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The shadow document GetThingShadow would answer (state with delta, metadata,
+        version, timestamp), a copy; None when the shadow does not exist. The classic
+        shadow unless `shadow_name` is given. See also `m.shadows`."""
+        view = self.shadows.get(thing_name, shadow_name, account_id=account_id, region=region)
+        return view.document if view is not None else None
 
     @contextlib.contextmanager
     def as_account(self, account_id: str) -> Iterator[IotMock]:
@@ -121,20 +159,42 @@ class IotMock:
         region: str | None = None,
     ) -> list[Message]:
         """Messages published so far whose topic matches the MQTT `topic_filter`
-        (`+` and `#` wildcards; `#` alone also matches reserved `$aws/...` topics)."""
-        log = self.backend(account_id, region).store(MessageLog)
-        if topic_filter == "#":
-            return list(log.messages)
-        return [m for m in log.messages if topic_matches(topic_filter, m.topic)]
+        (`+` and `#` wildcards; `#` alone also matches reserved `$aws/...` topics), in
+        the order they were published, from every account and region of the mock unless
+        `account_id` / `region` narrow it (each message says its `account_id` and
+        `region`). Warns (`IotMockWarning`) when the accounts and regions asked for hold
+        no message while others do."""
+        with self.lock:
+            logs = [
+                (key, backend.store(MessageLog))
+                for key, backend in self._backends.items()
+                if (account_id is None or key[0] == account_id)
+                and (region is None or key[1] == region)
+            ]
+            if (account_id or region) and not any(log.messages for _, log in logs):
+                held = [k for k, b in self._backends.items() if b.store(MessageLog).messages]
+                warn_elsewhere("messages()", (account_id, region), held)
+            found = [m for _, log in logs for m in log.select(topic_filter)]
+        if len(logs) > 1:
+            found.sort(key=_by_sequence)
+        return found
+
+    def clear_messages(self) -> None:
+        """Forget the messages recorded so far (every account and region); resources,
+        shadows and retained messages stay."""
+        with self.lock:
+            for backend in self._backends.values():
+                backend.store(MessageLog).clear()
 
     # ------------------------------------------------------------------ start / stop
 
     def start(self) -> IotMock:
         """Begin answering IoT calls. Starting a stopped mock starts from empty state."""
+        load_all()  # the families load when the first mock starts (once per process)
         with self.lock:
             if self._depth == 0:
                 self.reset()
-                self._patch_environment()
+                self._saved_environment = environment.patch(self.region)
             self._depth += 1
         intercept.activate(self)
         return self
@@ -146,30 +206,13 @@ class IotMock:
                 raise RuntimeError("iotmock: stop() called on a mock that is not started")
             self._depth -= 1
             if self._depth == 0:
-                self._restore_environment()
+                environment.restore(self._saved_environment)
+                self._saved_environment = {}
         intercept.deactivate(self)
 
     @property
     def started(self) -> bool:
         return self._depth > 0
-
-    def _patch_environment(self) -> None:
-        self._saved_environment = {}
-        for name, value in _FAKE_ENVIRONMENT.items():
-            if os.environ.get(name) is None:
-                self._saved_environment[name] = None
-                os.environ[name] = value
-        if not os.environ.get("AWS_DEFAULT_REGION") and not os.environ.get("AWS_REGION"):
-            self._saved_environment["AWS_DEFAULT_REGION"] = None
-            os.environ["AWS_DEFAULT_REGION"] = self.region
-
-    def _restore_environment(self) -> None:
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment = {}
 
     # ------------------------------------------------------------------ protocols
 
@@ -206,17 +249,35 @@ class IotMock:
         if isinstance(target, type):
             if issubclass(target, unittest.TestCase):
                 return self._decorate_test_case(target)
-            raise TypeError("mock_iot can decorate functions and unittest.TestCase classes")
+            return self._decorate_test_methods(target)
         if inspect.iscoroutinefunction(target):
-            return self._decorate_async(target)
-        if inspect.isgeneratorfunction(target):
-            return self._decorate_generator(target)
-        if inspect.isasyncgenfunction(target):
-            return self._decorate_async_generator(target)
-        return self._decorate_sync(target)
+            wrapper = self._decorate_async(target)
+        elif inspect.isgeneratorfunction(target):
+            wrapper = self._decorate_generator(target)
+        elif inspect.isasyncgenfunction(target):
+            wrapper = self._decorate_async_generator(target)
+        else:
+            wrapper = self._decorate_sync(target)
+        setattr(wrapper, DECORATOR_ATTRIBUTE, self)
+        return wrapper
 
     def _fresh(self) -> IotMock:
-        return IotMock(account_id=self.account_id, region=self.region)
+        return IotMock(
+            account_id=self.account_id,
+            region=self.region,
+            max_messages=self.max_messages,
+            scope=self.scope,
+        )
+
+    def _decorate_test_methods(self, cls: type[T]) -> type[T]:
+        # A plain (pytest) test class: each test method gets a mock of its own.
+        for name in dir(cls):
+            if not name.startswith("test"):
+                continue
+            member = inspect.getattr_static(cls, name)
+            if inspect.isfunction(member):
+                setattr(cls, name, self._fresh()(member))
+        return cls
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
@@ -256,23 +317,26 @@ class IotMock:
         return wrapper
 
     def _decorate_test_case(self, cls: type[T]) -> type[T]:
-        # Each test gets its own mock, started before setUp and stopped after tearDown
-        # and the test's other cleanups.
+        # scope "test": each test gets its own mock, started before setUp and stopped
+        # after tearDown and the test's other cleanups. scope "class": the tests run in
+        # the class-wide mock of setUpClass, and see its state and each other's.
         original_setup = cls.setUp  # type: ignore[attr-defined]
         options = self
+        per_test = self.scope == "test"
 
         @functools.wraps(original_setup)
         def setUp(test: unittest.TestCase) -> None:
-            mock = options._fresh()
-            mock.start()
-            test.addCleanup(mock.stop)
-            test.iot_mock = mock  # type: ignore[attr-defined]
+            if per_test:
+                mock = options._fresh()
+                mock.start()
+                test.addCleanup(mock.stop)
+                test.iot_mock = mock  # type: ignore[attr-defined]
             original_setup(test)
 
         cls.setUp = setUp  # type: ignore[attr-defined]
 
-        # setUpClass / tearDownClass run inside a class-wide mock of their own, so their
-        # calls never reach AWS; each test still starts from empty state.
+        # setUpClass / tearDownClass run inside a class-wide mock, so their calls never
+        # reach AWS; with scope "test" each test still starts from empty state.
         original_setup_class = cls.setUpClass.__func__  # type: ignore[attr-defined]
 
         @functools.wraps(original_setup_class)
@@ -280,6 +344,8 @@ class IotMock:
             mock = options._fresh()
             mock.start()
             klass.addClassCleanup(mock.stop)
+            if not per_test:
+                klass.iot_mock = mock  # type: ignore[attr-defined]
             original_setup_class(klass)
 
         cls.setUpClass = classmethod(setUpClass)  # type: ignore[attr-defined]
@@ -295,18 +361,17 @@ def mock_iot(target: type[T], /) -> type[T]: ...
 
 
 @overload
-def mock_iot(target: None = None, /, *, account_id: str = ..., region: str = ...) -> IotMock: ...
+def mock_iot(target: None = None, /, **options: Any) -> IotMock: ...
 
 
-def mock_iot(
-    target: Any = None,
-    /,
-    *,
-    account_id: str = DEFAULT_ACCOUNT_ID,
-    region: str = DEFAULT_REGION,
-) -> Any:
-    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`."""
-    mock = IotMock(account_id=account_id, region=region)
+def mock_iot(target: Any = None, /, **options: Any) -> Any:
+    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`; the
+    keyword options are `IotMock`'s (`account_id`, `region`, `max_messages`, `scope`)."""
+    mock = IotMock(**options)
     if target is None:
         return mock
     return mock(target)
+
+
+def _by_sequence(message: Message) -> int:
+    return message.sequence

@@ -190,9 +190,25 @@ class DecoratedTestCaseWithClassSetup(unittest.TestCase):
         assert _thing_names() == []
 
 
-def test_decorating_a_plain_class_is_refused() -> None:
-    with pytest.raises(TypeError):
-        mock_iot(type("Plain", (), {}))
+@mock_iot
+class TestPlainClassDecorated:
+    """`@mock_iot` on a plain pytest class decorates each test method (fresh state)."""
+
+    def helper(self) -> list[str]:
+        return _thing_names()
+
+    def test_first(self) -> None:
+        assert active_mock() is not None
+        _client().create_thing(thingName="first")
+        assert self.helper() == ["first"]
+
+    def test_second_starts_empty(self) -> None:
+        assert self.helper() == []
+
+
+def test_plain_class_helpers_are_not_decorated() -> None:
+    assert active_mock() is None
+    assert not hasattr(TestPlainClassDecorated.helper, "_iotmock_mock")
 
 
 @pytest.fixture

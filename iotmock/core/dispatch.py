@@ -70,7 +70,7 @@ def dispatch(
             raise not_implemented(service, operation)
         with mock.lock:
             ctx = RequestContext(
-                mock, mock.backend(account_id, region), service, operation, account_id, region
+                mock, mock._state(account_id, region), service, operation, account_id, region
             )
             output = handler(ctx, params)
         return operation, encode_output(operation_model(service, operation), output)

@@ -240,7 +240,7 @@ def connect_client(
     """Declare an MQTT client connected (what IotMock.devices.connect does)."""
     with mock.lock:
         ctx = RequestContext(
-            mock, mock.backend(), "iot-data", "Connect", mock.account_id, mock.region
+            mock, mock._state(), "iot-data", "Connect", mock.account_id, mock.region
         )
         store = ctx.backend.store(MessagingStore)
         previous = store.connections.get(client_id)
