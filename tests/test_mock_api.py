@@ -11,7 +11,7 @@ import boto3
 import botocore.endpoint
 import pytest
 
-from iotmock import IotMock, mock_iot
+from iotmock import IotMock, IotMockWarning, mock_iot
 from iotmock.core.backend import Backend
 from iotmock.core.intercept import active_mock
 from iotmock.registry.records import registry_of
@@ -57,7 +57,8 @@ def test_state_is_per_account_and_region() -> None:
     with mock_iot() as mock:
         boto3.client("iot", region_name="eu-west-1").create_thing(thingName="eu")
         assert "eu" in registry_of(mock.backend(region="eu-west-1")).things
-        assert "eu" not in registry_of(mock.backend()).things
+        with pytest.warns(IotMockWarning, match="region eu-west-1"):
+            assert "eu" not in registry_of(mock.backend()).things
         with mock.as_account("444455556666"):
             _client().create_thing(thingName="other")
         assert "other" in registry_of(mock.backend("444455556666")).things
