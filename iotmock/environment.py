@@ -19,15 +19,15 @@ REGION_VARIABLES = ("AWS_DEFAULT_REGION", "AWS_REGION")
 def patch(region: str) -> dict[str, str | None]:
     """Set what is unset: fake credentials, and both region variables (the one already
     set, else `region`). Returns what to give `restore`."""
+    environ = os.environ
     saved: dict[str, str | None] = {}
-    wanted = dict(FAKE_CREDENTIALS)
-    current = next((os.environ[n] for n in REGION_VARIABLES if os.environ.get(n)), None)
-    for name in REGION_VARIABLES:
-        wanted[name] = current or region
-    for name, value in wanted.items():
-        if not os.environ.get(name):
-            saved[name] = os.environ.get(name)
-            os.environ[name] = value
+    regions = [environ.get(name) for name in REGION_VARIABLES]
+    current = next((value for value in regions if value), None) or region
+    for name, value in (*FAKE_CREDENTIALS.items(), *((n, current) for n in REGION_VARIABLES)):
+        found = environ.get(name)
+        if not found:
+            saved[name] = found
+            environ[name] = value
     return saved
 
 

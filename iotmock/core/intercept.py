@@ -79,11 +79,15 @@ def _remove_last(stack: list[IotMock], mock: IotMock) -> bool:
 def active_mock() -> IotMock | None:
     """The mock answering calls made here (see the module docstring)."""
     local = _local.get()
-    # A mock may have been stopped from another thread or task: its entry here is
-    # stale, and the next one down (or the process-wide fallback) answers.
-    for index in range(len(local) - 1, -1, -1):
-        if local[index].started:
-            return local[index]
+    if local:
+        top = local[-1]
+        if top.started:
+            return top
+        # Stopped from another thread or task: its entry here is stale, and the next
+        # one down (or the process-wide fallback) answers.
+        for mock in reversed(local):
+            if mock.started:
+                return mock
     # No lock on this per-call path: another thread may empty the stack between a
     # check and an index, so read the last item once and treat an empty stack as None.
     try:
