@@ -7,7 +7,8 @@ imports nothing of iotmock until a test asks for the fixture or carries the mark
   closest `@pytest.mark.iot_mock(**options)` marker (any `IotMock` keyword), then the ini
   options `iot_mock_region` / `iot_mock_account_id`. On a test decorated with
   `@mock_iot`, the fixture yields the decorator's mock: one mock per test.
-- `@pytest.mark.iot_mock(...)` alone activates the fixture for the test.
+- `@pytest.mark.iot_mock(...)` alone activates the fixture for the test (added to its
+  fixtures at collection).
 - `iot_mock_aws_environment = true` (ini) gives the whole session fake credentials and a
   region before conftest and test modules are imported, so module-level
   `boto3.client("iot")` works on a machine with no AWS configuration.
@@ -99,8 +100,13 @@ def iot_mock(request: pytest.FixtureRequest) -> Iterator[IotMock]:
         yield mock
 
 
-@pytest.fixture(autouse=True)
-def _iot_mock_marker(request: pytest.FixtureRequest) -> None:
-    """Activates `iot_mock` for tests carrying the marker (costs one lookup otherwise)."""
-    if request.node.get_closest_marker(MARKER) is not None:
-        request.getfixturevalue("iot_mock")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests carrying the marker get the fixture, set up before their other
+    function-scoped fixtures. A hook rather than an autouse fixture: a fixture would
+    cost every test of every session, this costs one marker lookup per test, once."""
+    for item in items:
+        if not isinstance(item, pytest.Function) or item.get_closest_marker(MARKER) is None:
+            continue
+        if "iot_mock" not in item.fixturenames:
+            # A new list: parametrized tests share the one pytest built.
+            item.fixturenames = ["iot_mock", *item.fixturenames]
