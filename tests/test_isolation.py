@@ -140,9 +140,10 @@ def test_a_mock_stopped_elsewhere_no_longer_answers_the_thread_that_started_it()
     try:
         inner = mock_iot().start()
         _client().create_thing(thingName="inner")
-        threading.Thread(target=inner.stop).start()  # stopped from another thread
-        while inner.started:
-            pass
+        stopper = threading.Thread(target=inner.stop)  # stopped from another thread
+        stopper.start()
+        stopper.join(10)
+        assert not inner.started
         assert _thing_names() == []  # the outer mock answers again
     finally:
         outer.stop()
