@@ -1,7 +1,7 @@
 """aiobotocore clients are intercepted and answered like boto3's: same parsed responses,
-same modeled errors, aiobotocore's streaming bodies. (aioboto3 creates its clients with
+same modeled errors, aiobotocore's streaming bodies. aioboto3 creates its clients with
 aiobotocore, so it goes through the same path; its releases pin an aiobotocore that does
-not support the botocore this suite pins, so it is not installed here.)"""
+not support the botocore this suite pins, so CI installs it with `--no-deps` (.ci/run)."""
 
 from __future__ import annotations
 
@@ -118,3 +118,23 @@ def test_other_services_are_left_to_aiobotocore() -> None:
 
     with mock_iot(), pytest.raises(botocore.exceptions.EndpointConnectionError):
         asyncio.run(main())
+
+
+def test_aioboto3_clients_are_answered_too(iot_mock: IotMock) -> None:
+    # aioboto3's releases pin aiobotocore 2.x (botocore 1.40), so pip cannot install it
+    # with this suite's botocore; `pip install --no-deps aioboto3 aiofiles` runs this test.
+    aioboto3 = pytest.importorskip(
+        "aioboto3", reason="aioboto3 needs `pip install --no-deps aioboto3 aiofiles` here"
+    )
+
+    async def main() -> tuple[str, str]:
+        async with aioboto3.Session().client("iot", region_name=REGION) as iot:
+            arn = (await iot.create_thing(thingName="from-aioboto3"))["thingArn"]
+            with pytest.raises(iot.exceptions.ResourceNotFoundException) as raised:
+                await iot.describe_thing(thingName="missing")
+            return arn, raised.value.response["Error"]["Code"]
+
+    arn, code = asyncio.run(main())
+    assert arn.endswith(":thing/from-aioboto3")
+    assert code == "ResourceNotFoundException"
+    assert "from-aioboto3" in registry_of(iot_mock.backend()).things
