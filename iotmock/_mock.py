@@ -93,6 +93,8 @@ class IotMock:
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
         self._backends: dict[tuple[str, str], Backend] = {}
+        # Backends only readers have asked for: nothing happened there (yet).
+        self._read_only: set[tuple[str, str]] = set()
         self._depth = 0
         self._saved_environment: dict[str, str | None] = {}
 
@@ -107,15 +109,22 @@ class IotMock:
         """
         key = (account_id or self.account_id, region or self.region)
         with self.lock:
-            if key not in self._backends and self._backends:
-                warn_elsewhere("backend()", key, self._backends)
-            return self._state(*key)
+            if key not in self._backends or key in self._read_only:
+                used = [k for k in self._backends if k not in self._read_only]
+                if used:
+                    warn_elsewhere("backend()", key, used)
+                if key not in self._backends:
+                    self._read_only.add(key)
+                    self._backends[key] = Backend(*key)
+            return self._backends[key]
 
     def _state(self, account_id: str | None = None, region: str | None = None) -> Backend:
         """The backend of one account and region, created when first used (no warning:
         for code that is about to act there, not to read)."""
         key = (account_id or self.account_id, region or self.region)
         with self.lock:
+            if self._read_only:
+                self._read_only.discard(key)  # something happens there now
             found = self._backends.get(key)
             if found is None:
                 found = self._backends[key] = Backend(*key)
@@ -125,6 +134,7 @@ class IotMock:
         """Forget all state of every account and region."""
         with self.lock:
             self._backends.clear()
+            self._read_only.clear()
 
     def shadow(
         self,

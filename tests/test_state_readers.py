@@ -185,3 +185,22 @@ def test_reading_one_topic_costs_in_proportion_to_its_messages(iot_mock: IotMock
     assert len(iot_mock.messages("rare")) == 1
     # An exact topic is a lookup: far cheaper than selecting the 2000 noise messages.
     assert rare * 20 < everything
+
+
+def test_reading_an_empty_region_does_not_silence_later_readers(iot_mock: IotMock) -> None:
+    _data("eu-west-1").publish(topic="t", payload=b"x")
+    for _ in range(2):
+        with pytest.warns(IotMockWarning):
+            assert iot_mock.rules.invocations() == []
+    _data("us-east-1").publish(topic="t", payload=b"y")  # now something happened here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert iot_mock.rules.invocations() == []
+        assert iot_mock.shadow("missing") is None
+
+
+def test_the_warning_names_the_test_line(iot_mock: IotMock) -> None:
+    _data("eu-west-1").publish(topic="t", payload=b"x")
+    with pytest.warns(IotMockWarning) as caught:
+        iot_mock.shadows.all()
+    assert caught[0].filename == __file__

@@ -8,8 +8,12 @@ is also a legitimate assertion), naming the accounts and regions that hold state
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
 
 
 class IotMockWarning(UserWarning):
@@ -41,5 +45,16 @@ def warn_elsewhere(
         f"{places}; pass account_id=/region= to read there (or give the mock, its "
         "fixture marker or the client that region)",
         IotMockWarning,
-        stacklevel=3,
+        stacklevel=_caller_level(),
     )
+
+
+def _caller_level() -> int:
+    """The stack level of the first frame outside iotmock: the warning names the test's
+    line, whichever reader (`m.shadow`, a group, ...) it went through."""
+    level = 2  # the caller of warn_elsewhere, as warnings.warn counts
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
