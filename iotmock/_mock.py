@@ -52,7 +52,12 @@ class IotMock:
 
     What a test does besides calling the AWS API is grouped by family: `m.rules`,
     `m.authorizers`, `m.certificates`, `m.registration`, `m.defender`, `m.audit`,
-    `m.commands`, `m.devices` (see docs/usage.md). Each group loads its family on first use.
+    `m.commands`, `m.devices`, and the readers `m.shadows`, `m.jobs` (see docs/usage.md).
+    Each group loads its family on first use.
+
+    A mock answers the calls of the thread or asyncio task that started it (and of the
+    tasks created there); threads that started none get the most recently started mock
+    (iotmock.core.intercept).
     """
 
     rules: LazyGroup[RulesApi] = LazyGroup("iotmock.rules.mock_api", "RulesApi")
