@@ -5,17 +5,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import os
 import threading
 import unittest
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from iotmock import environment
 from iotmock.core import intercept
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
-from iotmock.messaging.log import Message, MessageLog, topic_matches
+from iotmock.core.readers import warn_elsewhere
+from iotmock.families import load_all
+from iotmock.messaging.log import Message, MessageLog
 from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
@@ -24,8 +26,10 @@ if TYPE_CHECKING:
     from iotmock.device_management.mock_api import CommandsApi
     from iotmock.devices.mock_api import DevicesApi
     from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
+    from iotmock.jobs.mock_api import JobsApi
     from iotmock.registry.mock_api import RegistrationApi
     from iotmock.rules.mock_api import RulesApi
+    from iotmock.shadows.mock_api import ShadowsApi
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -33,14 +37,11 @@ DEFAULT_REGION = "us-east-1"
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
-# Environment that keeps botocore off the network and off the user's real credentials
-# while a mock is active: clients created with no configuration at all would otherwise
-# probe the instance metadata service.
-_FAKE_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "iotmock-testing",
-    "AWS_SECRET_ACCESS_KEY": "iotmock-testing",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+# Where a decorated function keeps its mock, so the `iot_mock` fixture of the same test
+# yields that very mock (iotmock.plugin).
+DECORATOR_ATTRIBUTE = "_iotmock_mock"
+
+Scope = Literal["test", "class"]
 
 
 class IotMock:
@@ -52,7 +53,12 @@ class IotMock:
 
     What a test does besides calling the AWS API is grouped by family: `m.rules`,
     `m.authorizers`, `m.certificates`, `m.registration`, `m.defender`, `m.audit`,
-    `m.commands`, `m.devices` (see docs/usage.md). Each group loads its family on first use.
+    `m.commands`, `m.devices`, and the readers `m.shadows`, `m.jobs` (see docs/usage.md).
+    Each group loads its family on first use.
+
+    A mock answers the calls of the thread or asyncio task that started it (and of the
+    tasks created there); threads that started none get the most recently started mock
+    (iotmock.core.intercept).
     """
 
     rules: LazyGroup[RulesApi] = LazyGroup("iotmock.rules.mock_api", "RulesApi")
@@ -71,16 +77,25 @@ class IotMock:
         "iotmock.device_management.mock_api", "CommandsApi"
     )
     devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.devices.mock_api", "DevicesApi")
+    shadows: LazyGroup[ShadowsApi] = LazyGroup("iotmock.shadows.mock_api", "ShadowsApi")
+    jobs: LazyGroup[JobsApi] = LazyGroup("iotmock.jobs.mock_api", "JobsApi")
 
     def __init__(
         self,
         *,
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
+        max_messages: int | None = None,
         server: bool = False,
+        scope: Scope = "test",
     ) -> None:
         self.account_id = account_id
         self.region = region
+        # Keep at most this many messages per account and region (oldest dropped).
+        self.max_messages = max_messages
+        # On a unittest.TestCase: "class" shares one mock (and setUpClass's state)
+        # between the tests of the class.
+        self.scope: Scope = scope
         # server mode (iotmock/server): with server=True, the state is also served over
         # HTTP while the mock is active, for child processes (m.server.url).
         self.server = ServerGroup(self, enabled=server)
@@ -88,6 +103,8 @@ class IotMock:
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
         self._backends: dict[tuple[str, str], Backend] = {}
+        # Backends only readers have asked for: nothing happened there (yet).
+        self._read_only: set[tuple[str, str]] = set()
         self._depth = 0
         self._saved_environment: dict[str, str | None] = {}
 
@@ -96,10 +113,28 @@ class IotMock:
     def backend(self, account_id: str | None = None, region: str | None = None) -> Backend:
         """The state of one account and region (defaults: the mock's own).
 
-        Read it in assertions; change state through the AWS API, not by hand.
+        Read it in assertions; change state through the AWS API, not by hand. Warns
+        (`IotMockWarning`) when nothing happened there while other accounts or regions
+        hold state.
         """
         key = (account_id or self.account_id, region or self.region)
         with self.lock:
+            if key not in self._backends or key in self._read_only:
+                used = [k for k in self._backends if k not in self._read_only]
+                if used:
+                    warn_elsewhere("backend()", key, used)
+                if key not in self._backends:
+                    self._read_only.add(key)
+                    self._backends[key] = Backend(*key)
+            return self._backends[key]
+
+    def _state(self, account_id: str | None = None, region: str | None = None) -> Backend:
+        """The backend of one account and region, created when first used (no warning:
+        for code that is about to act there, not to read)."""
+        key = (account_id or self.account_id, region or self.region)
+        with self.lock:
+            if self._read_only:
+                self._read_only.discard(key)  # something happens there now
             found = self._backends.get(key)
             if found is None:
                 found = self._backends[key] = Backend(*key)
@@ -109,6 +144,21 @@ class IotMock:
         """Forget all state of every account and region."""
         with self.lock:
             self._backends.clear()
+            self._read_only.clear()
+
+    def shadow(
+        self,
+        thing_name: str,
+        shadow_name: str | None = None,
+        *,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The shadow document GetThingShadow would answer (state with delta, metadata,
+        version, timestamp), a copy; None when the shadow does not exist. The classic
+        shadow unless `shadow_name` is given. See also `m.shadows`."""
+        view = self.shadows.get(thing_name, shadow_name, account_id=account_id, region=region)
+        return view.document if view is not None else None
 
     @contextlib.contextmanager
     def as_account(self, account_id: str) -> Iterator[IotMock]:
@@ -129,21 +179,43 @@ class IotMock:
         region: str | None = None,
     ) -> list[Message]:
         """Messages published so far whose topic matches the MQTT `topic_filter`
-        (`+` and `#` wildcards; `#` alone also matches reserved `$aws/...` topics)."""
-        log = self.backend(account_id, region).store(MessageLog)
-        if topic_filter == "#":
-            return list(log.messages)
-        return [m for m in log.messages if topic_matches(topic_filter, m.topic)]
+        (`+` and `#` wildcards; `#` alone also matches reserved `$aws/...` topics), in
+        the order they were published, from every account and region of the mock unless
+        `account_id` / `region` narrow it (each message says its `account_id` and
+        `region`). Warns (`IotMockWarning`) when the accounts and regions asked for hold
+        no message while others do."""
+        with self.lock:
+            logs = [
+                (key, backend.store(MessageLog))
+                for key, backend in self._backends.items()
+                if (account_id is None or key[0] == account_id)
+                and (region is None or key[1] == region)
+            ]
+            if (account_id or region) and not any(log.messages for _, log in logs):
+                held = [k for k, b in self._backends.items() if b.store(MessageLog).messages]
+                warn_elsewhere("messages()", (account_id, region), held)
+            found = [m for _, log in logs for m in log.select(topic_filter)]
+        if len(logs) > 1:
+            found.sort(key=_by_sequence)
+        return found
+
+    def clear_messages(self) -> None:
+        """Forget the messages recorded so far (every account and region); resources,
+        shadows and retained messages stay."""
+        with self.lock:
+            for backend in self._backends.values():
+                backend.store(MessageLog).clear()
 
     # ------------------------------------------------------------------ start / stop
 
     def start(self) -> IotMock:
         """Begin answering IoT calls. Starting a stopped mock starts from empty state."""
+        load_all()  # the families load when the first mock starts (once per process)
         with self.lock:
             first = self._depth == 0
             if first:
                 self.reset()
-                self._patch_environment()
+                self._saved_environment = environment.patch(self.region)
             self._depth += 1
         if first:
             self.server.start()  # server mode: no-op unless server=True
@@ -158,7 +230,8 @@ class IotMock:
             self._depth -= 1
             last = self._depth == 0
             if last:
-                self._restore_environment()
+                environment.restore(self._saved_environment)
+                self._saved_environment = {}
         if last:
             self.server.stop()  # server mode: no-op unless running
         intercept.deactivate(self)
@@ -166,24 +239,6 @@ class IotMock:
     @property
     def started(self) -> bool:
         return self._depth > 0
-
-    def _patch_environment(self) -> None:
-        self._saved_environment = {}
-        for name, value in _FAKE_ENVIRONMENT.items():
-            if os.environ.get(name) is None:
-                self._saved_environment[name] = None
-                os.environ[name] = value
-        if not os.environ.get("AWS_DEFAULT_REGION") and not os.environ.get("AWS_REGION"):
-            self._saved_environment["AWS_DEFAULT_REGION"] = None
-            os.environ["AWS_DEFAULT_REGION"] = self.region
-
-    def _restore_environment(self) -> None:
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment = {}
 
     # ------------------------------------------------------------------ protocols
 
@@ -220,17 +275,36 @@ class IotMock:
         if isinstance(target, type):
             if issubclass(target, unittest.TestCase):
                 return self._decorate_test_case(target)
-            raise TypeError("mock_iot can decorate functions and unittest.TestCase classes")
+            return self._decorate_test_methods(target)
         if inspect.iscoroutinefunction(target):
-            return self._decorate_async(target)
-        if inspect.isgeneratorfunction(target):
-            return self._decorate_generator(target)
-        if inspect.isasyncgenfunction(target):
-            return self._decorate_async_generator(target)
-        return self._decorate_sync(target)
+            wrapper = self._decorate_async(target)
+        elif inspect.isgeneratorfunction(target):
+            wrapper = self._decorate_generator(target)
+        elif inspect.isasyncgenfunction(target):
+            wrapper = self._decorate_async_generator(target)
+        else:
+            wrapper = self._decorate_sync(target)
+        setattr(wrapper, DECORATOR_ATTRIBUTE, self)
+        return wrapper
 
     def _fresh(self) -> IotMock:
-        return IotMock(account_id=self.account_id, region=self.region, server=self.server.enabled)
+        return IotMock(
+            account_id=self.account_id,
+            region=self.region,
+            max_messages=self.max_messages,
+            scope=self.scope,
+            server=self.server.enabled,
+        )
+
+    def _decorate_test_methods(self, cls: type[T]) -> type[T]:
+        # A plain (pytest) test class: each test method gets a mock of its own.
+        for name in dir(cls):
+            if not name.startswith("test"):
+                continue
+            member = inspect.getattr_static(cls, name)
+            if inspect.isfunction(member):
+                setattr(cls, name, self._fresh()(member))
+        return cls
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
@@ -270,23 +344,26 @@ class IotMock:
         return wrapper
 
     def _decorate_test_case(self, cls: type[T]) -> type[T]:
-        # Each test gets its own mock, started before setUp and stopped after tearDown
-        # and the test's other cleanups.
+        # scope "test": each test gets its own mock, started before setUp and stopped
+        # after tearDown and the test's other cleanups. scope "class": the tests run in
+        # the class-wide mock of setUpClass, and see its state and each other's.
         original_setup = cls.setUp  # type: ignore[attr-defined]
         options = self
+        per_test = self.scope == "test"
 
         @functools.wraps(original_setup)
         def setUp(test: unittest.TestCase) -> None:
-            mock = options._fresh()
-            mock.start()
-            test.addCleanup(mock.stop)
-            test.iot_mock = mock  # type: ignore[attr-defined]
+            if per_test:
+                mock = options._fresh()
+                mock.start()
+                test.addCleanup(mock.stop)
+                test.iot_mock = mock  # type: ignore[attr-defined]
             original_setup(test)
 
         cls.setUp = setUp  # type: ignore[attr-defined]
 
-        # setUpClass / tearDownClass run inside a class-wide mock of their own, so their
-        # calls never reach AWS; each test still starts from empty state.
+        # setUpClass / tearDownClass run inside a class-wide mock, so their calls never
+        # reach AWS; with scope "test" each test still starts from empty state.
         original_setup_class = cls.setUpClass.__func__  # type: ignore[attr-defined]
 
         @functools.wraps(original_setup_class)
@@ -294,6 +371,8 @@ class IotMock:
             mock = options._fresh()
             mock.start()
             klass.addClassCleanup(mock.stop)
+            if not per_test:
+                klass.iot_mock = mock  # type: ignore[attr-defined]
             original_setup_class(klass)
 
         cls.setUpClass = classmethod(setUpClass)  # type: ignore[attr-defined]
@@ -309,22 +388,18 @@ def mock_iot(target: type[T], /) -> type[T]: ...
 
 
 @overload
-def mock_iot(
-    target: None = None, /, *, account_id: str = ..., region: str = ..., server: bool = ...
-) -> IotMock: ...
+def mock_iot(target: None = None, /, **options: Any) -> IotMock: ...
 
 
-def mock_iot(
-    target: Any = None,
-    /,
-    *,
-    account_id: str = DEFAULT_ACCOUNT_ID,
-    region: str = DEFAULT_REGION,
-    server: bool = False,
-) -> Any:
-    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`.
-    `server=True` also serves the state over HTTP while active (docs/server.md)."""
-    mock = IotMock(account_id=account_id, region=region, server=server)
+def mock_iot(target: Any = None, /, **options: Any) -> Any:
+    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`; the
+    keyword options are `IotMock`'s (`account_id`, `region`, `max_messages`, `scope`, `server`;
+    `server=True` also serves the state over HTTP while active, docs/server.md)."""
+    mock = IotMock(**options)
     if target is None:
         return mock
     return mock(target)
+
+
+def _by_sequence(message: Message) -> int:
+    return message.sequence

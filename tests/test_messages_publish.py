@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from error_checks import code_of
 
-from iotmock import IotMock
+from iotmock import IotMock, IotMockWarning
 
 
 def test_publish_records_the_message_with_mqtt5_properties(
@@ -132,4 +132,5 @@ def test_malformed_user_properties_are_rejected(iot_data: Any) -> None:
 
 def test_messages_are_per_account(iot_mock: IotMock, iot_data: Any) -> None:
     iot_data.publish(topic="a", payload=b"x")
-    assert iot_mock.messages(account_id="999999999999") == []
+    with pytest.warns(IotMockWarning, match="account 123456789012"):
+        assert iot_mock.messages(account_id="999999999999") == []

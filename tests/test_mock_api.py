@@ -11,7 +11,7 @@ import boto3
 import botocore.endpoint
 import pytest
 
-from iotmock import IotMock, mock_iot
+from iotmock import IotMock, IotMockWarning, mock_iot
 from iotmock.core.backend import Backend
 from iotmock.core.intercept import active_mock
 from iotmock.registry.records import registry_of
@@ -57,7 +57,8 @@ def test_state_is_per_account_and_region() -> None:
     with mock_iot() as mock:
         boto3.client("iot", region_name="eu-west-1").create_thing(thingName="eu")
         assert "eu" in registry_of(mock.backend(region="eu-west-1")).things
-        assert "eu" not in registry_of(mock.backend()).things
+        with pytest.warns(IotMockWarning, match="region eu-west-1"):
+            assert "eu" not in registry_of(mock.backend()).things
         with mock.as_account("444455556666"):
             _client().create_thing(thingName="other")
         assert "other" in registry_of(mock.backend("444455556666")).things
@@ -190,9 +191,25 @@ class DecoratedTestCaseWithClassSetup(unittest.TestCase):
         assert _thing_names() == []
 
 
-def test_decorating_a_plain_class_is_refused() -> None:
-    with pytest.raises(TypeError):
-        mock_iot(type("Plain", (), {}))
+@mock_iot
+class TestPlainClassDecorated:
+    """`@mock_iot` on a plain pytest class decorates each test method (fresh state)."""
+
+    def helper(self) -> list[str]:
+        return _thing_names()
+
+    def test_first(self) -> None:
+        assert active_mock() is not None
+        _client().create_thing(thingName="first")
+        assert self.helper() == ["first"]
+
+    def test_second_starts_empty(self) -> None:
+        assert self.helper() == []
+
+
+def test_plain_class_helpers_are_not_decorated() -> None:
+    assert active_mock() is None
+    assert not hasattr(TestPlainClassDecorated.helper, "_iotmock_mock")
 
 
 @pytest.fixture

@@ -199,12 +199,25 @@ def test_lambda_action_calls_the_registered_callable(
     assert invocation.error is None
 
 
-def test_lambda_without_a_registered_callable_is_recorded_only(
+def test_lambda_without_a_registered_callable_fails_as_a_missing_function(
     iot_mock: IotMock, iot: Any, iot_data: Any
 ) -> None:
-    create_rule(iot, "r", "SELECT * FROM 'in'", {"lambda": {"functionArn": FUNCTION}})
+    create_rule(
+        iot,
+        "r",
+        "SELECT * FROM 'in'",
+        {"lambda": {"functionArn": FUNCTION}},
+        errorAction=republish("errors/r"),
+    )
     iot_data.publish(topic="in", payload=b"{}")
-    assert iot_mock.rules.invocations("r")[0].error is None
+    failed, error_action = iot_mock.rules.invocations("r")
+    assert failed.error is not None
+    assert "ResourceNotFoundException" in failed.error and FUNCTION in failed.error
+    assert error_action.is_error_action
+    (error_message,) = iot_mock.messages("errors/r")
+    assert error_message.json()["failures"] == [
+        {"failedAction": "LambdaAction", "failedResource": FUNCTION, "errorMessage": failed.error}
+    ]
 
 
 def test_a_raising_lambda_fires_the_error_action(

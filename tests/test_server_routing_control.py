@@ -144,9 +144,11 @@ def test_control_api_health_reset_and_messages(served: IotServer) -> None:
 
     status, _, body = request(served.port, "GET", "/_iotmock/messages?topicFilter=sensors/%2B/temp")
     messages = json.loads(body)["messages"]
-    assert [(m["topic"], m["payload"], m["qos"]) for m in messages] == [
-        ("sensors/1/temp", '{"t": 1}', 1),
-        ("sensors/2/temp", None, 0),
+    # Every account and region unless narrowed, as m.messages(); each says where it was.
+    assert [(m["topic"], m["payload"], m["qos"], m["accountId"]) for m in messages] == [
+        ("sensors/1/temp", '{"t": 1}', 1, ACCOUNT),
+        ("sensors/2/temp", None, 0, ACCOUNT),
+        ("sensors/9/temp", "", 0, "111122223333"),
     ]
     assert messages[1]["payloadBase64"] == "/wA="
     status, _, body = request(

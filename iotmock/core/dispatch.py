@@ -77,7 +77,7 @@ def dispatch(
         with mock.lock:
             ctx = RequestContext(
                 mock,
-                mock.backend(account_id, region),
+                mock._state(account_id, region),
                 service,
                 operation,
                 account_id,

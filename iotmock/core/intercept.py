@@ -3,11 +3,18 @@
 At that point botocore has validated and serialized the request but not yet signed or
 sent it, so the wrapper needs no credentials, reaches clients created before the mock
 started, and wins over handlers registered on `before-send` (moto's). Requests to every
-other service go to the original method untouched.
+other service go to the original method untouched. aiobotocore's `AioEndpoint` inherits
+the same method and awaits it: for its endpoints the wrapper answers with an awaitable.
+
+Which mock answers a call: the innermost active mock started in the calling thread or
+asyncio task (a context variable: a task sees the mocks of the context it was created in,
+never the ones its children start); a thread that started none (a worker pool of the code
+under test, which copies no context) gets the most recently started active mock.
 """
 
 from __future__ import annotations
 
+import contextvars
 import io
 import threading
 from collections.abc import Callable, Iterator
@@ -29,7 +36,12 @@ if TYPE_CHECKING:
 MakeRequest = Callable[[Endpoint, OperationModel, dict[str, Any]], Any]
 
 _lock = threading.RLock()
-_active: list[IotMock] = []  # innermost (most recently started) last
+_active: list[IotMock] = []  # every activation, process-wide; most recent last
+# The activations made in this thread or task, most recent last. A tuple: a task copies
+# its parent's context, and must never change the parent's stack in place.
+_local: contextvars.ContextVar[tuple[IotMock, ...]] = contextvars.ContextVar(
+    "iotmock_active", default=()
+)
 _original: MakeRequest | None = None
 
 
@@ -40,22 +52,42 @@ def activate(mock: IotMock) -> None:
             _original = Endpoint.make_request
             Endpoint.make_request = _make_request
         _active.append(mock)
+    _local.set((*_local.get(), mock))
 
 
 def deactivate(mock: IotMock) -> None:
     global _original
     with _lock:
         # Remove the most recent activation of this mock (mocks may stop out of order).
-        for index in range(len(_active) - 1, -1, -1):
-            if _active[index] is mock:
-                del _active[index]
-                break
+        _remove_last(_active, mock)
         if not _active and _original is not None:
             Endpoint.make_request = _original
             _original = None
+    local = list(_local.get())
+    if _remove_last(local, mock):
+        _local.set(tuple(local))
+
+
+def _remove_last(stack: list[IotMock], mock: IotMock) -> bool:
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index] is mock:
+            del stack[index]
+            return True
+    return False
 
 
 def active_mock() -> IotMock | None:
+    """The mock answering calls made here (see the module docstring)."""
+    local = _local.get()
+    if local:
+        top = local[-1]
+        if top.started:
+            return top
+        # Stopped from another thread or task: its entry here is stale, and the next
+        # one down (or the process-wide fallback) answers.
+        for mock in reversed(local):
+            if mock.started:
+                return mock
     # No lock on this per-call path: another thread may empty the stack between a
     # check and an index, so read the last item once and treat an empty stack as None.
     try:
@@ -66,16 +98,48 @@ def active_mock() -> IotMock | None:
 
 def _make_request(
     self: Endpoint, operation_model: OperationModel, request_dict: dict[str, Any]
-) -> tuple[AWSResponse, dict[str, Any]]:
+) -> Any:
     service = SERVICE_BY_ID.get(operation_model.service_model.service_id)
     mock = active_mock()
     if service is None or mock is None:
         original = _original or _unpatched
-        return original(self, operation_model, request_dict)  # type: ignore[no-any-return]
+        return original(self, operation_model, request_dict)
     request = _raw_request(request_dict)
     region = request_dict.get("context", {}).get("client_region") or mock.region
+    if type(self) in _async_endpoints or _is_async(type(self)):
+        # Dispatch when awaited, in the task that awaits (as aiobotocore sends then).
+        return _answer_async(mock, service, request, region, operation_model, request_dict)
     _, response = dispatch(mock, service, request, mock.account_id, region)
     return _to_botocore(response, operation_model, request_dict.get("url", ""))
+
+
+_async_endpoints: set[type] = set()
+_sync_endpoints: set[type] = set()
+
+
+def _is_async(kind: type) -> bool:
+    """Whether `kind` is (a subclass of) aiobotocore's AioEndpoint; cached per class."""
+    if kind in _sync_endpoints:
+        return False
+    if any(base.__module__.startswith("aiobotocore.") for base in kind.__mro__):
+        _async_endpoints.add(kind)
+        return True
+    _sync_endpoints.add(kind)
+    return False
+
+
+async def _answer_async(
+    mock: IotMock,
+    service: str,
+    request: RawRequest,
+    region: str,
+    operation_model: OperationModel,
+    request_dict: dict[str, Any],
+) -> tuple[AWSResponse, dict[str, Any]]:
+    from iotmock.core.aio import to_aiobotocore  # imports aiobotocore, present here
+
+    _, response = dispatch(mock, service, request, mock.account_id, region)
+    return to_aiobotocore(response, operation_model, request_dict.get("url", ""))
 
 
 _unpatched: MakeRequest = Endpoint.make_request
@@ -115,13 +179,23 @@ _parser = RestJSONParser()
 
 
 def _to_botocore(
-    response: RawResponse, operation_model: OperationModel, url: str
+    response: RawResponse,
+    operation_model: OperationModel,
+    url: str,
+    http_response: AWSResponse | None = None,
+    streaming_body: Callable[[bytes], Any] | None = None,
 ) -> tuple[AWSResponse, dict[str, Any]]:
+    """The (http response, parsed) pair botocore's `make_request` returns; aiobotocore
+    passes its own response class and streaming body."""
     headers = HeadersDict(response.headers)
-    http_response = AWSResponse(url, response.status, headers, _RawBody(response.body))
+    if http_response is None:
+        http_response = AWSResponse(url, response.status, headers, _RawBody(response.body))
     body: Any = response.body
     if response.status < 300 and operation_model.has_streaming_output:
-        body = StreamingBody(io.BytesIO(response.body), len(response.body))
+        if streaming_body is not None:
+            body = streaming_body(response.body)
+        else:
+            body = StreamingBody(io.BytesIO(response.body), len(response.body))
     response_dict = {
         "headers": headers,
         "status_code": response.status,

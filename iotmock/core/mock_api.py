@@ -28,6 +28,12 @@ class FamilyApi:
         self._mock = mock
 
     def _backend(self, account_id: str | None, region: str | None) -> Backend:
+        """The backend a group acts on (created when first used)."""
+        return self._mock._state(account_id, region)
+
+    def _read(self, account_id: str | None, region: str | None) -> Backend:
+        """The backend a group reads: warns (IotMockWarning) when nothing happened there
+        while other accounts or regions hold state."""
         return self._mock.backend(account_id, region)
 
     def _context(

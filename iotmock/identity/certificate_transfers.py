@@ -78,7 +78,7 @@ def transfer_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
         )
     if registry_of(backend).principal_things.get(record.arn):
         raise _transfer_conflict(f"Things must be detached before transfer (arn: {record.arn})")
-    target = ctx.mock.backend(target_account, ctx.region)
+    target = ctx.mock._state(target_account, ctx.region)
     record.status = "PENDING_TRANSFER"
     record.transfer_data = {
         "transferMessage": params.get("transferMessage"),
@@ -116,7 +116,7 @@ def _incoming(ctx: RequestContext, certificate_id: str) -> Incoming:
 def accept_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str, Any]:
     incoming = _incoming(ctx, params["certificateId"])
     record = incoming.certificate
-    source = ctx.mock.backend(incoming.source_account, ctx.region)
+    source = ctx.mock._state(incoming.source_account, ctx.region)
     _end_transfer(record, source, ctx.backend)
     unindex_certificate(source, record)
     # The certificate leaves the source account: whatever was attached to it there while
@@ -144,7 +144,7 @@ def accept_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str
 def reject_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str, Any]:
     incoming = _incoming(ctx, params["certificateId"])
     record = incoming.certificate
-    source = ctx.mock.backend(incoming.source_account, ctx.region)
+    source = ctx.mock._state(incoming.source_account, ctx.region)
     _end_transfer(record, source, ctx.backend)
     record.status = "INACTIVE"
     record.transfer_data = {
@@ -171,7 +171,7 @@ def cancel_certificate_transfer(ctx: RequestContext, params: Params) -> dict[str
     target_account = store.outgoing.get(certificate_id)
     if target_account is None:
         raise _not_pending(certificate_id)
-    _end_transfer(record, ctx.backend, ctx.mock.backend(target_account, ctx.region))
+    _end_transfer(record, ctx.backend, ctx.mock._state(target_account, ctx.region))
     record.status = "INACTIVE"
     touch(record)
     return {}

@@ -4,8 +4,9 @@ rule whose FROM topic filter matches; matching rules run their actions.
 Every action run is recorded (`RuleInvocation`, read with `IotMock.rules.invocations`).
 `republish` really publishes (and may trigger other rules, up to `MAX_REPUBLISH_DEPTH`
 chained republishes), `lambda` calls the Python callable registered for the function
-ARN (`IotMock.rules.register_lambda`); other action types are recorded only. When an action
-fails, the rule's errorAction runs with AWS's error document as its payload.
+ARN (`IotMock.rules.register_lambda`) and, without one, fails as a function that does not
+exist; other action types are recorded only. When an action fails, the rule's errorAction
+runs with AWS's error document as its payload.
 
 Messages published to the Basic Ingest topics `$aws/rules/<ruleName>/...` go to that rule
 only, whatever its FROM clause says; `topic()` sees the topic without that prefix.
@@ -342,7 +343,12 @@ def _invoke_lambda(
     arn = config["functionArn"]
     func = store.lambdas.get(arn)
     if func is None:
-        return  # no callable registered: the invocation is recorded only
+        # No callable registered stands for a function that does not exist: Lambda's
+        # Invoke answers ResourceNotFoundException and AWS runs the errorAction.
+        raise ActionError(
+            f"Failed to invoke lambda function {arn}: ResourceNotFoundException: "
+            f"Function not found: {arn}"
+        )
     context = LambdaContext(
         function_name=arn.split(":")[6] if arn.count(":") >= 6 else arn,
         invoked_function_arn=arn,

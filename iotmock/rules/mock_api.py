@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
 from iotmock.core.mock_api import FamilyApi
 from iotmock.rules import engine
-from iotmock.rules.store import RuleInvocation, RuleStore
+from iotmock.rules.store import RuleInvocation, RuleStore, TopicRule
+from iotmock.views import TopicRuleView
 
 
 class RulesApi(FamilyApi):
@@ -41,8 +43,16 @@ class RulesApi(FamilyApi):
         the rule produced, the triggering topic and, when it failed, the error.
         A rule's errorAction runs appear with `is_error_action=True`."""
         with self._mock.lock:
-            store = self._backend(account_id, region).store(RuleStore)
+            store = self._read(account_id, region).store(RuleStore)
             return engine.invocations(store, rule_name, action_type)
+
+    def topic_rules(
+        self, *, account_id: str | None = None, region: str | None = None
+    ) -> list[TopicRuleView]:
+        """Every topic rule as declared, by name (read-only views)."""
+        with self._mock.lock:
+            store = self._read(account_id, region).store(RuleStore)
+            return [_rule_view(rule) for rule in store.rules.values()]
 
     def destination_token(
         self, destination_arn: str, *, account_id: str | None = None, region: str | None = None
@@ -54,3 +64,18 @@ class RulesApi(FamilyApi):
             store = self._backend(account_id, region).store(RuleStore)
             destination = store.destinations.get(destination_arn)
             return destination.confirmation_token if destination is not None else None
+
+
+def _rule_view(rule: TopicRule) -> TopicRuleView:
+    return TopicRuleView(
+        name=rule.name,
+        arn=rule.arn,
+        sql=rule.sql,
+        topic_filter=rule.topic_pattern,
+        actions=tuple(copy.deepcopy(rule.actions)),
+        error_action=copy.deepcopy(rule.error_action),
+        description=rule.description,
+        sql_version=rule.sql_version,
+        disabled=rule.disabled,
+        created_at=rule.created_at,
+    )

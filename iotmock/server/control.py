@@ -57,6 +57,8 @@ def message_document(message: Message) -> dict[str, Any]:
         "timestamp": message.timestamp,
         "source": message.source,
         "clientId": message.client_id,
+        "accountId": message.account_id,
+        "region": message.region,
     }
     extras = {
         "userProperties": message.user_properties,

@@ -31,6 +31,7 @@ from iotmock.core.dispatch import dispatch
 from iotmock.core.errors import ServiceError
 from iotmock.core.model import SERVICE_NAMES
 from iotmock.core.protocol import RawRequest, RawResponse, encode_error
+from iotmock.families import load_all
 from iotmock.server.control import PREFIX, Control
 from iotmock.server.routing import resolve
 from iotmock.server.tls import TlsFiles, issue_server_files
@@ -245,6 +246,7 @@ class IotServer:
 
     def bind(self) -> IotServer:
         """Open the listening socket (and the TLS files); `serve_forever` or `start` next."""
+        load_all()  # a mock served without being started must answer every operation too
         if self.options.tls:
             self.tls_files = issue_server_files(
                 self.options.host, self.mock.account_id, self.mock.region

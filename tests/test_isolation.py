@@ -1,0 +1,219 @@
+"""Which mock answers a call: per thread, per asyncio task, worker threads, the fixture
+and the decorator on one test, class scope (docs/usage.md, "Isolation")."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import threading
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+from iotmock import IotMock, mock_iot
+from iotmock.core.intercept import active_mock
+from iotmock.registry.records import registry_of
+
+
+def _client() -> Any:
+    return boto3.client("iot", region_name="us-east-1")
+
+
+def _thing_names() -> list[str]:
+    return sorted(t["thingName"] for t in _client().list_things()["things"])
+
+
+def test_mocks_started_in_two_threads_each_answer_their_own_thread() -> None:
+    both_started = threading.Barrier(2, timeout=10)
+    seen: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        try:
+            with mock_iot():
+                _client().create_thing(thingName=name)
+                both_started.wait()  # both mocks active at once
+                seen[name] = _thing_names()
+                both_started.wait()  # neither stops before the other has read
+        except BaseException as exc:  # reported to the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert seen == {"a": ["a"], "b": ["b"]}
+    assert active_mock() is None
+
+
+def test_worker_threads_without_a_mock_use_the_most_recent_mock() -> None:
+    with mock_iot() as mock:
+        # A pool of the code under test: its threads copy no context.
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda n: _client().create_thing(thingName=n), ["w1", "w2"]))
+        assert _thing_names() == ["w1", "w2"]
+        assert active_mock() is mock
+
+
+def test_a_thread_that_started_a_mock_ignores_a_later_mock_of_another_thread() -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    def later_mock() -> None:
+        with mock_iot():
+            _client().create_thing(thingName="other-thread")
+            started.set()
+            release.wait(10)
+
+    with mock_iot():
+        _client().create_thing(thingName="mine")
+        thread = threading.Thread(target=later_mock)
+        thread.start()
+        started.wait(10)
+        try:
+            assert _thing_names() == ["mine"]
+        finally:
+            release.set()
+            thread.join(10)
+
+
+def test_mocks_started_in_two_tasks_each_answer_their_own_task() -> None:
+    async def task(name: str, both: asyncio.Barrier) -> list[str]:
+        async with mock_iot():
+            _client().create_thing(thingName=name)
+            await both.wait()
+            names = _thing_names()
+            await both.wait()
+            return names
+
+    async def main() -> tuple[list[str], list[str], IotMock | None]:
+        both = asyncio.Barrier(2)
+        first, second = await asyncio.gather(task("t1", both), task("t2", both))
+        return first, second, active_mock()
+
+    first, second, after = asyncio.run(main())
+    assert (first, second) == (["t1"], ["t2"])
+    assert after is None
+
+
+def test_a_mock_started_in_a_task_does_not_leak_to_its_parent() -> None:
+    async def child(started: asyncio.Event, release: asyncio.Event) -> None:
+        async with mock_iot():
+            _client().create_thing(thingName="child")
+            started.set()
+            await release.wait()
+
+    async def main() -> list[str]:
+        started, release = asyncio.Event(), asyncio.Event()
+        with mock_iot():
+            _client().create_thing(thingName="parent")
+            running = asyncio.create_task(child(started, release))
+            await started.wait()
+            names = _thing_names()  # the child's mock is the most recent, not ours
+            release.set()
+            await running
+            return names
+
+    assert asyncio.run(main()) == ["parent"]
+
+
+def test_a_task_sees_the_mock_of_the_code_that_created_it() -> None:
+    async def child() -> list[str]:
+        return _thing_names()
+
+    async def main() -> list[str]:
+        async with mock_iot():
+            _client().create_thing(thingName="from-parent")
+            return await asyncio.create_task(child())
+
+    assert asyncio.run(main()) == ["from-parent"]
+
+
+def test_a_mock_stopped_elsewhere_no_longer_answers_the_thread_that_started_it() -> None:
+    outer = mock_iot().start()
+    try:
+        inner = mock_iot().start()
+        _client().create_thing(thingName="inner")
+        stopper = threading.Thread(target=inner.stop)  # stopped from another thread
+        stopper.start()
+        stopper.join(10)
+        assert not inner.started
+        assert _thing_names() == []  # the outer mock answers again
+    finally:
+        outer.stop()
+    assert active_mock() is None
+
+
+@mock_iot
+def test_decorator_and_fixture_share_one_mock(iot_mock: IotMock) -> None:
+    assert active_mock() is iot_mock
+    _client().create_thing(thingName="shared")
+    assert list(registry_of(iot_mock.backend()).things) == ["shared"]
+
+
+@mock_iot(region="eu-west-1")
+def test_the_decorators_options_win_over_the_fixtures(iot_mock: IotMock) -> None:
+    assert iot_mock.region == "eu-west-1"
+    assert active_mock() is iot_mock
+
+
+@mock_iot(scope="class")
+class ClassScoped(unittest.TestCase):
+    """scope="class": setUpClass's state is seen by every test of the class."""
+
+    iot_mock: IotMock
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        _client().create_thing(thingName="from-setup-class")
+
+    def test_sees_setup_class_state(self) -> None:
+        assert "from-setup-class" in _thing_names()
+        assert active_mock() is self.iot_mock
+
+    def test_tests_share_the_mock(self) -> None:
+        _client().create_thing(thingName=f"from-{self._testMethodName}")
+        assert "from-setup-class" in _thing_names()
+
+
+def test_class_scope_runs_every_test_in_the_class_mock() -> None:
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(ClassScoped)
+    result = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(suite)
+    assert result.wasSuccessful(), result.errors + result.failures
+    assert result.testsRun == 2
+    assert active_mock() is None
+
+
+def test_class_scope_on_a_function_still_starts_fresh_at_each_call() -> None:
+    # scope only changes unittest.TestCase classes; a function gets a fresh mock per call.
+    calls: list[IotMock | None] = []
+
+    @mock_iot(scope="class")
+    def body() -> None:
+        calls.append(active_mock())
+        _client().create_thing(thingName="x")
+        assert _thing_names() == ["x"]
+
+    body()
+    body()
+    assert calls[0] is calls[1]  # the same object, restarted: fresh state each call
+
+
+@pytest.mark.parametrize("region", ["eu-central-1"])
+def test_environment_region_variables_are_exported(
+    region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    with mock_iot(region=region):
+        assert os.environ["AWS_DEFAULT_REGION"] == region
+        assert os.environ["AWS_REGION"] == region
+        assert boto3.client("iot").meta.region_name == region
+    assert "AWS_REGION" not in os.environ
+    assert "AWS_DEFAULT_REGION" not in os.environ
