@@ -19,6 +19,8 @@ from iotmock.messaging.log import Message, MessageLog, topic_matches
 
 if TYPE_CHECKING:
     from iotmock.audit.mock_api import AuditApi
+    from iotmock.core.calls import CallsApi
+    from iotmock.core.faults import FaultsApi
     from iotmock.defender.mock_api import DefenderApi
     from iotmock.device_management.mock_api import CommandsApi
     from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
@@ -70,6 +72,9 @@ class IotMock:
         "iotmock.device_management.mock_api", "CommandsApi"
     )
     devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.messaging.mock_api", "DevicesApi")
+    # Cross-cutting groups (every family's calls): defined in core.
+    faults: LazyGroup[FaultsApi] = LazyGroup("iotmock.core.faults", "FaultsApi")
+    calls: LazyGroup[CallsApi] = LazyGroup("iotmock.core.calls", "CallsApi")
 
     def __init__(
         self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION
@@ -98,9 +103,11 @@ class IotMock:
             return found
 
     def reset(self) -> None:
-        """Forget all state of every account and region."""
+        """Forget all state of every account and region, and the recorded calls."""
         with self.lock:
             self._backends.clear()
+            if "_group_calls" in self.__dict__:
+                self.calls.clear()
 
     @contextlib.contextmanager
     def as_account(self, account_id: str) -> Iterator[IotMock]:

@@ -35,6 +35,8 @@ GROUPS = {
     "audit",
     "commands",
     "devices",
+    "faults",
+    "calls",
 }
 
 

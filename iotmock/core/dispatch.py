@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from iotmock.core import clock
+from iotmock.core.calls import Call
 from iotmock.core.errors import ServiceError
 from iotmock.core.model import operation_model
 from iotmock.core.operations import HANDLERS, RequestContext, not_implemented
@@ -57,13 +59,30 @@ def as_modeled(service: str, operation: str, error: ServiceError) -> ServiceErro
 
 
 def dispatch(
-    mock: IotMock, service: str, request: RawRequest, account_id: str, region: str
+    mock: IotMock,
+    service: str,
+    request: RawRequest,
+    account_id: str,
+    region: str,
+    attempt: int | None = None,
 ) -> tuple[str, RawResponse]:
-    """Answer `request` to `service` as AWS would; returns (operation name, response)."""
+    """Answer `request` to `service` as AWS would; returns (operation name, response).
+
+    Every answer is recorded in `mock.calls`; `attempt` counts retries of one call from 1
+    (None: read from botocore's `amz-sdk-request` header, as a server sees it).
+    """
     operation = "?"
+    params: dict[str, Any] = {}
+    output: dict[str, Any] | None = None
+    injected = False
     try:
         operation, labels = router(service).route(request.method, request.path, request.query)
         params = decode_request(service, operation, labels, request)
+        # Faults fire in front of the service, as throttling and outages do.
+        fault = mock.faults._fire(service, operation, params)
+        if fault is not None:
+            injected = True
+            raise fault
         validate(service, operation, params)
         handler = HANDLERS.get((service, operation))
         if handler is None:
@@ -73,9 +92,9 @@ def dispatch(
                 mock, mock.backend(account_id, region), service, operation, account_id, region
             )
             output = handler(ctx, params)
-        return operation, encode_output(operation_model(service, operation), output)
+        response = encode_output(operation_model(service, operation), output)
     except ServiceError as error:
-        return operation, encode_error(service, as_modeled(service, operation, error))
+        response = encode_error(service, as_modeled(service, operation, error))
     except Exception as exc:  # a bug in iotmock: answer it as AWS answers its own bugs
         logger.exception("iotmock handler for %s %s crashed", service, operation)
         failure = ServiceError(
@@ -84,4 +103,31 @@ def dispatch(
             "This is a bug in iotmock; please report it with this message.",
             status=500,
         )
-        return operation, encode_error(service, failure)
+        response = encode_error(service, failure)
+    failed = response.status >= 300
+    mock.calls._record(
+        Call(
+            service=service,
+            operation=operation,
+            params=params,
+            response=None if failed else (output or {}),
+            error=response.headers.get("x-amzn-errortype") if failed else None,
+            status=response.status,
+            account_id=account_id,
+            region=region,
+            time=clock.now(),
+            attempt=attempt if attempt is not None else _attempt_header(request),
+            injected=injected,
+        )
+    )
+    return operation, response
+
+
+def _attempt_header(request: RawRequest) -> int:
+    """The attempt number botocore sends in `amz-sdk-request: attempt=2; max=3`."""
+    header = request.headers.get("amz-sdk-request", "")
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "attempt" and value.isdigit():
+            return int(value)
+    return 1

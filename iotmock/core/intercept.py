@@ -31,6 +31,8 @@ MakeRequest = Callable[[Endpoint, OperationModel, dict[str, Any]], Any]
 _lock = threading.RLock()
 _active: list[IotMock] = []  # innermost (most recently started) last
 _original: MakeRequest | None = None
+# Whether botocore has retried any mocked call in this process (see `_make_request`).
+_retried = False
 
 
 def activate(mock: IotMock) -> None:
@@ -73,9 +75,30 @@ def _make_request(
         original = _original or _unpatched
         return original(self, operation_model, request_dict)  # type: ignore[no-any-return]
     request = _raw_request(request_dict)
-    region = request_dict.get("context", {}).get("client_region") or mock.region
-    _, response = dispatch(mock, service, request, mock.account_id, region)
-    return _to_botocore(response, operation_model, request_dict.get("url", ""))
+    context = request_dict.setdefault("context", {})
+    region = context.get("client_region") or mock.region
+    url = request_dict.get("url", "")
+    # botocore's retry loop (Endpoint._send_request) sits above this seam, so it is
+    # replayed here: each answer goes to the client's retry handler through the same
+    # `needs-retry` event, which decides, sleeps its backoff and keeps the retry quota
+    # (standard, legacy and adaptive modes, max_attempts) exactly as for AWS.
+    global _retried
+    attempts = 1
+    while True:
+        context.setdefault("retries", {})["attempt"] = attempts
+        _, response = dispatch(mock, service, request, mock.account_id, region, attempts)
+        result = _to_botocore(response, operation_model, url)
+        # Until some call of the process has been retried, a success changes nothing in
+        # any retry handler (the standard quota is full, the adaptive limiter is off,
+        # legacy keeps no state): skipping the event then keeps the common path fast.
+        if response.status < 300 and not _retried:
+            break
+        if not self._needs_retry(attempts, operation_model, request_dict, result):
+            break
+        _retried = True
+        attempts += 1
+    result[1]["ResponseMetadata"]["RetryAttempts"] = attempts - 1
+    return result
 
 
 _unpatched: MakeRequest = Endpoint.make_request
