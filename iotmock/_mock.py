@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from iotmock.core import intercept
+from iotmock.core import intercept, snapshot
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
 from iotmock.messaging.log import Message, MessageLog, topic_matches
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from iotmock.messaging.mock_api import DevicesApi
     from iotmock.registry.mock_api import RegistrationApi
     from iotmock.rules.mock_api import RulesApi
+
+# A snapshot document, or the path of its JSON file.
+SnapshotSource = dict[str, Any] | str | os.PathLike[str]
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -77,10 +80,16 @@ class IotMock:
     calls: LazyGroup[CallsApi] = LazyGroup("iotmock.core.calls", "CallsApi")
 
     def __init__(
-        self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION
+        self,
+        *,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
+        state: SnapshotSource | None = None,
     ) -> None:
         self.account_id = account_id
         self.region = region
+        # The snapshot each activation starts from (docs/snapshots.md).
+        self._state = snapshot.read_document(state) if state is not None else None
         # One lock for all handler calls of this mock: botocore clients are used from
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
@@ -108,6 +117,17 @@ class IotMock:
             self._backends.clear()
             if "_group_calls" in self.__dict__:
                 self.calls.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state (every account and region) as a versioned JSON-serializable
+        document; `restore(...)` or `mock_iot(state=...)` brings it back."""
+        return snapshot.snapshot_of(self)
+
+    def restore(self, state: SnapshotSource) -> None:
+        """Replace the whole state by a snapshot (a document or the path of its JSON
+        file). Registered callables (Lambda functions, authorizer handlers) are not part
+        of a snapshot: register them again."""
+        snapshot.restore_into(self, snapshot.read_document(state))
 
     @contextlib.contextmanager
     def as_account(self, account_id: str) -> Iterator[IotMock]:
@@ -141,6 +161,8 @@ class IotMock:
         with self.lock:
             if self._depth == 0:
                 self.reset()
+                if self._state is not None:
+                    snapshot.restore_into(self, self._state)
                 self._patch_environment()
             self._depth += 1
         intercept.activate(self)
@@ -223,7 +245,7 @@ class IotMock:
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
-        return IotMock(account_id=self.account_id, region=self.region)
+        return IotMock(account_id=self.account_id, region=self.region, state=self._state)
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
@@ -302,7 +324,14 @@ def mock_iot(target: type[T], /) -> type[T]: ...
 
 
 @overload
-def mock_iot(target: None = None, /, *, account_id: str = ..., region: str = ...) -> IotMock: ...
+def mock_iot(
+    target: None = None,
+    /,
+    *,
+    account_id: str = ...,
+    region: str = ...,
+    state: SnapshotSource | None = ...,
+) -> IotMock: ...
 
 
 def mock_iot(
@@ -311,9 +340,14 @@ def mock_iot(
     *,
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
+    state: SnapshotSource | None = None,
 ) -> Any:
-    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`."""
-    mock = IotMock(account_id=account_id, region=region)
+    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`.
+
+    `state`: a snapshot (`IotMock.snapshot()`, or the path of its JSON file) each
+    activation starts from instead of empty state.
+    """
+    mock = IotMock(account_id=account_id, region=region, state=state)
     if target is None:
         return mock
     return mock(target)

@@ -25,6 +25,8 @@ LIFECYCLE = {
     "reset",
     "as_account",
     "messages",
+    "snapshot",
+    "restore",
 }
 GROUPS = {
     "rules",
