@@ -85,9 +85,12 @@ class IotMock:
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
         state: SnapshotSource | None = None,
+        deliver_to_moto: bool = True,
     ) -> None:
         self.account_id = account_id
         self.region = region
+        # Rule actions reach moto's services when moto is active (docs/rules.md).
+        self.deliver_to_moto = deliver_to_moto
         # The snapshot each activation starts from (docs/snapshots.md).
         self._state = snapshot.read_document(state) if state is not None else None
         # One lock for all handler calls of this mock: botocore clients are used from
@@ -245,7 +248,9 @@ class IotMock:
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
-        return IotMock(account_id=self.account_id, region=self.region, state=self._state)
+        fresh = IotMock(account_id=self.account_id, region=self.region, state=self._state)
+        fresh.deliver_to_moto = self.deliver_to_moto
+        return fresh
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
@@ -331,6 +336,7 @@ def mock_iot(
     account_id: str = ...,
     region: str = ...,
     state: SnapshotSource | None = ...,
+    deliver_to_moto: bool = ...,
 ) -> IotMock: ...
 
 
@@ -341,13 +347,17 @@ def mock_iot(
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
     state: SnapshotSource | None = None,
+    deliver_to_moto: bool = True,
 ) -> Any:
     """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`.
 
     `state`: a snapshot (`IotMock.snapshot()`, or the path of its JSON file) each
-    activation starts from instead of empty state.
+    activation starts from instead of empty state. `deliver_to_moto=False`: rule actions
+    stay recorded only even when moto's `mock_aws` is active.
     """
-    mock = IotMock(account_id=account_id, region=region, state=state)
+    mock = IotMock(
+        account_id=account_id, region=region, state=state, deliver_to_moto=deliver_to_moto
+    )
     if target is None:
         return mock
     return mock(target)
