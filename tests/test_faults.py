@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 from botocore.config import Config
 
 from iotmock import IotMock
+from iotmock.core.dispatch import dispatch
+from iotmock.core.protocol import RawRequest
 
 REGION = "us-east-1"
 # `total_max_attempts` is the AWS config file's / AWS_MAX_ATTEMPTS's `max_attempts`
@@ -199,3 +202,41 @@ def test_a_fault_on_every_operation_and_clear(iot_mock: IotMock) -> None:
         iot_mock.faults.inject(error="ResourceNotFoundException")
     iot_mock.faults.clear()
     data.publish(topic="x")
+
+
+def test_the_aws_cli_retries_injected_throttles_per_its_retry_configuration(
+    iot_mock: IotMock, backoff: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    clidriver = pytest.importorskip("awscli.clidriver")
+    # The CLI's max_attempts counts every attempt (AWS_MAX_ATTEMPTS / config file).
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    iot_mock.faults.inject("ListThings", "ThrottlingException", times=2)
+    assert clidriver.create_clidriver().main(["iot", "list-things"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"things": []}
+
+    iot_mock.faults.inject("ListThings", "ThrottlingException", times=3)
+    assert clidriver.create_clidriver().main(["iot", "list-things"]) == 255
+    error = capsys.readouterr().err
+    assert "(ThrottlingException)" in error and "reached max retries: 2" in error
+    assert [c.attempt for c in iot_mock.calls.filter("ListThings")] == [1, 2, 3, 1, 2, 3]
+
+
+def test_a_request_arriving_over_http_reports_its_attempt_from_the_sdk_header(
+    iot_mock: IotMock,
+) -> None:
+    # What the server mode hands to the shared dispatch: a raw HTTP request, with the
+    # attempt number botocore sends in `amz-sdk-request`.
+    iot_mock.faults.inject("ListThings", "ServiceUnavailableException", times=1)
+    request = RawRequest("GET", "/things", headers={"amz-sdk-request": "attempt=1; max=3"})
+    operation, first = dispatch(iot_mock, "iot", request, "123456789012", REGION)
+    retried = RawRequest("GET", "/things", headers={"amz-sdk-request": "attempt=2; max=3"})
+    _, second = dispatch(iot_mock, "iot", retried, "123456789012", REGION)
+    assert operation == "ListThings"
+    assert (first.status, first.headers["x-amzn-errortype"]) == (
+        503,
+        "ServiceUnavailableException",
+    )
+    assert second.status == 200 and json.loads(second.body) == {"things": []}
+    assert [(c.attempt, c.status) for c in iot_mock.calls] == [(1, 503), (2, 200)]
