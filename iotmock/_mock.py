@@ -52,11 +52,13 @@ class IotMock:
 
     Use it as `@mock_iot`, `@mock_iot()`, `with mock_iot() as m:`,
     `async with mock_iot() as m:`, on `unittest.TestCase` classes, or with `start()` /
-    `stop()`. Each activation starts from empty state.
+    `stop()`. Each activation starts from empty state, or from the snapshot given as
+    `state` (docs/snapshots.md).
 
     What a test does besides calling the AWS API is grouped by family: `m.rules`,
     `m.authorizers`, `m.certificates`, `m.registration`, `m.defender`, `m.audit`,
     `m.commands`, `m.devices` (see docs/usage.md). Each group loads its family on first use.
+    `m.faults` and `m.calls` cover every family (docs/testing-failures.md).
     """
 
     rules: LazyGroup[RulesApi] = LazyGroup("iotmock.rules.mock_api", "RulesApi")
