@@ -126,12 +126,17 @@ class IotMock:
     def snapshot(self) -> dict[str, Any]:
         """The whole state (every account and region) as a versioned JSON-serializable
         document; `restore(...)` or `mock_iot(state=...)` brings it back."""
+        # Families register the process-wide state a snapshot carries when they load.
+        from iotmock.families import load_all
+
+        load_all()
         return snapshot.snapshot_of(self)
 
     def restore(self, state: SnapshotSource) -> None:
-        """Replace the whole state by a snapshot (a document or the path of its JSON
-        file). Registered callables (Lambda functions, authorizer handlers) are not part
-        of a snapshot: register them again."""
+        """Replace the whole state of this started mock by a snapshot (a document or the
+        path of its JSON file); to start from a snapshot, use `mock_iot(state=...)`.
+        Registered callables (Lambda functions, authorizer handlers) are not part of a
+        snapshot: register them again."""
         snapshot.restore_into(self, snapshot.read_document(state))
 
     @contextlib.contextmanager

@@ -237,6 +237,15 @@ def test_firehose_batch_mode_needs_a_json_array(aws: IotMock) -> None:
     assert error is not None and "batchMode needs a JSON array" in error
 
 
+def _log_events(logs: Any, group: str) -> list[dict[str, Any]]:
+    """The events of the one log stream the action created in `group`."""
+    (stream,) = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    events: list[dict[str, Any]] = logs.get_log_events(
+        logGroupName=group, logStreamName=stream["logStreamName"]
+    )["events"]
+    return events
+
+
 def test_cloudwatch_metric_and_logs_actions(aws: IotMock) -> None:
     logs = boto3.client("logs", region_name=REGION)
     logs.create_log_group(logGroupName="/iot/devices")
@@ -260,10 +269,7 @@ def test_cloudwatch_metric_and_logs_actions(aws: IotMock) -> None:
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     metrics = cloudwatch.list_metrics(Namespace="Fleet")["Metrics"]
     assert [m["MetricName"] for m in metrics] == ["Temperature"]
-    stream = logs.describe_log_streams(logGroupName="/iot/devices")["logStreams"][0]
-    events = logs.get_log_events(
-        logGroupName="/iot/devices", logStreamName=stream["logStreamName"]
-    )["events"]
+    events = _log_events(logs, "/iot/devices")
     assert [json.loads(e["message"]) for e in events] == [{"temperature": 23.5, "at": 1767225600}]
 
 
@@ -284,8 +290,7 @@ def test_cloudwatch_logs_batch_mode(aws: IotMock) -> None:
             {"timestamp": now - 2000, "message": "first"},
         ],
     )
-    stream = logs.describe_log_streams(logGroupName="g")["logStreams"][0]["logStreamName"]
-    events = logs.get_log_events(logGroupName="g", logStreamName=stream)["events"]
+    events = _log_events(logs, "g")
     assert [(e["timestamp"], e["message"]) for e in events] == [
         (now - 2000, "first"),
         (now - 1000, "second"),
