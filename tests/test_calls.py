@@ -104,3 +104,23 @@ def test_calls_start_empty_at_each_activation_and_clear() -> None:
         boto3.client("iot", region_name=REGION).list_things()
     with mock:
         assert list(mock.calls) == []
+
+
+def test_a_recorded_response_is_what_the_client_parsed_and_does_not_change_later(
+    iot_mock: IotMock,
+) -> None:
+    iot = boto3.client("iot", region_name=REGION)
+    data = boto3.client("iot-data", region_name=REGION)
+    iot.create_thing(thingName="lamp", attributePayload={"attributes": {"color": "red"}})
+    described = iot.describe_thing(thingName="lamp")
+    iot.update_thing(thingName="lamp", attributePayload={"attributes": {"color": "blue"}})
+    data.update_thing_shadow(thingName="lamp", payload=b'{"state": {"reported": {"on": 1}}}')
+    shadow = data.get_thing_shadow(thingName="lamp")["payload"].read()
+
+    recorded = iot_mock.calls.last("DescribeThing").response
+    assert recorded is not None
+    assert recorded["attributes"] == {"color": "red"}, "the answer as it was"
+    described.pop("ResponseMetadata")
+    assert recorded == described
+    payload = iot_mock.calls.last("GetThingShadow").response
+    assert payload is not None and payload["payload"] == shadow

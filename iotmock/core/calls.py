@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, overload
 
+from botocore.awsrequest import HeadersDict
+from botocore.parsers import RestJSONParser
+
 from iotmock.core.mock_api import FamilyApi
+from iotmock.core.model import operation_model
+from iotmock.core.protocol import RawResponse
 
 
 # Not frozen: a frozen dataclass's __init__ costs several times more, on every call.
@@ -21,15 +26,15 @@ class Call:
     """One answered call.
 
     `params` are the decoded request parameters (the operation's input members);
-    `response` is what the operation returned (its output members) or None when it failed
-    with `error` (the error code) and HTTP `status`. `time` is the mock's clock (seconds
-    since the epoch); `attempt` counts botocore's retries of the same call from 1.
+    `response` is the operation's answer as a botocore client parses it (without
+    `ResponseMetadata`), or None when it failed with `error` (the error code) and HTTP
+    `status`. `time` is the mock's clock (seconds since the epoch); `attempt` counts
+    botocore's retries of the same call from 1.
     """
 
     service: str
     operation: str
     params: dict[str, Any]
-    response: dict[str, Any] | None
     error: str | None
     status: int
     account_id: str
@@ -37,10 +42,22 @@ class Call:
     time: float
     attempt: int
     injected: bool = False
+    # The answer as sent; parsed on first read of `response`, so recording costs nothing
+    # more and the recorded answer never changes with the state afterwards.
+    raw: RawResponse | None = field(default=None, repr=False, compare=False)
+    _parsed: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def response(self) -> dict[str, Any] | None:
+        if self.error is not None or self.raw is None:
+            return None
+        if self._parsed is None:
+            self._parsed = _parse_output(self.service, self.operation, self.raw)
+        return self._parsed
 
     def __repr__(self) -> str:
         outcome = "ok" if self.error is None else f"{self.error} ({self.status})"
@@ -51,6 +68,25 @@ class Call:
             f"<{self.service} {self.operation}({_short(self.params)}) -> {outcome}{retry} "
             f"[{self.account_id} {self.region}]>"
         )
+
+
+_parser = RestJSONParser()
+
+
+def _parse_output(service: str, operation: str, raw: RawResponse) -> dict[str, Any]:
+    model = operation_model(service, operation)
+    shape = model.output_shape
+    if shape is None:
+        return {}
+    parsed: dict[str, Any] = _parser.parse(
+        {"headers": HeadersDict(raw.headers), "status_code": raw.status, "body": raw.body},
+        shape,
+    )
+    parsed.pop("ResponseMetadata", None)
+    if model.has_streaming_output:
+        # A client reads a streaming payload as bytes (a shadow document, say).
+        parsed[shape.serialization["payload"]] = raw.body
+    return parsed
 
 
 def _short(params: dict[str, Any], limit: int = 120) -> str:

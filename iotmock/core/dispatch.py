@@ -73,7 +73,6 @@ def dispatch(
     """
     operation = "?"
     params: dict[str, Any] = {}
-    output: dict[str, Any] | None = None
     injected = False
     try:
         operation, labels = router(service).route(request.method, request.path, request.query)
@@ -110,7 +109,6 @@ def dispatch(
             service=service,
             operation=operation,
             params=params,
-            response=None if failed else (output or {}),
             error=response.headers.get("x-amzn-errortype") if failed else None,
             status=response.status,
             account_id=account_id,
@@ -118,6 +116,7 @@ def dispatch(
             time=clock.now(),
             attempt=attempt if attempt is not None else _attempt_header(request),
             injected=injected,
+            raw=response,
         )
     )
     return operation, response
