@@ -240,3 +240,23 @@ def test_a_request_arriving_over_http_reports_its_attempt_from_the_sdk_header(
     )
     assert second.status == 200 and json.loads(second.body) == {"things": []}
     assert [(c.attempt, c.status) for c in iot_mock.calls] == [(1, 503), (2, 200)]
+
+
+def test_adaptive_mode_retries_too(iot_mock: IotMock, backoff: Any) -> None:
+    iot = _iot(Config(retries={"mode": "adaptive", "total_max_attempts": 3}))
+    iot_mock.faults.inject("ListThings", "ThrottlingException", times=2)
+    assert iot.list_things()["ResponseMetadata"]["RetryAttempts"] == 2
+
+
+def test_service_picks_one_of_two_operations_of_the_same_name(iot_mock: IotMock) -> None:
+    iot = _iot(Config(retries={"total_max_attempts": 1}))
+    jobs = boto3.client(
+        "iot-jobs-data", region_name=REGION, config=Config(retries={"total_max_attempts": 1})
+    )
+    iot_mock.faults.inject(
+        "DescribeJobExecution", "CertificateValidationException", service="iot-jobs-data"
+    )
+    with pytest.raises(jobs.exceptions.CertificateValidationException):
+        jobs.describe_job_execution(jobId="j", thingName="t")
+    with pytest.raises(iot.exceptions.ResourceNotFoundException):
+        iot.describe_job_execution(jobId="j", thingName="t")  # the control plane answers

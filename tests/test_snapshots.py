@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 import pathlib
 import re
+import unittest
 from collections.abc import Iterator
 from typing import Any
 
@@ -274,3 +276,27 @@ def test_foreign_or_unknown_documents_are_refused() -> None:
     }
     with pytest.raises(SnapshotError, match="only name iotmock modules"):
         mock.restore(hostile)
+
+
+def test_a_test_case_class_decorated_with_a_state_starts_each_test_from_it() -> None:
+    with mock_iot() as mock:
+        boto3.client("iot", region_name=REGION).create_thing(thingName="base")
+        document = mock.snapshot()
+    seen: list[list[str]] = []
+
+    @mock_iot(state=document)
+    class Fleet(unittest.TestCase):
+        def test_one(self) -> None:
+            iot = boto3.client("iot", region_name=REGION)
+            iot.create_thing(thingName="one")
+            seen.append(sorted(t["thingName"] for t in iot.list_things()["things"]))
+
+        def test_two(self) -> None:
+            iot = boto3.client("iot", region_name=REGION)
+            seen.append(sorted(t["thingName"] for t in iot.list_things()["things"]))
+
+    result = unittest.TextTestRunner(stream=io.StringIO()).run(
+        unittest.defaultTestLoader.loadTestsFromTestCase(Fleet)
+    )
+    assert result.wasSuccessful()
+    assert seen == [["base", "one"], ["base"]]
