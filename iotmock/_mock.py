@@ -16,6 +16,7 @@ from iotmock.core import intercept, snapshot
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
 from iotmock.messaging.log import Message, MessageLog, topic_matches
+from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
     from iotmock.audit.mock_api import AuditApi
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     from iotmock.core.faults import FaultsApi
     from iotmock.defender.mock_api import DefenderApi
     from iotmock.device_management.mock_api import CommandsApi
+    from iotmock.devices.mock_api import DevicesApi
     from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
-    from iotmock.messaging.mock_api import DevicesApi
     from iotmock.registry.mock_api import RegistrationApi
     from iotmock.rules.mock_api import RulesApi
 
@@ -76,7 +77,7 @@ class IotMock:
     commands: LazyGroup[CommandsApi] = LazyGroup(
         "iotmock.device_management.mock_api", "CommandsApi"
     )
-    devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.messaging.mock_api", "DevicesApi")
+    devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.devices.mock_api", "DevicesApi")
     # Cross-cutting groups (every family's calls): defined in core.
     faults: LazyGroup[FaultsApi] = LazyGroup("iotmock.core.faults", "FaultsApi")
     calls: LazyGroup[CallsApi] = LazyGroup("iotmock.core.calls", "CallsApi")
@@ -86,11 +87,15 @@ class IotMock:
         *,
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
+        server: bool = False,
         state: SnapshotSource | None = None,
         deliver_to_moto: bool = True,
     ) -> None:
         self.account_id = account_id
         self.region = region
+        # server mode (iotmock/server): with server=True, the state is also served over
+        # HTTP while the mock is active, for child processes (m.server.url).
+        self.server = ServerGroup(self, enabled=server)
         # Rule actions reach moto's services when moto is active (docs/rules.md).
         self.deliver_to_moto = deliver_to_moto
         # The snapshot each activation starts from (docs/snapshots.md).
@@ -169,12 +174,15 @@ class IotMock:
     def start(self) -> IotMock:
         """Begin answering IoT calls. Starting a stopped mock starts from empty state."""
         with self.lock:
-            if self._depth == 0:
+            first = self._depth == 0
+            if first:
                 self.reset()
                 if self._state is not None:
                     snapshot.restore_into(self, self._state)
                 self._patch_environment()
             self._depth += 1
+        if first:
+            self.server.start()  # server mode: no-op unless server=True
         intercept.activate(self)
         return self
 
@@ -184,8 +192,11 @@ class IotMock:
             if self._depth == 0:
                 raise RuntimeError("iotmock: stop() called on a mock that is not started")
             self._depth -= 1
-            if self._depth == 0:
+            last = self._depth == 0
+            if last:
                 self._restore_environment()
+        if last:
+            self.server.stop()  # server mode: no-op unless running
         intercept.deactivate(self)
 
     @property
@@ -255,7 +266,12 @@ class IotMock:
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
-        fresh = IotMock(account_id=self.account_id, region=self.region, state=self._state)
+        fresh = IotMock(
+            account_id=self.account_id,
+            region=self.region,
+            server=self.server.enabled,
+            state=self._state,
+        )
         fresh.deliver_to_moto = self.deliver_to_moto
         return fresh
 
@@ -342,6 +358,7 @@ def mock_iot(
     *,
     account_id: str = ...,
     region: str = ...,
+    server: bool = ...,
     state: SnapshotSource | None = ...,
     deliver_to_moto: bool = ...,
 ) -> IotMock: ...
@@ -353,17 +370,23 @@ def mock_iot(
     *,
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
+    server: bool = False,
     state: SnapshotSource | None = None,
     deliver_to_moto: bool = True,
 ) -> Any:
     """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`.
 
+    `server=True` also serves the state over HTTP while active (docs/server.md).
     `state`: a snapshot (`IotMock.snapshot()`, or the path of its JSON file) each
     activation starts from instead of empty state. `deliver_to_moto=False`: rule actions
     stay recorded only even when moto's `mock_aws` is active.
     """
     mock = IotMock(
-        account_id=account_id, region=region, state=state, deliver_to_moto=deliver_to_moto
+        account_id=account_id,
+        region=region,
+        server=server,
+        state=state,
+        deliver_to_moto=deliver_to_moto,
     )
     if target is None:
         return mock

@@ -15,6 +15,7 @@ FAMILIES = (
     "registry",
     "identity",
     "messaging",
+    "devices",
     "shadows",
     "rules",
     "jobs",

@@ -9,8 +9,19 @@ import pytest
 from iotmock._mock import IotMock
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "iot_mock(account_id=..., region=..., server=False): options of the iot_mock "
+        "fixture; server=True also serves the mock over HTTP (iot_mock.server.url)",
+    )
+
+
 @pytest.fixture
-def iot_mock() -> Iterator[IotMock]:
-    """An active IoT mock with fresh state for this test."""
-    with IotMock() as mock:
+def iot_mock(request: pytest.FixtureRequest) -> Iterator[IotMock]:
+    """An active IoT mock with fresh state for this test; options from the `iot_mock`
+    marker (`@pytest.mark.iot_mock(server=True)`)."""
+    marker = request.node.get_closest_marker("iot_mock")
+    options = dict(marker.kwargs) if marker is not None else {}
+    with IotMock(**options) as mock:
         yield mock

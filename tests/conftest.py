@@ -73,8 +73,8 @@ def answers_use_modeled_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     unmodeled: list[tuple[str, str, str]] = []
     original = intercept.dispatch
 
-    def checked(*args: Any) -> Any:
-        operation, response = original(*args)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        operation, response = original(*args, **kwargs)
         code = response.headers.get("x-amzn-errortype")
         service = args[1]
         if (

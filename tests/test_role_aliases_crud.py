@@ -104,9 +104,40 @@ def test_delete_and_tags(iot: Any, iot_mock: IotMock) -> None:
 def test_list_pages_and_orders(iot: Any) -> None:
     for name in ["b", "d", "a", "c"]:
         iot.create_role_alias(roleAlias=name, roleArn=ROLE)
-    first = iot.list_role_aliases(pageSize=3)
+    first = iot.list_role_aliases(pageSize=3, ascendingOrder=True)
     assert first["roleAliases"] == ["a", "b", "c"]
-    rest = iot.list_role_aliases(pageSize=3, marker=first["nextMarker"])
+    rest = iot.list_role_aliases(pageSize=3, ascendingOrder=True, marker=first["nextMarker"])
     assert rest["roleAliases"] == ["d"]
     assert "nextMarker" not in rest
     assert iot.list_role_aliases(ascendingOrder=False)["roleAliases"] == ["d", "c", "b", "a"]
+
+
+def test_list_is_descending_by_default(iot: Any) -> None:
+    # The AWS CLI example of list-role-aliases: ResidentAlias before ElectricianAlias.
+    for name in ["ElectricianAlias", "ResidentAlias", "MeterAlias"]:
+        iot.create_role_alias(roleAlias=name, roleArn=ROLE)
+    assert iot.list_role_aliases()["roleAliases"] == [
+        "ResidentAlias",
+        "MeterAlias",
+        "ElectricianAlias",
+    ]
+    first = iot.list_role_aliases(pageSize=2)
+    assert first["roleAliases"] == ["ResidentAlias", "MeterAlias"]
+    rest = iot.list_role_aliases(pageSize=2, marker=first["nextMarker"])
+    assert rest["roleAliases"] == ["ElectricianAlias"]
+    assert "nextMarker" not in rest
+    # A marker of the descending list does not page the ascending one.
+    with pytest.raises(ClientError) as exc:
+        iot.list_role_aliases(pageSize=2, ascendingOrder=True, marker=first["nextMarker"])
+    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
+
+
+def test_invalid_tags_leave_no_alias(iot: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        iot.create_role_alias(
+            roleAlias="ra", roleArn=ROLE, tags=[{"Key": "aws:reserved", "Value": "v"}]
+        )
+    assert error_of(exc)[0] == "InvalidRequestException"
+    with pytest.raises(ClientError) as exc:
+        iot.describe_role_alias(roleAlias="ra")
+    assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)

@@ -44,7 +44,7 @@ def _clients(region: str = REGION) -> dict[str, Any]:
     }
 
 
-def _populate(clients: dict[str, Any]) -> None:
+def _populate(mock: IotMock, clients: dict[str, Any]) -> None:
     """State in every family: each writing operation of the three models called with
     model-generated inputs (required members only, then every member), plus a thing of
     a type, certificates and a shadow."""
@@ -60,6 +60,9 @@ def _populate(clients: dict[str, Any]) -> None:
     iot.create_thing_type(thingTypeName="sensor")
     iot.create_thing(thingName="typed", thingTypeName="sensor")
     iot.create_keys_and_certificate(setAsActive=True)
+    # Fleet provisioning by claim: a device asks for keys over MQTT (an ownership token).
+    device = mock.devices.connect("claim-device")
+    device.publish("$aws/certificates/create/json", b"{}")
     clients["iot-data"].update_thing_shadow(
         thingName="typed", payload=json.dumps({"state": {"reported": {"t": 21}}}).encode()
     )
@@ -95,7 +98,7 @@ def frozen() -> Iterator[None]:
 def test_every_read_answers_exactly_as_before_after_a_json_round_trip(frozen: None) -> None:
     with mock_iot() as mock:
         clients = _clients()
-        _populate(clients)
+        _populate(mock, clients)
         before = _reads(clients)
         text = json.dumps(mock.snapshot())
         kinds = {kind.__name__ for b in mock._backends.values() for kind in b._stores}

@@ -64,9 +64,11 @@ def dispatch(
     request: RawRequest,
     account_id: str,
     region: str,
+    served_address: str | None = None,
     attempt: int | None = None,
 ) -> tuple[str, RawResponse]:
     """Answer `request` to `service` as AWS would; returns (operation name, response).
+    `served_address` is the server's address when the request came over HTTP.
 
     Every answer is recorded in `mock.calls`; `attempt` counts retries of one call from 1
     (None: read from botocore's `amz-sdk-request` header, as a server sees it).
@@ -88,7 +90,13 @@ def dispatch(
             raise not_implemented(service, operation)
         with mock.lock:
             ctx = RequestContext(
-                mock, mock.backend(account_id, region), service, operation, account_id, region
+                mock,
+                mock.backend(account_id, region),
+                service,
+                operation,
+                account_id,
+                region,
+                served_address,
             )
             output = handler(ctx, params)
         response = encode_output(operation_model(service, operation), output)

@@ -86,7 +86,7 @@ def _make_request(
     attempts = 1
     while True:
         context.setdefault("retries", {})["attempt"] = attempts
-        _, response = dispatch(mock, service, request, mock.account_id, region, attempts)
+        _, response = dispatch(mock, service, request, mock.account_id, region, attempt=attempts)
         result = _to_botocore(response, operation_model, url)
         # Until some call of the process has been retried, a success changes nothing in
         # any retry handler (the standard quota is full, the adaptive limiter is off,

@@ -26,6 +26,9 @@ class RequestContext:
     operation: str
     account_id: str
     region: str
+    # server mode: the host[:port] the request reached the iotmock server at, so answers
+    # that name an endpoint (DescribeEndpoint) lead back to it; None in-process.
+    served_address: str | None = None
 
 
 Handler = Callable[[RequestContext, Params], Output]

@@ -72,6 +72,15 @@ class SortedIndex(Generic[V]):
             found = keys[position]
             yield found, items[found]
 
+    def items_before(self, key: str | None) -> Iterator[tuple[str, V]]:
+        """(key, value) pairs whose key sorts before `key` (all when `key` is None), last
+        key first: the `paginate` source of a descending list."""
+        end = len(self._keys) if key is None else bisect.bisect_left(self._keys, key)
+        keys, items = self._keys, self._items
+        for position in range(end - 1, -1, -1):
+            found = keys[position]
+            yield found, items[found]
+
 
 class SortedSet(MutableSet[str]):
     """A set of names that iterates in name order and pages in O(log N + page), for the

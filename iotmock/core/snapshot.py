@@ -73,6 +73,15 @@ def process_state(module: str, dump: Dump, load: Load) -> None:
     _PROCESS_STATE[module] = (dump, load)
 
 
+_TRANSIENT: set[type] = set()
+
+
+def transient(kind: type) -> None:
+    """Leave the family store `kind` out of snapshots: it holds live things (device
+    connections) rather than state, and a restored mock starts without it."""
+    _TRANSIENT.add(kind)
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -200,7 +209,9 @@ class _Encoder:
                     getattr(item, name, None) for name in _attributes(item) if name != "_stores"
                 )
                 if isinstance(item, Backend):
-                    stack.extend(item._stores.values())
+                    stack.extend(
+                        store for kind, store in item._stores.items() if kind not in _TRANSIENT
+                    )
 
     def backend(self, backend: Backend) -> dict[str, Any]:
         return {
@@ -210,6 +221,7 @@ class _Encoder:
             "stores": {
                 _qualified_name(kind): self.value(store, kind.__name__)
                 for kind, store in backend._stores.items()
+                if kind not in _TRANSIENT
             },
         }
 

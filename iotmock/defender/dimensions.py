@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, tagging
+from iotmock.core import clock, crud
 from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, limit_exceeded, not_found
+from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, page_of
+from iotmock.core.paging import SortedIndex
 from iotmock.messaging.log import topic_matches
 
 # AWS IoT Device Defender quota: dimensions per account and region.
@@ -48,22 +48,6 @@ def dimension_store(backend: Backend) -> DimensionStore:
     return backend.store(DimensionStore)
 
 
-def find_dimension(backend: Backend, name: str) -> Dimension | None:
-    return dimension_store(backend).dimensions.get(name)
-
-
-def get_dimension(backend: Backend, name: str) -> Dimension:
-    found = find_dimension(backend, name)
-    if found is None:
-        raise not_found(f"Dimension {name} does not exist.")
-    return found
-
-
-@tagging.taggable("dimension")
-def _dimension_exists(backend: Backend, name: str) -> bool:
-    return name in dimension_store(backend).dimensions
-
-
 def _check_values(values: list[str]) -> None:
     for value in values:
         if not value:
@@ -88,46 +72,51 @@ def _description(dimension: Dimension) -> dict[str, Any]:
     }
 
 
+DIMENSIONS: crud.ResourceKind[Dimension] = crud.ResourceKind(
+    label="Dimension",
+    arn_type="dimension",
+    index=lambda backend: dimension_store(backend).dimensions,
+    describe=_description,
+    summary=lambda dimension: dimension.name,
+    list_member="dimensionNames",
+    quota=MAX_DIMENSIONS,
+)
+find_dimension = DIMENSIONS.find
+get_dimension = DIMENSIONS.get
+
+
 @operation("iot", "CreateDimension")
 def create_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    dimensions = dimension_store(backend).dimensions
     name = params["name"]
     token = params["clientRequestToken"]
-    existing = dimensions.get(name)
-    if existing is not None:
+
+    def build(arn: str, now: float) -> Dimension:
+        _check_values(params["stringValues"])
+        return Dimension(
+            name=name,
+            arn=arn,
+            dimension_type=params["type"],
+            string_values=list(params["stringValues"]),
+            client_request_token=token,
+            created_at=now,
+            last_modified_at=now,
+        )
+
+    def retry(existing: Dimension) -> bool:
         # A retry with the same client request token and definition is idempotent.
-        same = (
+        return (
             existing.client_request_token == token
             and existing.dimension_type == params["type"]
-            and existing.string_values == params["stringValues"]
+            and existing.string_values == list(params["stringValues"])
         )
-        if same:
-            return {"name": name, "arn": existing.arn}
-        raise already_exists(f"Dimension {name} already exists.", name, existing.arn)
-    if len(dimensions) >= MAX_DIMENSIONS:
-        raise limit_exceeded(
-            f"An account can have at most {MAX_DIMENSIONS} dimensions in a region."
-        )
-    _check_values(params["stringValues"])
-    now = clock.now()
-    dimension = Dimension(
-        name=name,
-        arn=backend.arn(f"dimension/{name}"),
-        dimension_type=params["type"],
-        string_values=list(params["stringValues"]),
-        client_request_token=token,
-        created_at=now,
-        last_modified_at=now,
-    )
-    tagging.tag_on_create(backend, dimension.arn, params.get("tags"))
-    dimensions[name] = dimension
+
+    dimension = crud.create(DIMENSIONS, ctx.backend, name, build, params.get("tags"), retry=retry)
     return {"name": name, "arn": dimension.arn}
 
 
 @operation("iot", "DescribeDimension")
 def describe_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    return _description(get_dimension(ctx.backend, params["name"]))
+    return crud.describe(DIMENSIONS, ctx.backend, params["name"])
 
 
 @operation("iot", "UpdateDimension")
@@ -141,22 +130,18 @@ def update_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "DeleteDimension")
 def delete_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    store = dimension_store(ctx.backend)
     name = params["name"]
-    users = store.users.get(name)
+    users = dimension_store(ctx.backend).users.get(name)
     if users:
         raise invalid_request(
             f"Dimension {name} is used by security profiles ({', '.join(users)}). "
             "Remove it from every security profile before deleting it."
         )
     # The model lists no ResourceNotFoundException: deleting a missing dimension succeeds.
-    dimension = store.dimensions.pop(name)
-    if dimension is not None:
-        tagging.drop(ctx.backend, dimension.arn)
+    crud.discard(DIMENSIONS, ctx.backend, name)
     return {}
 
 
 @operation("iot", "ListDimensions")
 def list_dimensions(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    page, token = page_of("ListDimensions", dimension_store(ctx.backend).dimensions, params)
-    return {"dimensionNames": [d.name for d in page], "nextToken": token}
+    return crud.list_page(DIMENSIONS, ctx, params)

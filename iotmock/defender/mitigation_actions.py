@@ -11,11 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, limit_exceeded, not_found
+from iotmock.core import clock, crud
+from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, page_of
+from iotmock.core.paging import SortedIndex
 from iotmock.identity.role_aliases import check_role_arn
 
 # AWS IoT Device Defender quota: mitigation actions per account and region.
@@ -61,23 +60,6 @@ class MitigationActionStore:
     actions: SortedIndex[MitigationAction] = field(default_factory=SortedIndex)
 
 
-def _actions(backend: Backend) -> SortedIndex[MitigationAction]:
-    return backend.store(MitigationActionStore).actions
-
-
-def get_mitigation_action(backend: Backend, name: str) -> MitigationAction:
-    """The mitigation action `name`, or ResourceNotFoundException."""
-    found = _actions(backend).get(name)
-    if found is None:
-        raise not_found(f"Mitigation action {name} does not exist.")
-    return found
-
-
-@tagging.taggable("mitigationaction")
-def _mitigation_action_exists(backend: Backend, name: str) -> bool:
-    return name in _actions(backend)
-
-
 def _action_type(action_params: dict[str, Any]) -> str:
     """The single action type `actionParams` defines."""
     chosen = [member for member, value in action_params.items() if value is not None]
@@ -93,40 +75,7 @@ def _identity(action: MitigationAction) -> dict[str, str]:
     return {"actionArn": action.arn, "actionId": action.action_id}
 
 
-@operation("iot", "CreateMitigationAction")
-def create_mitigation_action(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    actions = _actions(backend)
-    name = params["actionName"]
-    existing = actions.get(name)
-    if existing is not None:
-        raise already_exists(f"Mitigation action {name} already exists.", name, existing.arn)
-    if len(actions) >= MAX_MITIGATION_ACTIONS:
-        raise limit_exceeded(
-            f"An account can have at most {MAX_MITIGATION_ACTIONS} mitigation actions in a region."
-        )
-    check_role_arn(params["roleArn"])
-    action_params = params["actionParams"]
-    action_type = _action_type(action_params)
-    now = clock.now()
-    action = MitigationAction(
-        name=name,
-        action_id=str(uuid.uuid4()),
-        arn=backend.arn(f"mitigationaction/{name}"),
-        action_type=action_type,
-        role_arn=params["roleArn"],
-        params=action_params,
-        created_at=now,
-        last_modified_at=now,
-    )
-    tagging.tag_on_create(backend, action.arn, params.get("tags"))
-    actions[name] = action
-    return _identity(action)
-
-
-@operation("iot", "DescribeMitigationAction")
-def describe_mitigation_action(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    action = get_mitigation_action(ctx.backend, params["actionName"])
+def _description(action: MitigationAction) -> dict[str, Any]:
     return {
         "actionName": action.name,
         "actionType": action.action_type,
@@ -137,6 +86,47 @@ def describe_mitigation_action(ctx: RequestContext, params: Params) -> dict[str,
         "creationDate": action.created_at,
         "lastModifiedDate": action.last_modified_at,
     }
+
+
+MITIGATION_ACTIONS: crud.ResourceKind[MitigationAction] = crud.ResourceKind(
+    label="Mitigation action",
+    arn_type="mitigationaction",
+    index=lambda backend: backend.store(MitigationActionStore).actions,
+    describe=_description,
+    summary=lambda a: {"actionName": a.name, "actionArn": a.arn, "creationDate": a.created_at},
+    list_member="actionIdentifiers",
+    page_size=DEFAULT_PAGE_SIZE,
+    quota=MAX_MITIGATION_ACTIONS,
+)
+# The mitigation action `name`, or ResourceNotFoundException (used by mitigation tasks).
+get_mitigation_action = MITIGATION_ACTIONS.get
+
+
+@operation("iot", "CreateMitigationAction")
+def create_mitigation_action(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    name = params["actionName"]
+
+    def build(arn: str, now: float) -> MitigationAction:
+        check_role_arn(params["roleArn"])
+        action_params = params["actionParams"]
+        return MitigationAction(
+            name=name,
+            action_id=str(uuid.uuid4()),
+            arn=arn,
+            action_type=_action_type(action_params),
+            role_arn=params["roleArn"],
+            params=action_params,
+            created_at=now,
+            last_modified_at=now,
+        )
+
+    action = crud.create(MITIGATION_ACTIONS, ctx.backend, name, build, params.get("tags"))
+    return _identity(action)
+
+
+@operation("iot", "DescribeMitigationAction")
+def describe_mitigation_action(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    return crud.describe(MITIGATION_ACTIONS, ctx.backend, params["actionName"])
 
 
 @operation("iot", "UpdateMitigationAction")
@@ -158,25 +148,17 @@ def update_mitigation_action(ctx: RequestContext, params: Params) -> dict[str, A
 @operation("iot", "DeleteMitigationAction")
 def delete_mitigation_action(ctx: RequestContext, params: Params) -> dict[str, Any]:
     # The model lists no ResourceNotFoundException: deleting a missing action succeeds.
-    action = _actions(ctx.backend).pop(params["actionName"])
-    if action is not None:
-        tagging.drop(ctx.backend, action.arn)
+    crud.discard(MITIGATION_ACTIONS, ctx.backend, params["actionName"])
     return {}
 
 
 @operation("iot", "ListMitigationActions")
 def list_mitigation_actions(ctx: RequestContext, params: Params) -> dict[str, Any]:
     action_type = params.get("actionType")
-    page, token = page_of(
-        f"ListMitigationActions:{action_type}",
-        _actions(ctx.backend),
+    return crud.list_page(
+        MITIGATION_ACTIONS,
+        ctx,
         params,
         keep=None if action_type is None else (lambda a: a.action_type == action_type),
-        default_limit=DEFAULT_PAGE_SIZE,
+        scope=str(action_type),
     )
-    return {
-        "actionIdentifiers": [
-            {"actionName": a.name, "actionArn": a.arn, "creationDate": a.created_at} for a in page
-        ],
-        "nextToken": token,
-    }

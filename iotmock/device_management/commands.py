@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iotmock.core import clock as _clock
-from iotmock.core import tagging
+from iotmock.core import crud, tagging
 from iotmock.core.backend import Backend
+from iotmock.core.crud import CreationOrder
 from iotmock.core.errors import ServiceError, not_found
 from iotmock.core.events import subscribe
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, paginate
-from iotmock.device_management.errors import validation_error
+from iotmock.device_management.errors import conflict_error, validation_error
 from iotmock.messaging.log import Message, publish
 
 AWS_IOT, FLEETWISE = "AWS-IoT", "AWS-IoT-FleetWise"
@@ -91,7 +91,6 @@ class Command:
     role_arn: str | None
     created_at: float
     last_updated_at: float
-    sequence: int
     deprecated: bool = False
     deprecated_at: float | None = None
     # When DeleteCommand scheduled the deletion, the time it becomes permanent.
@@ -130,25 +129,15 @@ class CommandExecution:
 
 @dataclass(slots=True)
 class CommandStore:
-    commands: dict[str, Command] = field(default_factory=dict)
-    # Creation order both ways (ListCommands sorts by creation time, newest first).
-    oldest_first: SortedIndex[Command] = field(default_factory=SortedIndex)
-    newest_first: SortedIndex[Command] = field(default_factory=SortedIndex)
+    # In creation order (ListCommands sorts by creation time, newest first).
+    commands: CreationOrder[Command] = field(default_factory=CreationOrder)
     # (due time, command id) of scheduled deletions, earliest first.
     deletions: list[tuple[float, str]] = field(default_factory=list)
-    sequence: int = 0
     executions: dict[str, CommandExecution] = field(default_factory=dict)
     by_command: dict[str, dict[str, CommandExecution]] = field(default_factory=dict)
     by_target: dict[str, dict[str, CommandExecution]] = field(default_factory=dict)
     # StartCommandExecution clientToken -> (request fingerprint, execution id).
     client_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
-_SEQUENCE_SPAN = 10**15
-
-
-def _order_keys(command: Command) -> tuple[str, str]:
-    return f"{command.sequence:016d}", f"{_SEQUENCE_SPAN - command.sequence:016d}"
 
 
 # --------------------------------------------------------------------------- lookups
@@ -167,23 +156,57 @@ def command_store(backend: Backend) -> CommandStore:
 
 
 def _remove_command(backend: Backend, store: CommandStore, command: Command) -> None:
-    del store.commands[command.command_id]
-    oldest, newest = _order_keys(command)
-    store.oldest_first.pop(oldest)
-    store.newest_first.pop(newest)
+    store.commands.pop(command.command_id)
     tagging.drop(backend, command.arn)
 
 
-@tagging.taggable("command")
-def _command_exists(backend: Backend, command_id: str) -> bool:
-    return command_id in command_store(backend).commands
+def _description(command: Command) -> dict[str, Any]:
+    return {
+        "commandId": command.command_id,
+        "commandArn": command.arn,
+        "namespace": command.namespace,
+        "displayName": command.display_name,
+        "description": command.description,
+        "mandatoryParameters": command.mandatory_parameters or None,
+        "payload": command.payload,
+        "payloadTemplate": command.payload_template,
+        "preprocessor": command.preprocessor,
+        "roleArn": command.role_arn,
+        "createdAt": command.created_at,
+        "lastUpdatedAt": command.last_updated_at,
+        "deprecated": command.deprecated,
+        "pendingDeletion": command.pending_deletion,
+    }
 
 
-def get_command(backend: Backend, command_id: str) -> Command:
-    command = command_store(backend).commands.get(command_id)
-    if command is None:
-        raise not_found(f"Command {command_id} does not exist.")
-    return command
+def _summary(command: Command) -> dict[str, Any]:
+    return {
+        "commandArn": command.arn,
+        "commandId": command.command_id,
+        "displayName": command.display_name,
+        "deprecated": command.deprecated,
+        "createdAt": command.created_at,
+        "lastUpdatedAt": command.last_updated_at,
+        "pendingDeletion": command.pending_deletion,
+    }
+
+
+def _taken(command_id: str, existing: Command) -> ServiceError:
+    pending = " and is pending deletion." if existing.pending_deletion else "."
+    return conflict_error(f"Command {command_id} already exists{pending}", command_id)
+
+
+COMMANDS: crud.ResourceKind[Command] = crud.ResourceKind(
+    label="Command",
+    arn_type="command",
+    index=lambda backend: command_store(backend).commands,
+    describe=_description,
+    summary=_summary,
+    list_member="commands",
+    page_size=LIST_COMMANDS_DEFAULT,
+    taken=_taken,
+)
+get_command = COMMANDS.get
 
 
 def command_id_of_arn(backend: Backend, arn: str) -> str | None:
@@ -337,66 +360,34 @@ def _check_template(template: str, params: Params) -> None:
 
 @operation("iot", "CreateCommand")
 def create_command(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    store = command_store(backend)
-    command_id = params["commandId"]
-    existing = store.commands.get(command_id)
-    if existing is not None:
-        raise ServiceError(
-            "ConflictException",
-            f"Command {command_id} already exists"
-            + (" and is pending deletion." if existing.pending_deletion else "."),
-            resourceId=command_id,
+    def build(arn: str, now: float) -> Command:
+        namespace = params.get("namespace") or AWS_IOT
+        _check_namespace_rules(params, namespace)
+        parameters = params.get("mandatoryParameters") or []
+        _check_parameters(parameters)
+        payload = params.get("payload")
+        return Command(
+            command_id=params["commandId"],
+            arn=arn,
+            namespace=namespace,
+            display_name=params.get("displayName"),
+            description=params.get("description"),
+            payload=dict(payload) if payload is not None else None,
+            payload_template=params.get("payloadTemplate"),
+            preprocessor=params.get("preprocessor"),
+            mandatory_parameters=parameters,
+            role_arn=params.get("roleArn"),
+            created_at=now,
+            last_updated_at=now,
         )
-    namespace = params.get("namespace") or AWS_IOT
-    _check_namespace_rules(params, namespace)
-    parameters = params.get("mandatoryParameters") or []
-    _check_parameters(parameters)
-    now = _clock.now()
-    store.sequence += 1
-    payload = params.get("payload")
-    command = Command(
-        command_id=command_id,
-        arn=backend.arn(f"command/{command_id}"),
-        namespace=namespace,
-        display_name=params.get("displayName"),
-        description=params.get("description"),
-        payload=dict(payload) if payload is not None else None,
-        payload_template=params.get("payloadTemplate"),
-        preprocessor=params.get("preprocessor"),
-        mandatory_parameters=parameters,
-        role_arn=params.get("roleArn"),
-        created_at=now,
-        last_updated_at=now,
-        sequence=store.sequence,
-    )
-    tagging.add_tags(backend, command.arn, tagging.from_list(params.get("tags")))
-    store.commands[command_id] = command
-    oldest, newest = _order_keys(command)
-    store.oldest_first[oldest] = command
-    store.newest_first[newest] = command
-    return {"commandId": command_id, "commandArn": command.arn}
+
+    command = crud.create(COMMANDS, ctx.backend, params["commandId"], build, params.get("tags"))
+    return {"commandId": command.command_id, "commandArn": command.arn}
 
 
 @operation("iot", "GetCommand")
 def get_command_handler(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    command = get_command(ctx.backend, params["commandId"])
-    return {
-        "commandId": command.command_id,
-        "commandArn": command.arn,
-        "namespace": command.namespace,
-        "displayName": command.display_name,
-        "description": command.description,
-        "mandatoryParameters": command.mandatory_parameters or None,
-        "payload": command.payload,
-        "payloadTemplate": command.payload_template,
-        "preprocessor": command.preprocessor,
-        "roleArn": command.role_arn,
-        "createdAt": command.created_at,
-        "lastUpdatedAt": command.last_updated_at,
-        "deprecated": command.deprecated,
-        "pendingDeletion": command.pending_deletion,
-    }
+    return crud.describe(COMMANDS, ctx.backend, params["commandId"])
 
 
 @operation("iot", "UpdateCommand")
@@ -412,10 +403,9 @@ def update_command(ctx: RequestContext, params: Params) -> dict[str, Any]:
             "Specify at least one of displayName, description or deprecated to update."
         )
     if command.pending_deletion:
-        raise ServiceError(
-            "ConflictException",
+        raise conflict_error(
             f"Command {command.command_id} is pending deletion and cannot be updated.",
-            resourceId=command.command_id,
+            command.command_id,
         )
     now = _clock.now()
     if "displayName" in changes:
@@ -459,11 +449,8 @@ def delete_command(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "ListCommands")
 def list_commands(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    store = command_store(ctx.backend)
     namespace = params.get("namespace")
     parameter_name = params.get("commandParameterName")
-    ascending = params.get("sortOrder") == "ASCENDING"
-    index = store.oldest_first if ascending else store.newest_first
 
     def keep(command: Command) -> bool:
         if namespace is not None and command.namespace != namespace:
@@ -472,29 +459,14 @@ def list_commands(ctx: RequestContext, params: Params) -> dict[str, Any]:
             return any(p["name"] == parameter_name for p in command.mandatory_parameters)
         return True
 
-    found, token = paginate(
-        f"ListCommands:{namespace}:{parameter_name}:{ascending}",
-        index.items_after,
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=LIST_COMMANDS_DEFAULT,
+    return crud.list_page(
+        COMMANDS,
+        ctx,
+        params,
+        descending=params.get("sortOrder") != "ASCENDING",
         keep=keep,
+        scope=f"{namespace}:{parameter_name}",
     )
-    return {
-        "commands": [
-            {
-                "commandArn": c.arn,
-                "commandId": c.command_id,
-                "displayName": c.display_name,
-                "deprecated": c.deprecated,
-                "createdAt": c.created_at,
-                "lastUpdatedAt": c.last_updated_at,
-                "pendingDeletion": c.pending_deletion,
-            }
-            for c in found
-        ],
-        "nextToken": token,
-    }
 
 
 # --------------------------------------------------------------------------- executions
@@ -531,11 +503,10 @@ def delete_command_execution(ctx: RequestContext, params: Params) -> dict[str, A
     except ServiceError:
         return {}  # nothing to delete; the model has no not-found error here
     if execution.status not in FINAL and execution.status != TIMED_OUT:
-        raise ServiceError(
-            "ConflictException",
+        raise conflict_error(
             f"Command execution {execution.execution_id} is {execution.status}: only "
             "command executions in a terminal state can be deleted.",
-            resourceId=execution.execution_id,
+            execution.execution_id,
         )
     _forget_execution(backend, execution)
     return {}
@@ -618,27 +589,26 @@ def list_command_executions(ctx: RequestContext, params: Params) -> dict[str, An
         [command_arn, target_arn, started_filter, completed_filter, namespace, status, descending],
         sort_keys=True,
     )
-    found, token = paginate(
-        f"ListCommandExecutions:{scope}",
+    return crud.page(
+        ctx,
+        params,
         source,
-        params.get("nextToken"),
-        params.get("maxResults"),
+        "commandExecutions",
+        _execution_summary,
+        scope=scope,
         default_limit=LIST_EXECUTIONS_DEFAULT,
     )
+
+
+def _execution_summary(execution: CommandExecution) -> dict[str, Any]:
     return {
-        "commandExecutions": [
-            {
-                "commandArn": e.command_arn,
-                "executionId": e.execution_id,
-                "targetArn": e.target_arn,
-                "status": e.status,
-                "createdAt": e.created_at,
-                "startedAt": e.started_at,
-                "completedAt": e.completed_at,
-            }
-            for e in found
-        ],
-        "nextToken": token,
+        "commandArn": execution.command_arn,
+        "executionId": execution.execution_id,
+        "targetArn": execution.target_arn,
+        "status": execution.status,
+        "createdAt": execution.created_at,
+        "startedAt": execution.started_at,
+        "completedAt": execution.completed_at,
     }
 
 
@@ -709,10 +679,9 @@ def report_execution(
             f"TIMED_OUT, not {status}."
         )
     if status not in _REPORTABLE_FROM.get(execution.status, frozenset()):
-        raise ServiceError(
-            "ConflictException",
+        raise conflict_error(
             f"Command execution {execution_id} is {execution.status}; it cannot move to {status}.",
-            resourceId=execution_id,
+            execution_id,
         )
     reason = _checked_reason(status_reason)
     values = _checked_result(result)

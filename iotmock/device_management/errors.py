@@ -13,3 +13,8 @@ from iotmock.core.errors import ServiceError
 
 def validation_error(message: str) -> ServiceError:
     return ServiceError("ValidationException", message)
+
+
+def conflict_error(message: str, resource_id: str) -> ServiceError:
+    """ConflictException naming the resource (its `resourceId` member)."""
+    return ServiceError("ConflictException", message, resourceId=resource_id)

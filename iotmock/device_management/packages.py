@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, tagging
+from iotmock.core import clock, crud, tagging
 from iotmock.core.backend import Backend
-from iotmock.core.errors import ServiceError, conflict, invalid_request, not_found
+from iotmock.core.errors import conflict, invalid_request, not_found
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, paginate
-from iotmock.device_management.errors import validation_error
+from iotmock.core.paging import SortedIndex
+from iotmock.device_management.errors import conflict_error, validation_error
 
 DRAFT, PUBLISHED, DEPRECATED = "DRAFT", "PUBLISHED", "DEPRECATED"
 # UpdatePackageVersion `action` -> the statuses it may start from (Package version
@@ -95,15 +95,8 @@ def _package_resource_exists(backend: Backend, resource_id: str) -> bool:
     return kind == "version" and version_name in package.versions
 
 
-def _get_package(backend: Backend, name: str) -> Package:
-    package = backend.store(PackageStore).packages.get(name)
-    if package is None:
-        raise not_found(f"Package {name} does not exist.")
-    return package
-
-
 def _get_version(backend: Backend, package_name: str, version_name: str) -> PackageVersion:
-    version = _get_package(backend, package_name).versions.get(version_name)
+    version = PACKAGES.get(backend, package_name).versions.get(version_name)
     if version is None:
         raise not_found(f"Package version {package_name}@{version_name} does not exist.")
     return version
@@ -184,30 +177,47 @@ def _package_output(package: Package) -> dict[str, Any]:
     }
 
 
+def _package_summary(package: Package) -> dict[str, Any]:
+    return {
+        "packageName": package.name,
+        "defaultVersionName": package.default_version_name,
+        "creationDate": package.created_at,
+        "lastModifiedDate": package.modified_at,
+    }
+
+
+PACKAGES: crud.ResourceKind[Package] = crud.ResourceKind(
+    label="Package",
+    arn_type="package",
+    index=lambda backend: backend.store(PackageStore).packages,
+    describe=_package_output,
+    summary=_package_summary,
+    list_member="packageSummaries",
+    page_size=PAGE_DEFAULT,
+    taken=lambda name, _: conflict_error(f"Package {name} already exists.", name),
+    # `package/<name>/version/<version>` ARNs share the type: see _package_resource_exists.
+    taggable=False,
+)
+
+
 @operation("iot", "CreatePackage")
 def create_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    def create() -> dict[str, Any]:
-        backend = ctx.backend
-        name = params["packageName"]
-        store = backend.store(PackageStore)
-        existing = store.packages.get(name)
-        if existing is not None:
-            raise ServiceError(
-                "ConflictException", f"Package {name} already exists.", resourceId=name
-            )
-        now = clock.now()
-        package = Package(
-            name=name,
-            arn=backend.arn(f"package/{name}"),
+    def build(arn: str, now: float) -> Package:
+        return Package(
+            name=params["packageName"],
+            arn=arn,
             description=params.get("description"),
             created_at=now,
             modified_at=now,
         )
+
+    def create() -> dict[str, Any]:
         # Packages and versions take tags as a map (TagMap), not a Tag list.
-        tagging.add_tags(backend, package.arn, params.get("tags") or {})
-        store.packages[name] = package
+        package = crud.create(
+            PACKAGES, ctx.backend, params["packageName"], build, params.get("tags") or {}
+        )
         return {
-            "packageName": name,
+            "packageName": package.name,
             "packageArn": package.arn,
             "description": package.description,
         }
@@ -217,12 +227,12 @@ def create_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "GetPackage")
 def get_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    return _package_output(_get_package(ctx.backend, params["packageName"]))
+    return crud.describe(PACKAGES, ctx.backend, params["packageName"])
 
 
 @operation("iot", "UpdatePackage")
 def update_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    package = _get_package(ctx.backend, params["packageName"])
+    package = PACKAGES.get(ctx.backend, params["packageName"])
     default_name = params.get("defaultVersionName")
     unset = bool(params.get("unsetDefaultVersion"))
     if default_name is not None and unset:
@@ -244,44 +254,21 @@ def update_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "DeletePackage")
 def delete_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    name = params["packageName"]
-    store = backend.store(PackageStore)
-    package = store.packages.get(name)
-    if package is None:
-        return {}  # nothing to delete: the model has no not-found error here
-    if len(package.versions):
-        raise validation_error(
-            f"All package versions must be deleted before deleting the software package "
-            f"{name}; it still has {len(package.versions)} version(s)."
-        )
-    store.packages.pop(name)
-    tagging.drop(backend, package.arn)
+    def check(package: Package) -> None:
+        if len(package.versions):
+            raise validation_error(
+                f"All package versions must be deleted before deleting the software package "
+                f"{package.name}; it still has {len(package.versions)} version(s)."
+            )
+
+    # Nothing to delete is no error: the model has no not-found error here.
+    crud.discard(PACKAGES, ctx.backend, params["packageName"], check)
     return {}
 
 
 @operation("iot", "ListPackages")
 def list_packages(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    packages = ctx.backend.store(PackageStore).packages
-    found, token = paginate(
-        "ListPackages",
-        packages.items_after,
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=PAGE_DEFAULT,
-    )
-    return {
-        "packageSummaries": [
-            {
-                "packageName": p.name,
-                "defaultVersionName": p.default_version_name,
-                "creationDate": p.created_at,
-                "lastModifiedDate": p.modified_at,
-            }
-            for p in found
-        ],
-        "nextToken": token,
-    }
+    return crud.list_page(PACKAGES, ctx, params)
 
 
 # --------------------------------------------------------------------------- versions
@@ -300,10 +287,8 @@ def create_package_version(ctx: RequestContext, params: Params) -> dict[str, Any
                 f"Package {package_name} does not exist. Create it with CreatePackage first."
             )
         if version_name in package.versions:
-            raise ServiceError(
-                "ConflictException",
-                f"Package version {package_name}@{version_name} already exists.",
-                resourceId=version_name,
+            raise conflict_error(
+                f"Package version {package_name}@{version_name} already exists.", version_name
             )
         attributes = dict(params.get("attributes") or {})
         _check_attributes(attributes)
@@ -412,6 +397,16 @@ def delete_package_version(ctx: RequestContext, params: Params) -> dict[str, Any
     return {}
 
 
+def _version_summary(version: PackageVersion) -> dict[str, Any]:
+    return {
+        "packageName": version.package_name,
+        "versionName": version.version_name,
+        "status": version.status,
+        "creationDate": version.created_at,
+        "lastModifiedDate": version.modified_at,
+    }
+
+
 @operation("iot", "ListPackageVersions")
 def list_package_versions(ctx: RequestContext, params: Params) -> dict[str, Any]:
     package_name = params["packageName"]
@@ -422,28 +417,15 @@ def list_package_versions(ctx: RequestContext, params: Params) -> dict[str, Any]
         if package is not None:
             yield from package.versions.items_after(after)
 
-    keep = (lambda v: v.status == status) if status else None
-    found, token = paginate(
-        f"ListPackageVersions:{package_name}:{status}",
+    return crud.page(
+        ctx,
+        params,
         source,
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=PAGE_DEFAULT,
-        keep=keep,
+        "packageVersionSummaries",
+        _version_summary,
+        scope=f"{package_name}:{status}",
+        keep=(lambda v: v.status == status) if status else None,
     )
-    return {
-        "packageVersionSummaries": [
-            {
-                "packageName": v.package_name,
-                "versionName": v.version_name,
-                "status": v.status,
-                "creationDate": v.created_at,
-                "lastModifiedDate": v.modified_at,
-            }
-            for v in found
-        ],
-        "nextToken": token,
-    }
 
 
 # --------------------------------------------------------------------------- configuration
@@ -540,13 +522,12 @@ def list_sbom_validation_results(ctx: RequestContext, params: Params) -> dict[st
             if after is None or result["fileName"] > after:
                 yield result["fileName"], result
 
-    keep = (lambda r: r["validationResult"] == wanted) if wanted else None
-    found, token = paginate(
-        f"ListSbomValidationResults:{version.arn}:{wanted}",
+    return crud.page(
+        ctx,
+        params,
         source,
-        params.get("nextToken"),
-        params.get("maxResults"),
-        default_limit=PAGE_DEFAULT,
-        keep=keep,
+        "validationResultSummaries",
+        lambda result: result,
+        scope=f"{version.arn}:{wanted}",
+        keep=(lambda r: r["validationResult"] == wanted) if wanted else None,
     )
-    return {"validationResultSummaries": found, "nextToken": token}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, tagging
+from iotmock.core import clock, crud
 from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, limit_exceeded, not_found
+from iotmock.core.crud import CreationOrder
+from iotmock.core.errors import invalid_request, limit_exceeded
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, paginate
 
 # A stream re-created with the id of one deleted less than 90 days ago is resurrected
 # with the old version + 1 (API:CreateStream).
@@ -32,38 +32,14 @@ class Stream:
     version: int
     created_at: float
     last_updated_at: float
-    # Creation order, for ListStreams' (descending by default) ordering.
-    sequence: int = 0
 
 
 @dataclass(slots=True)
 class StreamStore:
-    streams: dict[str, Stream] = field(default_factory=dict)
-    # Creation order, oldest first and newest first; keys are zero-padded sequences.
-    oldest_first: SortedIndex[Stream] = field(default_factory=SortedIndex)
-    newest_first: SortedIndex[Stream] = field(default_factory=SortedIndex)
+    # In creation order: ListStreams is newest first unless ascendingOrder is set.
+    streams: CreationOrder[Stream] = field(default_factory=CreationOrder)
     # Deleted stream id -> (its last version, deletion time), for resurrection.
     deleted: dict[str, tuple[int, float]] = field(default_factory=dict)
-    sequence: int = 0
-
-
-_SEQUENCE_SPAN = 10**15
-
-
-def _age_keys(stream: Stream) -> tuple[str, str]:
-    return f"{stream.sequence:016d}", f"{_SEQUENCE_SPAN - stream.sequence:016d}"
-
-
-@tagging.taggable("stream")
-def _stream_exists(backend: Backend, stream_id: str) -> bool:
-    return stream_id in backend.store(StreamStore).streams
-
-
-def get_stream(backend: Backend, stream_id: str) -> Stream:
-    stream = backend.store(StreamStore).streams.get(stream_id)
-    if stream is None:
-        raise not_found(f"Stream {stream_id} does not exist.")
-    return stream
 
 
 def _checked_files(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -86,6 +62,40 @@ def _checked_files(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return checked
 
 
+def _identity(stream: Stream) -> dict[str, Any]:
+    return {
+        "streamId": stream.stream_id,
+        "streamArn": stream.arn,
+        "description": stream.description,
+        "streamVersion": stream.version,
+    }
+
+
+def _description(stream: Stream) -> dict[str, Any]:
+    return {
+        "streamInfo": {
+            **_identity(stream),
+            "files": [
+                {"fileId": f["fileId"], "s3Location": dict(f["s3Location"])} for f in stream.files
+            ],
+            "createdAt": stream.created_at,
+            "lastUpdatedAt": stream.last_updated_at,
+            "roleArn": stream.role_arn,
+        }
+    }
+
+
+STREAMS: crud.ResourceKind[Stream] = crud.ResourceKind(
+    label="Stream",
+    arn_type="stream",
+    index=lambda backend: backend.store(StreamStore).streams,
+    describe=_description,
+    summary=_identity,
+    list_member="streams",
+)
+get_stream = STREAMS.get
+
+
 def create_stream(
     backend: Backend,
     stream_id: str,
@@ -94,45 +104,28 @@ def create_stream(
     description: str | None = None,
     tags: list[dict[str, Any]] | None = None,
 ) -> Stream:
-    """Create a stream (also used by OTA updates that stream their files)."""
-    store = backend.store(StreamStore)
-    existing = store.streams.get(stream_id)
-    if existing is not None:
-        raise already_exists(f"Stream {stream_id} already exists.", stream_id, existing.arn)
-    checked = _checked_files(files)
-    arn = backend.arn(f"stream/{stream_id}")
-    tagging.tag_on_create(backend, arn, tags)  # may refuse the tags: before anything is stored
-    now = clock.now()
-    version = FIRST_VERSION
-    previous = store.deleted.pop(stream_id, None)
-    if previous is not None and now - previous[1] < RESURRECTION_SECONDS:
-        version = min(previous[0] + 1, MAX_VERSION)
-    store.sequence += 1
-    stream = Stream(
-        stream_id=stream_id,
-        arn=arn,
-        files=checked,
-        role_arn=role_arn,
-        description=description,
-        version=version,
-        created_at=now,
-        last_updated_at=now,
-        sequence=store.sequence,
-    )
-    store.streams[stream_id] = stream
-    oldest, newest = _age_keys(stream)
-    store.oldest_first[oldest] = stream
-    store.newest_first[newest] = stream
+    """Create a stream: the CreateStream operation, callable by other families too."""
+    deleted = backend.store(StreamStore).deleted
+
+    def build(arn: str, now: float) -> Stream:
+        version = FIRST_VERSION
+        previous = deleted.get(stream_id)
+        if previous is not None and now - previous[1] < RESURRECTION_SECONDS:
+            version = min(previous[0] + 1, MAX_VERSION)
+        return Stream(
+            stream_id=stream_id,
+            arn=arn,
+            files=_checked_files(files),
+            role_arn=role_arn,
+            description=description,
+            version=version,
+            created_at=now,
+            last_updated_at=now,
+        )
+
+    stream = crud.create(STREAMS, backend, stream_id, build, tags)
+    deleted.pop(stream_id, None)
     return stream
-
-
-def _identity(stream: Stream) -> dict[str, Any]:
-    return {
-        "streamId": stream.stream_id,
-        "streamArn": stream.arn,
-        "description": stream.description,
-        "streamVersion": stream.version,
-    }
 
 
 @operation("iot", "CreateStream")
@@ -150,18 +143,7 @@ def create_stream_handler(ctx: RequestContext, params: Params) -> dict[str, Any]
 
 @operation("iot", "DescribeStream")
 def describe_stream(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    stream = get_stream(ctx.backend, params["streamId"])
-    return {
-        "streamInfo": {
-            **_identity(stream),
-            "files": [
-                {"fileId": f["fileId"], "s3Location": dict(f["s3Location"])} for f in stream.files
-            ],
-            "createdAt": stream.created_at,
-            "lastUpdatedAt": stream.last_updated_at,
-            "roleArn": stream.role_arn,
-        }
-    }
+    return crud.describe(STREAMS, ctx.backend, params["streamId"])
 
 
 @operation("iot", "UpdateStream")
@@ -186,39 +168,13 @@ def update_stream(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "DeleteStream")
 def delete_stream(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    stream = get_stream(backend, params["streamId"])
-    store = backend.store(StreamStore)
-    del store.streams[stream.stream_id]
-    oldest, newest = _age_keys(stream)
-    store.oldest_first.pop(oldest)
-    store.newest_first.pop(newest)
-    store.deleted[stream.stream_id] = (stream.version, clock.now())
-    tagging.drop(backend, stream.arn)
+    stream = crud.delete(STREAMS, ctx.backend, params["streamId"])
+    ctx.backend.store(StreamStore).deleted[stream.stream_id] = (stream.version, clock.now())
     return {}
 
 
 @operation("iot", "ListStreams")
 def list_streams(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    store = ctx.backend.store(StreamStore)
-    ascending = bool(params.get("ascendingOrder"))
     # Newest first unless ascendingOrder is set, like the other ascendingOrder lists.
-    index = store.oldest_first if ascending else store.newest_first
-    page, token = paginate(
-        f"ListStreams:{ascending}",
-        index.items_after,
-        params.get("nextToken"),
-        params.get("maxResults"),
-    )
-    return {
-        "streams": [
-            {
-                "streamId": s.stream_id,
-                "streamArn": s.arn,
-                "streamVersion": s.version,
-                "description": s.description,
-            }
-            for s in page
-        ],
-        "nextToken": token,
-    }
+    ascending = bool(params.get("ascendingOrder"))
+    return crud.list_page(STREAMS, ctx, params, descending=not ascending)

@@ -41,4 +41,9 @@ def endpoint_address(backend: Backend, endpoint_type: str | None) -> str:
 
 @operation("iot", "DescribeEndpoint")
 def describe_endpoint(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    return {"endpointAddress": endpoint_address(ctx.backend, params.get("endpointType"))}
+    address = endpoint_address(ctx.backend, params.get("endpointType"))
+    # Served over HTTP (iotmock serve): every endpoint type is this server, so a client
+    # that builds its data-plane endpoint from the answer reaches the same state.
+    if ctx.served_address is not None:
+        return {"endpointAddress": ctx.served_address}
+    return {"endpointAddress": address}

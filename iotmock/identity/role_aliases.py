@@ -7,10 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, limit_exceeded, not_found
-from iotmock.core.marker_pages import name_page
+from iotmock.core import clock, crud
+from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
 
@@ -36,22 +34,6 @@ class RoleAliasStore:
     aliases: SortedIndex[RoleAlias] = field(default_factory=SortedIndex)
 
 
-def _aliases(backend: Backend) -> SortedIndex[RoleAlias]:
-    return backend.store(RoleAliasStore).aliases
-
-
-def get_role_alias(backend: Backend, alias: str) -> RoleAlias:
-    found = _aliases(backend).get(alias)
-    if found is None:
-        raise not_found(f"Role alias {alias} cannot be found.")
-    return found
-
-
-@tagging.taggable("rolealias")
-def _role_alias_exists(backend: Backend, alias: str) -> bool:
-    return alias in _aliases(backend)
-
-
 def check_role_arn(role_arn: str, member: str = "roleArn") -> None:
     if not _ROLE_ARN.fullmatch(role_arn):
         raise invalid_request(
@@ -63,39 +45,7 @@ def _identity(alias: RoleAlias) -> dict[str, str]:
     return {"roleAlias": alias.alias, "roleAliasArn": alias.arn}
 
 
-@operation("iot", "CreateRoleAlias")
-def create_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    aliases = _aliases(backend)
-    name = params["roleAlias"]
-    existing = aliases.get(name)
-    if existing is not None:
-        raise already_exists(f"Role alias {name} already exists.", name, existing.arn)
-    if len(aliases) >= MAX_ROLE_ALIASES:
-        raise limit_exceeded(
-            f"An account can have at most {MAX_ROLE_ALIASES} role aliases in a region."
-        )
-    check_role_arn(params["roleArn"])
-    now = clock.now()
-    alias = RoleAlias(
-        alias=name,
-        arn=backend.arn(f"rolealias/{name}"),
-        role_arn=params["roleArn"],
-        owner=backend.account_id,
-        credential_duration_seconds=params.get(
-            "credentialDurationSeconds", DEFAULT_CREDENTIAL_DURATION
-        ),
-        created_at=now,
-        last_modified_at=now,
-    )
-    aliases[name] = alias
-    tagging.tag_on_create(backend, alias.arn, params.get("tags"))
-    return _identity(alias)
-
-
-@operation("iot", "DescribeRoleAlias")
-def describe_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    alias = get_role_alias(ctx.backend, params["roleAlias"])
+def _description(alias: RoleAlias) -> dict[str, Any]:
     return {
         "roleAliasDescription": {
             "roleAlias": alias.alias,
@@ -107,6 +57,46 @@ def describe_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
             "lastModifiedDate": alias.last_modified_at,
         }
     }
+
+
+ROLE_ALIASES: crud.ResourceKind[RoleAlias] = crud.ResourceKind(
+    label="Role alias",
+    arn_type="rolealias",
+    index=lambda backend: backend.store(RoleAliasStore).aliases,
+    describe=_description,
+    summary=lambda alias: alias.alias,
+    list_member="roleAliases",
+    paging=crud.MARKERS,
+    quota=MAX_ROLE_ALIASES,
+    plural="role aliases",
+    missing="{label} {name} cannot be found.",
+)
+get_role_alias = ROLE_ALIASES.get
+
+
+@operation("iot", "CreateRoleAlias")
+def create_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    def build(arn: str, now: float) -> RoleAlias:
+        check_role_arn(params["roleArn"])
+        return RoleAlias(
+            alias=params["roleAlias"],
+            arn=arn,
+            role_arn=params["roleArn"],
+            owner=ctx.backend.account_id,
+            credential_duration_seconds=params.get(
+                "credentialDurationSeconds", DEFAULT_CREDENTIAL_DURATION
+            ),
+            created_at=now,
+            last_modified_at=now,
+        )
+
+    alias = crud.create(ROLE_ALIASES, ctx.backend, params["roleAlias"], build, params.get("tags"))
+    return _identity(alias)
+
+
+@operation("iot", "DescribeRoleAlias")
+def describe_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    return crud.describe(ROLE_ALIASES, ctx.backend, params["roleAlias"])
 
 
 @operation("iot", "UpdateRoleAlias")
@@ -124,14 +114,13 @@ def update_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "DeleteRoleAlias")
 def delete_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    alias = get_role_alias(backend, params["roleAlias"])
-    _aliases(backend).pop(alias.alias)
-    tagging.drop(backend, alias.arn)
+    crud.delete(ROLE_ALIASES, ctx.backend, params["roleAlias"])
     return {}
 
 
 @operation("iot", "ListRoleAliases")
 def list_role_aliases(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    page, marker = name_page("ListRoleAliases", _aliases(ctx.backend), params)
-    return {"roleAliases": [a.alias for a in page], "nextMarker": marker}
+    # Descending name order unless the request sets ascendingOrder (the AWS CLI example of
+    # list-role-aliases lists ResidentAlias before ElectricianAlias).
+    ascending = bool(params.get("ascendingOrder"))
+    return crud.list_page(ROLE_ALIASES, ctx, params, descending=not ascending)

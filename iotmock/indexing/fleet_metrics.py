@@ -14,11 +14,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, not_found
+from iotmock.core import clock, crud
+from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, page_of
+from iotmock.core.paging import SortedIndex
 from iotmock.indexing.aggregate import STATISTICS, aggregation_type, invalid_aggregation
 from iotmock.indexing.config import QUERY_VERSION, check_query_version
 from iotmock.indexing.documents import open_view
@@ -53,18 +52,6 @@ class FleetMetric:
 @dataclass(slots=True)
 class FleetMetricStore:
     metrics: SortedIndex[FleetMetric] = field(default_factory=SortedIndex)
-
-
-@tagging.taggable("fleetmetric")
-def _fleet_metric_exists(backend: Backend, name: str) -> bool:
-    return name in backend.store(FleetMetricStore).metrics
-
-
-def _get(backend: Backend, name: str) -> FleetMetric:
-    metric = backend.store(FleetMetricStore).metrics.get(name)
-    if metric is None:
-        raise not_found(f"The fleet metric {name} does not exist.")
-    return metric
 
 
 def _check_aggregation_values(aggregation: dict[str, Any]) -> None:
@@ -111,39 +98,7 @@ def _aggregation(value: dict[str, Any]) -> dict[str, Any]:
     return {"name": value["name"], "values": list(value.get("values") or [])}
 
 
-@operation("iot", "CreateFleetMetric")
-def create_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    metrics = backend.store(FleetMetricStore).metrics
-    name = params["metricName"]
-    arn = backend.arn(f"fleetmetric/{name}")
-    existing = metrics.get(name)
-    if existing is not None:
-        raise already_exists(f"Fleet metric {name} already exists.", name, existing.arn)
-    now = clock.now()
-    metric = FleetMetric(
-        name=name,
-        arn=arn,
-        query_string=params["queryString"],
-        aggregation_type=_aggregation(params["aggregationType"]),
-        period=params["period"],
-        aggregation_field=params["aggregationField"],
-        index_name=params.get("indexName") or "AWS_Things",
-        query_version=params.get("queryVersion") or QUERY_VERSION,
-        description=params.get("description"),
-        unit=params.get("unit"),
-        created_at=now,
-        last_modified_at=now,
-    )
-    _check(ctx, metric)
-    tagging.tag_on_create(backend, arn, params.get("tags"))
-    metrics[name] = metric
-    return {"metricName": name, "metricArn": arn}
-
-
-@operation("iot", "DescribeFleetMetric")
-def describe_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    metric = _get(ctx.backend, params["metricName"])
+def _description(metric: FleetMetric) -> dict[str, Any]:
     return {
         "metricName": metric.name,
         "queryString": metric.query_string,
@@ -161,6 +116,48 @@ def describe_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]
     }
 
 
+FLEET_METRICS: crud.ResourceKind[FleetMetric] = crud.ResourceKind(
+    label="Fleet metric",
+    arn_type="fleetmetric",
+    index=lambda backend: backend.store(FleetMetricStore).metrics,
+    describe=_description,
+    summary=lambda metric: {"metricName": metric.name, "metricArn": metric.arn},
+    list_member="fleetMetrics",
+    missing="The fleet metric {name} does not exist.",
+)
+
+
+@operation("iot", "CreateFleetMetric")
+def create_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    def build(arn: str, now: float) -> FleetMetric:
+        metric = FleetMetric(
+            name=params["metricName"],
+            arn=arn,
+            query_string=params["queryString"],
+            aggregation_type=_aggregation(params["aggregationType"]),
+            period=params["period"],
+            aggregation_field=params["aggregationField"],
+            index_name=params.get("indexName") or "AWS_Things",
+            query_version=params.get("queryVersion") or QUERY_VERSION,
+            description=params.get("description"),
+            unit=params.get("unit"),
+            created_at=now,
+            last_modified_at=now,
+        )
+        _check(ctx, metric)
+        return metric
+
+    metric = crud.create(
+        FLEET_METRICS, ctx.backend, params["metricName"], build, params.get("tags")
+    )
+    return {"metricName": metric.name, "metricArn": metric.arn}
+
+
+@operation("iot", "DescribeFleetMetric")
+def describe_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    return crud.describe(FLEET_METRICS, ctx.backend, params["metricName"])
+
+
 # UpdateFleetMetric request members -> FleetMetric attributes.
 _UPDATABLE = {
     "queryString": "query_string",
@@ -173,12 +170,16 @@ _UPDATABLE = {
 }
 
 
-@operation("iot", "UpdateFleetMetric")
-def update_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    metric = _get(ctx.backend, params["metricName"])
+def _check_version(metric: FleetMetric, params: Params) -> None:
     check_expected_version(
         "fleet metric", metric.name, metric.version, params.get("expectedVersion")
     )
+
+
+@operation("iot", "UpdateFleetMetric")
+def update_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    metric = FLEET_METRICS.get(ctx.backend, params["metricName"])
+    _check_version(metric, params)
     changes = {attr: params[member] for member, attr in _UPDATABLE.items() if member in params}
     if "aggregationType" in params:
         changes["aggregation_type"] = _aggregation(params["aggregationType"])
@@ -193,23 +194,16 @@ def update_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "DeleteFleetMetric")
 def delete_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    metrics = backend.store(FleetMetricStore).metrics
-    name = params["metricName"]
-    metric = metrics.get(name)
-    if metric is None:
-        return {}  # deleting a missing fleet metric succeeds (API:DeleteFleetMetric)
-    check_expected_version("fleet metric", name, metric.version, params.get("expectedVersion"))
-    metrics.pop(name)
-    tagging.drop(backend, metric.arn)
+    # Deleting a missing fleet metric succeeds (API:DeleteFleetMetric).
+    crud.discard(
+        FLEET_METRICS,
+        ctx.backend,
+        params["metricName"],
+        check=lambda metric: _check_version(metric, params),
+    )
     return {}
 
 
 @operation("iot", "ListFleetMetrics")
 def list_fleet_metrics(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    metrics = ctx.backend.store(FleetMetricStore).metrics
-    page, token = page_of("ListFleetMetrics", metrics, params)
-    return {
-        "fleetMetrics": [{"metricName": m.name, "metricArn": m.arn} for m in page],
-        "nextToken": token,
-    }
+    return crud.list_page(FLEET_METRICS, ctx, params)

@@ -1,27 +1,23 @@
-"""MQTT messaging over the data plane: Publish, retained messages (GetRetainedMessage,
-ListRetainedMessages) and client connections (DeleteConnection).
+"""MQTT messaging over the data plane: Publish and retained messages (GetRetainedMessage,
+ListRetainedMessages).
 
-The mock has no MQTT broker: connected clients are the ones a test declares with
-`IotMock.devices.connect(...)`; connecting and disconnecting publish the documented
-lifecycle events on `$aws/events/presence/connected|disconnected/<clientId>`.
+Client connections (simulated devices, the MQTT listener) and the operations on them
+(DeleteConnection, GetConnection, ...) are the devices family's: see
+`iotmock.devices.sessions`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from iotmock.core import clock
 from iotmock.core.errors import ServiceError, invalid_request, not_found
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, page_of
 from iotmock.messaging.log import publish
-
-if TYPE_CHECKING:
-    from iotmock._mock import IotMock
 
 MAX_TOPIC_BYTES = 256
 MAX_TOPIC_SLASHES = 7
@@ -54,21 +50,8 @@ class RetainedMessage:
 
 
 @dataclass(slots=True)
-class Connection:
-    client_id: str
-    session_id: str
-    connected_at_ms: int
-    principal: str
-    will_topic: str | None = None
-    will_payload: bytes = b""
-
-
-@dataclass(slots=True)
 class MessagingStore:
     retained: SortedIndex[RetainedMessage] = field(default_factory=SortedIndex)
-    connections: dict[str, Connection] = field(default_factory=dict)
-    # Lifecycle events carry a per-client version number, +1 at each connect/disconnect.
-    client_versions: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- topics
@@ -123,9 +106,9 @@ def publish_message(ctx: RequestContext, params: Params) -> dict[str, Any]:
         raise ServiceError(
             "RequestEntityTooLargeException", "The payload exceeds the maximum size allowed"
         )
-    user_properties = _user_properties(params.get("userProperties"))
+    user_properties = parse_user_properties(params.get("userProperties"))
     if retain:
-        _retain(ctx, topic, payload, qos, user_properties)
+        retain_message(ctx, topic, payload, qos, user_properties)
     publish(
         ctx,
         topic,
@@ -143,7 +126,7 @@ def publish_message(ctx: RequestContext, params: Params) -> dict[str, Any]:
     return {}
 
 
-def _user_properties(value: Any) -> Any:
+def parse_user_properties(value: Any) -> Any:
     """userProperties is "a JSON string that contains an array of JSON objects"; boto3
     passes it as a JSON value, so a caller's JSON string arrives double-encoded."""
     if isinstance(value, str):
@@ -157,7 +140,7 @@ def _user_properties(value: Any) -> Any:
     return value
 
 
-def _retain(
+def retain_message(
     ctx: RequestContext, topic: str, payload: bytes, qos: int, user_properties: Any
 ) -> None:
     """Keep the last retained message of `topic`; an empty payload clears it."""
@@ -205,91 +188,3 @@ def list_retained_messages(ctx: RequestContext, params: Params) -> dict[str, Any
         ],
         "nextToken": token,
     }
-
-
-# --------------------------------------------------------------------------- connections
-
-
-def _lifecycle_event(
-    ctx: RequestContext, connection: Connection, event_type: str, **extra: Any
-) -> None:
-    store = ctx.backend.store(MessagingStore)
-    version = store.client_versions.get(connection.client_id, -1) + 1
-    store.client_versions[connection.client_id] = version
-    event = {
-        "clientId": connection.client_id,
-        "timestamp": clock.now_millis(),
-        "eventType": event_type,
-        "sessionIdentifier": connection.session_id,
-        "principalIdentifier": connection.principal,
-        **extra,
-        "versionNumber": version,
-    }
-    topic = f"$aws/events/presence/{event_type}/{connection.client_id}"
-    publish(ctx, topic, _encode_json(event), source="lifecycle")
-
-
-def connect_client(
-    mock: IotMock,
-    client_id: str,
-    *,
-    principal: str | None = None,
-    will_topic: str | None = None,
-    will_payload: bytes | str = b"",
-) -> None:
-    """Declare an MQTT client connected (what IotMock.devices.connect does)."""
-    with mock.lock:
-        ctx = RequestContext(
-            mock, mock.backend(), "iot-data", "Connect", mock.account_id, mock.region
-        )
-        store = ctx.backend.store(MessagingStore)
-        previous = store.connections.get(client_id)
-        if previous is not None:
-            # AWS disconnects the older session of a client id that connects again.
-            _disconnect(ctx, previous, "DUPLICATE_CLIENTID", publish_will=True)
-        connection = Connection(
-            client_id=client_id,
-            session_id=str(uuid.uuid4()),
-            connected_at_ms=clock.now_millis(),
-            principal=principal or ctx.account_id,
-            will_topic=will_topic,
-            will_payload=will_payload.encode() if isinstance(will_payload, str) else will_payload,
-        )
-        store.connections[client_id] = connection
-        _lifecycle_event(ctx, connection, "connected", ipAddress="127.0.0.1")
-
-
-def _disconnect(
-    ctx: RequestContext, connection: Connection, reason: str, *, publish_will: bool
-) -> None:
-    ctx.backend.store(MessagingStore).connections.pop(connection.client_id, None)
-    if publish_will and connection.will_topic is not None:
-        publish(
-            ctx,
-            connection.will_topic,
-            connection.will_payload,
-            source="will",
-            client_id=connection.client_id,
-        )
-    _lifecycle_event(
-        ctx,
-        connection,
-        "disconnected",
-        clientInitiatedDisconnect=False,
-        disconnectReason=reason,
-    )
-
-
-@operation("iot-data", "DeleteConnection")
-def delete_connection(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    client_id = params["clientId"]
-    connection = ctx.backend.store(MessagingStore).connections.get(client_id)
-    if connection is None:
-        raise not_found(f"No connection exists for client ID: '{client_id}'")
-    _disconnect(
-        ctx,
-        connection,
-        "API_INITIATED_DISCONNECT",
-        publish_will=not params.get("preventWillMessage", False),
-    )
-    return {}

@@ -1,0 +1,115 @@
+"""`iotmock serve` (also `python -m iotmock serve`): the mock as a standalone server."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from iotmock.server.http import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_BODY,
+    DEFAULT_PORT,
+    DEFAULT_SOCKET_TIMEOUT,
+    IotServer,
+    ServerOptions,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iotmock", description="An in-memory mock of AWS IoT (iot, iot-data, iot-jobs-data)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="serve iot, iot-data and iot-jobs-data over HTTP on one port",
+        description="Serve the AWS IoT APIs from in-memory state (see docs/server.md).",
+    )
+    serve.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to bind (default {DEFAULT_HOST}; any other is reachable from elsewhere)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free one"
+    )
+    serve.add_argument(
+        "--account-id",
+        default=None,
+        help="account of requests whose access key id is not a 12-digit account id "
+        "(default 123456789012)",
+    )
+    serve.add_argument(
+        "--region", default=None, help="region of unsigned requests (default us-east-1)"
+    )
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate from the mock CA; prints the CA bundle path",
+    )
+    serve.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        help=f"largest request body in bytes (default {DEFAULT_MAX_BODY})",
+    )
+    serve.add_argument(
+        "--socket-timeout",
+        type=float,
+        default=DEFAULT_SOCKET_TIMEOUT,
+        help=f"seconds a silent connection is kept (default {DEFAULT_SOCKET_TIMEOUT:g})",
+    )
+    serve.add_argument("--access-log", action="store_true", help="log each request to stderr")
+    return parser
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from iotmock._mock import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, IotMock
+    from iotmock.families import load_all
+
+    load_all()  # registers every operation handler
+
+    mock = IotMock(
+        account_id=args.account_id or DEFAULT_ACCOUNT_ID, region=args.region or DEFAULT_REGION
+    )
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        max_body=args.max_body,
+        socket_timeout=args.socket_timeout,
+        access_log=args.access_log,
+    )
+    try:
+        server = IotServer(mock, options).bind()
+    except OSError as exc:
+        print(f"iotmock: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    line = (
+        f"iotmock serving iot, iot-data, iot-jobs-data at {server.url} "
+        f"(account {mock.account_id}, region {mock.region}"
+    )
+    if server.ca_bundle is not None:
+        line += f", CA bundle {server.ca_bundle}"
+    print(line + ")", flush=True)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        server.stop()
+    print("iotmock stopped", flush=True)
+    return 0
