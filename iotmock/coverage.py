@@ -3,6 +3,10 @@ against the botocore models: `python -m iotmock.coverage > docs/coverage.md`."""
 
 from __future__ import annotations
 
+import re
+
+import botocore
+
 from iotmock.core.model import SERVICE_NAMES, operation_names
 from iotmock.core.operations import HANDLERS
 from iotmock.families import load_all
@@ -22,6 +26,8 @@ def render() -> str:
         "Operations marked *not implemented* answer HTTP 501 `NotImplemented`."
     )
     lines.append("")
+    lines.append(f"Generated from botocore {botocore.__version__}.")
+    lines.append("")
     total = done = 0
     sections = []
     for service in SERVICE_NAMES:
@@ -36,6 +42,15 @@ def render() -> str:
     lines.append(f"**{done} of {total} operations implemented.**")
     lines.append("")
     return "\n".join(lines) + "\n" + "\n\n".join(sections) + "\n"
+
+
+_GENERATED_FROM = re.compile(r"^Generated from botocore (\S+)\.$", re.MULTILINE)
+
+
+def generated_from(page: str) -> str | None:
+    """The botocore version a rendered coverage page names, if any."""
+    match = _GENERATED_FROM.search(page)
+    return match.group(1) if match else None
 
 
 if __name__ == "__main__":

@@ -331,9 +331,10 @@ def test_connection_checks(iot: Any, iot_mock: IotMock) -> None:
         shared["nonCompliantResource"]["resourceIdentifier"]["deviceCertificateId"]
         == (cert["certificateId"])
     )
+    # One related resource per connection, newest first (tests/test_audit_fidelity.py).
     assert [r["resourceIdentifier"] for r in shared["relatedResources"]] == [
-        {"clientId": "sensor-1"},
         {"clientId": "sensor-2"},
+        {"clientId": "sensor-1"},
     ]
     conflicting = found["CONFLICTING_CLIENT_IDS_CHECK"]
     assert conflicting["nonCompliantResource"] == {
@@ -515,65 +516,43 @@ def test_findings_filter_by_resource_and_page(iot: Any) -> None:
 
 
 LOGGING_ACCOUNT = {"account": "123456789012"}
+# The key of a suppression of the account's LOGGING_DISABLED_CHECK finding.
+LOGGING_SUPPRESSION: dict[str, Any] = {
+    "checkName": "LOGGING_DISABLED_CHECK",
+    "resourceIdentifier": LOGGING_ACCOUNT,
+}
 
 
 def test_suppression_lifecycle(iot: Any) -> None:
     enable(iot, "LOGGING_DISABLED_CHECK")
-    iot.create_audit_suppression(
-        checkName="LOGGING_DISABLED_CHECK",
-        resourceIdentifier=LOGGING_ACCOUNT,
-        expirationDate=FUTURE,
-        description="known",
-    )
-    described = iot.describe_audit_suppression(
-        checkName="LOGGING_DISABLED_CHECK", resourceIdentifier=LOGGING_ACCOUNT
-    )
+    iot.create_audit_suppression(**LOGGING_SUPPRESSION, expirationDate=FUTURE, description="known")
+    described = iot.describe_audit_suppression(**LOGGING_SUPPRESSION)
     assert described["expirationDate"] == FUTURE
     assert described["suppressIndefinitely"] is False
     assert described["description"] == "known"
     iot.update_audit_suppression(
-        checkName="LOGGING_DISABLED_CHECK",
-        resourceIdentifier=LOGGING_ACCOUNT,
-        suppressIndefinitely=True,
-        description="forever",
+        **LOGGING_SUPPRESSION, suppressIndefinitely=True, description="forever"
     )
-    described = iot.describe_audit_suppression(
-        checkName="LOGGING_DISABLED_CHECK", resourceIdentifier=LOGGING_ACCOUNT
-    )
+    described = iot.describe_audit_suppression(**LOGGING_SUPPRESSION)
     assert described["suppressIndefinitely"] is True
     assert "expirationDate" not in described
     assert described["description"] == "forever"
     with pytest.raises(ClientError) as exc:
-        iot.create_audit_suppression(
-            checkName="LOGGING_DISABLED_CHECK",
-            resourceIdentifier=LOGGING_ACCOUNT,
-            suppressIndefinitely=True,
-        )
+        iot.create_audit_suppression(**LOGGING_SUPPRESSION, suppressIndefinitely=True)
     assert error_of(exc)[:2] == ("ResourceAlreadyExistsException", 409)
-    iot.delete_audit_suppression(
-        checkName="LOGGING_DISABLED_CHECK", resourceIdentifier=LOGGING_ACCOUNT
-    )
+    iot.delete_audit_suppression(**LOGGING_SUPPRESSION)
     with pytest.raises(ClientError) as exc:
-        iot.describe_audit_suppression(
-            checkName="LOGGING_DISABLED_CHECK", resourceIdentifier=LOGGING_ACCOUNT
-        )
+        iot.describe_audit_suppression(**LOGGING_SUPPRESSION)
     assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as exc:
-        iot.update_audit_suppression(
-            checkName="LOGGING_DISABLED_CHECK",
-            resourceIdentifier=LOGGING_ACCOUNT,
-            description="x",
-        )
+        iot.update_audit_suppression(**LOGGING_SUPPRESSION, description="x")
     assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_same_client_token_is_idempotent(iot: Any) -> None:
     for _ in range(2):
         iot.create_audit_suppression(
-            checkName="LOGGING_DISABLED_CHECK",
-            resourceIdentifier=LOGGING_ACCOUNT,
-            suppressIndefinitely=True,
-            clientRequestToken="token-1",
+            **LOGGING_SUPPRESSION, suppressIndefinitely=True, clientRequestToken="token-1"
         )
     assert len(iot.list_audit_suppressions()["suppressions"]) == 1
 
@@ -588,9 +567,7 @@ def test_same_client_token_is_idempotent(iot: Any) -> None:
 )
 def test_invalid_suppressions(iot: Any, fields: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ClientError) as exc:
-        iot.create_audit_suppression(
-            checkName="LOGGING_DISABLED_CHECK", resourceIdentifier=LOGGING_ACCOUNT, **fields
-        )
+        iot.create_audit_suppression(**LOGGING_SUPPRESSION, **fields)
     code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
     assert fragment in message
@@ -598,11 +575,7 @@ def test_invalid_suppressions(iot: Any, fields: dict[str, Any], fragment: str) -
 
 def test_suppressed_findings(iot: Any) -> None:
     iot.create_policy(policyName="broad", policyDocument=BROAD)
-    iot.create_audit_suppression(
-        checkName="LOGGING_DISABLED_CHECK",
-        resourceIdentifier=LOGGING_ACCOUNT,
-        expirationDate=FUTURE,
-    )
+    iot.create_audit_suppression(**LOGGING_SUPPRESSION, expirationDate=FUTURE)
     task_id, described = audit(iot, "LOGGING_DISABLED_CHECK", "IOT_POLICY_OVERLY_PERMISSIVE_CHECK")
     logging = described["auditDetails"]["LOGGING_DISABLED_CHECK"]
     assert logging["nonCompliantResourcesCount"] == 1
@@ -635,11 +608,7 @@ def test_list_suppressions_orders_by_expiration(iot: Any) -> None:
         resourceIdentifier={"deviceCertificateId": "a" * 64},
         expirationDate=soon,
     )
-    iot.create_audit_suppression(
-        checkName="LOGGING_DISABLED_CHECK",
-        resourceIdentifier=LOGGING_ACCOUNT,
-        suppressIndefinitely=True,
-    )
+    iot.create_audit_suppression(**LOGGING_SUPPRESSION, suppressIndefinitely=True)
     ascending = iot.list_audit_suppressions()["suppressions"]
     assert [s.get("expirationDate") for s in ascending] == [soon, FUTURE, None]
     descending = iot.list_audit_suppressions(ascendingOrder=False)["suppressions"]

@@ -6,7 +6,7 @@ another's."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -16,6 +16,10 @@ from tag_checks import assert_untaggable, listed_tags
 
 ROLE = "arn:aws:iam::123456789012:role/device-role"
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:signer"
+DEVICE = "device-1"
+
+
+Listing = Callable[[Any, int | None, str | None], tuple[list[str], str | None]]
 
 
 @dataclass(frozen=True)
@@ -26,26 +30,50 @@ class Kind:
     # (client, name, tags as a Tag list) -> the create answer
     create: Callable[[Any, str, list[dict[str, str]]], dict[str, Any]]
     arn_member: str
-    describe: Callable[[Any, str], Any]
-    delete: Callable[[Any, str], Any]
+    # The request member naming a record, and the client methods that take it.
+    name_member: str
+    describe_method: str
+    delete_method: str
     # (client, page size or None, token or None) -> (names listed, next token)
-    listing: Callable[[Any, int | None, str | None], tuple[list[str], str | None]]
+    listing: Listing
     # The error code the kind's operations model for a bad request.
     invalid: str = "InvalidRequestException"
+    # False where DeleteX needs more than the record (a wait, a schedule).
+    deleted_at_once: bool = True
+    # What DeleteX takes besides the name.
+    delete_params: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self, client: Any, name: str) -> Any:
+        return getattr(client, self.describe_method)(**{self.name_member: name})
+
+    def delete(self, client: Any, name: str) -> Any:
+        return getattr(client, self.delete_method)(**{self.name_member: name}, **self.delete_params)
 
 
 def _tag_map(tags: list[dict[str, str]]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tags}
 
 
-def _page(
-    response: dict[str, Any], member: str, name_of: Callable[[Any], str]
-) -> tuple[list[str], str | None]:
-    return [name_of(item) for item in response[member]], response.get("nextToken")
+def _listing(
+    method: str, member: str, name_of: Callable[[Any], str] = str, *, markers: bool = False
+) -> Listing:
+    """A list operation paged by nextToken/maxResults, or marker/pageSize (`markers`)."""
+    size_member, token_member, next_member = (
+        ("pageSize", "marker", "nextMarker")
+        if markers
+        else ("maxResults", "nextToken", "nextToken")
+    )
+
+    def listing(iot: Any, size: int | None, token: str | None) -> tuple[list[str], str | None]:
+        given = {size_member: size, token_member: token}
+        response = getattr(iot, method)(**{k: v for k, v in given.items() if v is not None})
+        return [name_of(item) for item in response[member]], response.get(next_member)
+
+    return listing
 
 
-def _token(**params: Any) -> dict[str, Any]:
-    return {key: value for key, value in params.items() if value is not None}
+def _member(name: str) -> Callable[[dict[str, Any]], str]:
+    return lambda item: str(item[name])
 
 
 KINDS = [
@@ -55,13 +83,10 @@ KINDS = [
             metricName=name, metricType="number", clientRequestToken=name, tags=tags
         ),
         "metricArn",
-        lambda iot, name: iot.describe_custom_metric(metricName=name),
-        lambda iot, name: iot.delete_custom_metric(metricName=name),
-        lambda iot, size, token: _page(
-            iot.list_custom_metrics(**_token(maxResults=size, nextToken=token)),
-            "metricNames",
-            str,
-        ),
+        "metricName",
+        "describe_custom_metric",
+        "delete_custom_metric",
+        _listing("list_custom_metrics", "metricNames"),
     ),
     Kind(
         "dimension",
@@ -73,13 +98,10 @@ KINDS = [
             tags=tags,
         ),
         "arn",
-        lambda iot, name: iot.describe_dimension(name=name),
-        lambda iot, name: iot.delete_dimension(name=name),
-        lambda iot, size, token: _page(
-            iot.list_dimensions(**_token(maxResults=size, nextToken=token)),
-            "dimensionNames",
-            str,
-        ),
+        "name",
+        "describe_dimension",
+        "delete_dimension",
+        _listing("list_dimensions", "dimensionNames"),
     ),
     Kind(
         "mitigation action",
@@ -90,23 +112,19 @@ KINDS = [
             tags=tags,
         ),
         "actionArn",
-        lambda iot, name: iot.describe_mitigation_action(actionName=name),
-        lambda iot, name: iot.delete_mitigation_action(actionName=name),
-        lambda iot, size, token: _page(
-            iot.list_mitigation_actions(**_token(maxResults=size, nextToken=token)),
-            "actionIdentifiers",
-            lambda item: item["actionName"],
-        ),
+        "actionName",
+        "describe_mitigation_action",
+        "delete_mitigation_action",
+        _listing("list_mitigation_actions", "actionIdentifiers", _member("actionName")),
     ),
     Kind(
         "role alias",
         lambda iot, name, tags: iot.create_role_alias(roleAlias=name, roleArn=ROLE, tags=tags),
         "roleAliasArn",
-        lambda iot, name: iot.describe_role_alias(roleAlias=name),
-        lambda iot, name: iot.delete_role_alias(roleAlias=name),
-        lambda iot, size, marker: (lambda page: (page["roleAliases"], page.get("nextMarker")))(
-            iot.list_role_aliases(**_token(pageSize=size, marker=marker))
-        ),
+        "roleAlias",
+        "describe_role_alias",
+        "delete_role_alias",
+        _listing("list_role_aliases", "roleAliases", markers=True),
     ),
     Kind(
         "certificate provider",
@@ -117,14 +135,13 @@ KINDS = [
             tags=tags,
         ),
         "certificateProviderArn",
-        lambda iot, name: iot.describe_certificate_provider(certificateProviderName=name),
-        lambda iot, name: iot.delete_certificate_provider(certificateProviderName=name),
+        "certificateProviderName",
+        "describe_certificate_provider",
+        "delete_certificate_provider",
         # ListCertificateProviders has no page size (the quota is one provider).
-        lambda iot, _size, token: _page(
-            iot.list_certificate_providers(**_token(nextToken=token)),
-            "certificateProviders",
-            lambda item: item["certificateProviderName"],
-        ),
+        lambda iot, _size, token: _listing(
+            "list_certificate_providers", "certificateProviders", _member("certificateProviderName")
+        )(iot, None, token),
     ),
     Kind(
         "fleet metric",
@@ -137,13 +154,10 @@ KINDS = [
             tags=tags,
         ),
         "metricArn",
-        lambda iot, name: iot.describe_fleet_metric(metricName=name),
-        lambda iot, name: iot.delete_fleet_metric(metricName=name),
-        lambda iot, size, token: _page(
-            iot.list_fleet_metrics(**_token(maxResults=size, nextToken=token)),
-            "fleetMetrics",
-            lambda item: item["metricName"],
-        ),
+        "metricName",
+        "describe_fleet_metric",
+        "delete_fleet_metric",
+        _listing("list_fleet_metrics", "fleetMetrics", _member("metricName")),
     ),
     Kind(
         "stream",
@@ -154,26 +168,20 @@ KINDS = [
             tags=tags,
         ),
         "streamArn",
-        lambda iot, name: iot.describe_stream(streamId=name),
-        lambda iot, name: iot.delete_stream(streamId=name),
-        lambda iot, size, token: _page(
-            iot.list_streams(**_token(maxResults=size, nextToken=token)),
-            "streams",
-            lambda item: item["streamId"],
-        ),
+        "streamId",
+        "describe_stream",
+        "delete_stream",
+        _listing("list_streams", "streams", _member("streamId")),
     ),
     Kind(
         "package",
         # Packages take tags as a map (TagMap).
         lambda iot, name, tags: iot.create_package(packageName=name, tags=_tag_map(tags)),
         "packageArn",
-        lambda iot, name: iot.get_package(packageName=name),
-        lambda iot, name: iot.delete_package(packageName=name),
-        lambda iot, size, token: _page(
-            iot.list_packages(**_token(maxResults=size, nextToken=token)),
-            "packageSummaries",
-            lambda item: item["packageName"],
-        ),
+        "packageName",
+        "get_package",
+        "delete_package",
+        _listing("list_packages", "packageSummaries", _member("packageName")),
         invalid="ValidationException",
     ),
     Kind(
@@ -184,16 +192,72 @@ KINDS = [
             tags=tags,
         ),
         "commandArn",
-        lambda iot, name: iot.get_command(commandId=name),
-        # DeleteCommand of a command not deprecated for 12 hours only schedules the
-        # deletion (test_commands_definitions covers it): not in the shared delete test.
-        lambda iot, name: iot.delete_command(commandId=name),
-        lambda iot, size, token: _page(
-            iot.list_commands(**_token(maxResults=size, nextToken=token)),
-            "commands",
-            lambda item: item["commandId"],
-        ),
+        "commandId",
+        "get_command",
+        "delete_command",
+        _listing("list_commands", "commands", _member("commandId")),
         invalid="ValidationException",
+        # DeleteCommand of a command not deprecated for 12 hours only schedules the
+        # deletion (test_commands_definitions covers it).
+        deleted_at_once=False,
+    ),
+    Kind(
+        "authorizer",
+        # INACTIVE: an ACTIVE authorizer cannot be deleted.
+        lambda iot, name, tags: iot.create_authorizer(
+            authorizerName=name,
+            authorizerFunctionArn=LAMBDA,
+            signingDisabled=True,
+            status="INACTIVE",
+            tags=tags,
+        ),
+        "authorizerArn",
+        "authorizerName",
+        "describe_authorizer",
+        "delete_authorizer",
+        _listing("list_authorizers", "authorizers", _member("authorizerName"), markers=True),
+    ),
+    Kind(
+        "thing type",
+        lambda iot, name, tags: iot.create_thing_type(thingTypeName=name, tags=tags),
+        "thingTypeArn",
+        "thingTypeName",
+        "describe_thing_type",
+        "delete_thing_type",
+        _listing("list_thing_types", "thingTypes", _member("thingTypeName")),
+        # DeleteThingType needs the type deprecated five minutes before.
+        deleted_at_once=False,
+    ),
+    Kind(
+        "scheduled audit",
+        lambda iot, name, tags: iot.create_scheduled_audit(
+            scheduledAuditName=name,
+            frequency="DAILY",
+            targetCheckNames=["LOGGING_DISABLED_CHECK"],
+            tags=tags,
+        ),
+        "scheduledAuditArn",
+        "scheduledAuditName",
+        "describe_scheduled_audit",
+        "delete_scheduled_audit",
+        _listing("list_scheduled_audits", "scheduledAudits", _member("scheduledAuditName")),
+    ),
+    Kind(
+        "OTA update",
+        lambda iot, name, tags: iot.create_ota_update(
+            otaUpdateId=name,
+            targets=[f"arn:aws:iot:us-east-1:123456789012:thing/{DEVICE}"],
+            files=[{"fileName": "fw.bin", "fileLocation": {"stream": {"streamId": "s"}}}],
+            roleArn=ROLE,
+            tags=tags,
+        ),
+        "otaUpdateArn",
+        "otaUpdateId",
+        "get_ota_update",
+        "delete_ota_update",
+        _listing("list_ota_updates", "otaUpdates", _member("otaUpdateId")),
+        # Its job is IN_PROGRESS: deleting the update deletes the job only when forced.
+        delete_params={"forceDeleteAWSJob": True},
     ),
 ]
 IDS = [kind.name for kind in KINDS]
@@ -203,6 +267,12 @@ IDS = [kind.name for kind in KINDS]
 def client(iot: Any) -> Any:
     # Fleet metrics aggregate over the fleet index.
     iot.update_indexing_configuration(thingIndexingConfiguration={"thingIndexingMode": "REGISTRY"})
+    # Scheduled audits run enabled checks only.
+    iot.update_account_audit_configuration(
+        roleArn=ROLE, auditCheckConfigurations={"LOGGING_DISABLED_CHECK": {"enabled": True}}
+    )
+    # OTA updates target a thing.
+    iot.create_thing(thingName=DEVICE)
     return iot
 
 
@@ -217,7 +287,7 @@ def test_refused_tags_leave_nothing(client: Any, kind: Kind) -> None:
     assert kind.listing(client, None, None) == ([], None)
 
 
-DELETED_AT_ONCE = [kind for kind in KINDS if kind.name != "command"]
+DELETED_AT_ONCE = [kind for kind in KINDS if kind.deleted_at_once]
 
 
 @pytest.mark.parametrize("kind", DELETED_AT_ONCE, ids=[k.name for k in DELETED_AT_ONCE])
@@ -261,3 +331,12 @@ def test_a_token_of_another_list_is_refused(client: Any, kind: Kind) -> None:
     with pytest.raises(ClientError) as exc:
         kind.listing(client, 1, token)
     assert code_of(exc) == (kind.invalid, 400)
+
+
+def test_refused_tags_create_no_ota_job(client: Any) -> None:
+    # The tags are checked before the OTA update makes its job.
+    ota = next(kind for kind in KINDS if kind.name == "OTA update")
+    with pytest.raises(ClientError) as exc:
+        ota.create(client, "k1", [{"Key": "aws:reserved", "Value": "v"}])
+    assert code_of(exc) == ("InvalidRequestException", 400)
+    assert client.list_jobs()["jobs"] == []

@@ -14,6 +14,11 @@ from test_defender_violations import FUTURE, PAST, active, few_messages, profile
 from iotmock import IotMock
 
 
+def statistics(*, executed: int, skipped: int, failed: int) -> dict[str, int]:
+    """A task summary's taskStatistics."""
+    return {"actionsExecuted": executed, "actionsSkipped": skipped, "actionsFailed": failed}
+
+
 @pytest.fixture
 def violating(iot: Any, iot_mock: IotMock) -> list[str]:
     """Two things violating profile "sp", a quarantine group and a quarantine action;
@@ -48,11 +53,7 @@ def test_task_quarantines_violating_things(iot: Any, violating: list[str]) -> No
     summary = iot.describe_detect_mitigation_actions_task(taskId="task")["taskSummary"]
     assert summary["taskStatus"] == "SUCCESSFUL"
     assert summary["target"] == {"securityProfileName": "sp"}
-    assert summary["taskStatistics"] == {
-        "actionsExecuted": 2,
-        "actionsSkipped": 0,
-        "actionsFailed": 0,
-    }
+    assert summary["taskStatistics"] == statistics(executed=2, skipped=0, failed=0)
     assert summary["actionsDefinition"][0]["name"] == "quarantine"
     assert summary["onlyActiveViolationsIncluded"] is False
     assert summary["taskEndTime"] >= summary["taskStartTime"]
@@ -85,11 +86,7 @@ def test_failed_execution(iot: Any, violating: list[str]) -> None:
     start(iot, includeOnlyActiveViolations=False)
     summary = iot.describe_detect_mitigation_actions_task(taskId="task")["taskSummary"]
     assert summary["taskStatus"] == "FAILED"
-    assert summary["taskStatistics"] == {
-        "actionsExecuted": 1,
-        "actionsSkipped": 0,
-        "actionsFailed": 1,
-    }
+    assert summary["taskStatistics"] == statistics(executed=1, skipped=0, failed=1)
     failed = iot.list_detect_mitigation_actions_executions(taskId="task", thingName="a")[
         "actionsExecutions"
     ]
@@ -205,11 +202,7 @@ def test_recreated_profile_has_no_old_violations(iot: Any, violating: list[str])
     start(iot)
     summary = iot.describe_detect_mitigation_actions_task(taskId="task")["taskSummary"]
     assert summary["taskStatus"] == "SUCCESSFUL"
-    assert summary["taskStatistics"] == {
-        "actionsExecuted": 0,
-        "actionsSkipped": 0,
-        "actionsFailed": 0,
-    }
+    assert summary["taskStatistics"] == statistics(executed=0, skipped=0, failed=0)
     history = iot.list_violation_events(startTime=PAST, endTime=FUTURE)["violationEvents"]
     assert sorted(e["violationEventType"] for e in history) == [
         "alarm-invalidated",

@@ -209,30 +209,24 @@ def test_setting_a_target_again_replaces_its_level(configured: Any) -> None:
     assert levels(iot, targetType="CLIENT_ID") == [("CLIENT_ID", "c1", "WARN")]
 
 
-def test_named_target_types_need_a_target_name(configured: Any) -> None:
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        # Named target types need a target name.
+        ({"targetType": "CLIENT_ID"}, "targetName"),
+        # A thing group target must exist.
+        ({"targetType": "THING_GROUP", "targetName": "ghost"}, "ghost"),
+        # An unknown target type is refused.
+        ({"targetType": "THING", "targetName": "x"}, "THING"),
+    ],
+    ids=["no target name", "missing thing group", "unknown target type"],
+)
+def test_refused_log_targets(configured: Any, target: dict[str, str], said: str) -> None:
     with pytest.raises(ClientError) as exc:
-        configured.set_v2_logging_level(logTarget={"targetType": "CLIENT_ID"}, logLevel="INFO")
+        configured.set_v2_logging_level(logTarget=target, logLevel="INFO")
     code, status, message = error_of(exc)
     assert (code, status) == ("InvalidRequestException", 400)
-    assert "targetName" in message
-
-
-def test_thing_group_target_must_exist(configured: Any) -> None:
-    with pytest.raises(ClientError) as exc:
-        configured.set_v2_logging_level(
-            logTarget={"targetType": "THING_GROUP", "targetName": "ghost"}, logLevel="INFO"
-        )
-    code, status, message = error_of(exc)
-    assert (code, status) == ("InvalidRequestException", 400)
-    assert "ghost" in message
-
-
-def test_unknown_target_type_is_refused(configured: Any) -> None:
-    with pytest.raises(ClientError) as exc:
-        configured.set_v2_logging_level(
-            logTarget={"targetType": "THING", "targetName": "x"}, logLevel="INFO"
-        )
-    assert error_of(exc)[:2] == ("InvalidRequestException", 400)
+    assert said in message
 
 
 def test_delete_level(configured: Any) -> None:

@@ -1,8 +1,10 @@
-"""Every operation of the three models, called with generated inputs: never a crash.
+"""Every operation of the installed models, called with generated inputs: never a crash.
 
 Each operation is called through boto3 with only its required members and again with
-every member filled in. Whatever the answer (success, a modeled error, 501 for an
-operation not built yet), it must never be a 500 or an exception escaping the mock.
+every member filled in. Whatever the answer (success or a modeled error), it must never
+be a 500 or an exception escaping the mock, and never a 501: an operation that the
+installed botocore models and no handler serves fails here (except the few listed in
+tests/pending.py), so a botocore upgrade shows up as a failing test.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from modelgen import valid_value
+from pending import PENDING_OPERATIONS
 
 from iotmock import mock_iot
 from iotmock.core.model import all_operations, operation_model
+
+pytestmark = pytest.mark.model_wide
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +49,9 @@ def test_operation_never_answers_500(
     except ClientError as error:
         status = error.response["ResponseMetadata"]["HTTPStatusCode"]
         assert status != 500, error.response["Error"]
-        assert status == 501 or "validation error" not in error.response["Error"]["Message"], (
+        if status == 501:
+            assert (service, operation) in PENDING_OPERATIONS, error.response["Error"]
+            return
+        assert "validation error" not in error.response["Error"]["Message"], (
             "a generated valid input was rejected: " + error.response["Error"]["Message"]
         )

@@ -155,7 +155,7 @@ def test_principal_variants_are_aliases(iot: Any) -> None:
     cert = new_certificate(iot)
     iot.attach_principal_policy(policyName="p1", principal=cert)
     iot.attach_principal_policy(policyName="p2", principal=cert)
-    listed = iot.list_principal_policies(principal=cert)["policies"]
+    listed = iot.list_principal_policies(principal=cert, ascendingOrder=True)["policies"]
     assert [p["policyName"] for p in listed] == ["p1", "p2"]
     assert listed[0]["policyArn"].endswith(":policy/p1")
     assert iot.list_policy_principals(policyName="p1")["principals"] == [cert]
@@ -217,12 +217,17 @@ def test_list_principal_policies_order_and_paging(iot: Any) -> None:
     cert = new_certificate(iot)
     for name in ("b", "c", "a"):
         iot.attach_policy(policyName=name, target=cert)
-    page = iot.list_principal_policies(principal=cert, pageSize=2)
+    page = iot.list_principal_policies(principal=cert, pageSize=2, ascendingOrder=True)
     assert [p["policyName"] for p in page["policies"]] == ["a", "b"]
-    rest = iot.list_principal_policies(principal=cert, marker=page["nextMarker"])
+    rest = iot.list_principal_policies(
+        principal=cert, marker=page["nextMarker"], ascendingOrder=True
+    )
     assert [p["policyName"] for p in rest["policies"]] == ["c"]
     descending = iot.list_principal_policies(principal=cert, ascendingOrder=False)
     assert [p["policyName"] for p in descending["policies"]] == ["c", "b", "a"]
+    # ascendingOrder defaults to false (model: "if true, ascending order").
+    default = iot.list_principal_policies(principal=cert)
+    assert [p["policyName"] for p in default["policies"]] == ["c", "b", "a"]
 
 
 def test_list_attached_policies_unknown_target(iot: Any) -> None:

@@ -343,12 +343,12 @@ def test_deleted_name_can_be_reused(iot: Any) -> None:
 def test_list_policies_pages_in_name_order(iot: Any) -> None:
     for name in ["c", "a", "e", "b", "d"]:
         iot.create_policy(policyName=name, policyDocument=DOC)
-    first = iot.list_policies(pageSize=2)
+    first = iot.list_policies(pageSize=2, ascendingOrder=True)
     assert [p["policyName"] for p in first["policies"]] == ["a", "b"]
     assert first["policies"][0]["policyArn"].endswith(":policy/a")
-    second = iot.list_policies(pageSize=2, marker=first["nextMarker"])
+    second = iot.list_policies(pageSize=2, marker=first["nextMarker"], ascendingOrder=True)
     assert [p["policyName"] for p in second["policies"]] == ["c", "d"]
-    third = iot.list_policies(pageSize=2, marker=second["nextMarker"])
+    third = iot.list_policies(pageSize=2, marker=second["nextMarker"], ascendingOrder=True)
     assert [p["policyName"] for p in third["policies"]] == ["e"]
     assert "nextMarker" not in third
 
@@ -370,7 +370,8 @@ def test_list_policies_paginator(iot: Any) -> None:
         for page in iot.get_paginator("list_policies").paginate(PaginationConfig={"PageSize": 3})
         for p in page["policies"]
     ]
-    assert names == [f"p{index}" for index in range(7)]
+    # Without ascendingOrder, descending name order (AWS CLI example list-policies).
+    assert names == [f"p{index}" for index in reversed(range(7))]
 
 
 def test_foreign_marker_is_refused(iot: Any) -> None:

@@ -121,7 +121,8 @@ def test_list_thing_groups(iot: Any) -> None:
         return [g["groupName"] for g in iot.list_thing_groups(**filters)["thingGroups"]]
 
     assert names() == ["a", "a1", "b", "other", "root"]
-    assert names(parentGroup="root") == ["a", "b"]
+    assert names(parentGroup="root", recursive=False) == ["a", "b"]
+    assert names(parentGroup="root") == ["a", "a1", "b"]  # recursive absent means true
     assert names(parentGroup="root", recursive=True) == ["a", "a1", "b"]
     assert names(namePrefixFilter="a") == ["a", "a1"]
     assert names(namePrefixFilter="o") == ["other"]

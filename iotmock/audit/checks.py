@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
-from iotmock.audit.records import AuditStore
+from iotmock.audit.records import AuditStore, Session
 from iotmock.core import clock
 from iotmock.core.backend import Backend
 from iotmock.core.events import subscribe
@@ -258,19 +258,31 @@ def _intermediate_ca_revoked(backend: Backend, settings: dict[str, str]) -> Chec
 # --------------------------------------------------------------------------- connections
 
 
-@subscribe("message_published", topic_prefix="$aws/events/presence/connected/")
+@subscribe("message_published", topic_prefix="$aws/events/presence/")
 def _observe_connection(ctx: RequestContext, message: Message) -> None:
-    """Remember which client ids connected with which principals: the lifecycle events
-    of IotMock.devices.connect are the mock's record of MQTT connections."""
-    if message.source != "lifecycle" or not message.topic.startswith(
-        "$aws/events/presence/connected/"
-    ):
+    """Remember which client ids connected with which principals, and when each
+    connection opened and closed: the lifecycle events of m.devices.connect sessions (and of
+    disconnections) are the mock's record of MQTT connections."""
+    if message.source != "lifecycle" or not message.topic.startswith("$aws/events/presence/"):
         return
     event = json.loads(message.payload)
     client_id, principal = event["clientId"], event["principalIdentifier"]
     store = ctx.backend.store(AuditStore)
-    store.client_principals.setdefault(client_id, set()).add(principal)
-    store.principal_clients.setdefault(principal, set()).add(client_id)
+    sessions = store.principal_sessions.setdefault(principal, {})
+    session_id = event.get("sessionIdentifier") or client_id
+    if event.get("eventType") == "connected":
+        store.client_principals.setdefault(client_id, set()).add(principal)
+        store.principal_clients.setdefault(principal, set()).add(client_id)
+        sessions[session_id] = Session(client_id, int(event["timestamp"]))
+    elif event.get("eventType") == "disconnected" and session_id in sessions:
+        sessions[session_id].disconnected_ms = int(event["timestamp"])
+
+
+def _session_resource(session: Session) -> dict[str, Any]:
+    times = {"CONNECTION_TIME": str(session.connected_ms)}
+    if session.disconnected_ms is not None:
+        times["DISCONNECTION_TIME"] = str(session.disconnected_ms)
+    return related("CLIENT_ID", {"clientId": session.client_id}, **times)
 
 
 def _certificate_of_principal(backend: Backend, principal: str) -> Certificate | None:
@@ -288,11 +300,21 @@ def _device_certificate_shared(backend: Backend, settings: dict[str, str]) -> Ch
         )
         if len(clients) < 2:
             return None
+        sessions = sorted(
+            [
+                *store.principal_sessions.get(record.certificate_id, {}).values(),
+                *store.principal_sessions.get(record.arn, {}).values(),
+            ],
+            key=lambda s: s.connected_ms,
+        )
+        # One related resource per connection, newest first, with its times (epoch ms, as
+        # strings), as AWS's example output (CLI list-audit-findings) shows them.
+        sessions.reverse()
         return _device_draft(
             record,
             "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES",
             f"Certificate is used by {len(clients)} different client ids",
-            related=[related("CLIENT_ID", {"clientId": c}) for c in sorted(clients)],
+            related=[_session_resource(session) for session in sessions],
         )
 
     return _examine(_device_certificates(backend), fault)

@@ -12,11 +12,10 @@ from typing import Any
 
 from iotmock.audit.checks import CHECK_NAMES, CHECKS
 from iotmock.audit.records import DEFAULT_PAGE_SIZE, AuditConfiguration, AuditStore, ScheduledAudit
-from iotmock.core import tagging
+from iotmock.core import crud
 from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, limit_exceeded, not_found
+from iotmock.core.errors import invalid_request, not_found
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import page_of
 from iotmock.identity.role_aliases import check_role_arn
 
 # Device Defender quota: scheduled audits per account and region.
@@ -132,11 +131,6 @@ def update_account_audit_configuration(ctx: RequestContext, params: Params) -> d
     return {}
 
 
-def _drop_scheduled_audit(backend: Backend, audit: ScheduledAudit) -> None:
-    audit_store(backend).scheduled.pop(audit.name)
-    tagging.drop(backend, audit.arn)
-
-
 @operation("iot", "DeleteAccountAuditConfiguration")
 def delete_account_audit_configuration(ctx: RequestContext, params: Params) -> dict[str, Any]:
     store = audit_store(ctx.backend)
@@ -148,7 +142,7 @@ def delete_account_audit_configuration(ctx: RequestContext, params: Params) -> d
             "or pass deleteScheduledAudits=true."
         )
     for audit in list(store.scheduled.values()):
-        _drop_scheduled_audit(ctx.backend, audit)
+        crud.delete(SCHEDULED_AUDITS, ctx.backend, audit.name)
     store.configuration = None
     return {}
 
@@ -156,16 +150,18 @@ def delete_account_audit_configuration(ctx: RequestContext, params: Params) -> d
 # --------------------------------------------------------------------------- scheduled audits
 
 
-@tagging.taggable("scheduledaudit")
-def _scheduled_audit_exists(backend: Backend, name: str) -> bool:
-    return name in audit_store(backend).scheduled
-
-
-def get_scheduled_audit(backend: Backend, name: str) -> ScheduledAudit:
-    audit = audit_store(backend).scheduled.get(name)
-    if audit is None:
-        raise not_found(f"The scheduled audit {name} does not exist.")
-    return audit
+SCHEDULED_AUDITS: crud.ResourceKind[ScheduledAudit] = crud.ResourceKind(
+    label="The scheduled audit",
+    arn_type="scheduledaudit",
+    index=lambda backend: audit_store(backend).scheduled,
+    describe=lambda audit: {**audit.summary(), "targetCheckNames": list(audit.check_names)},
+    summary=lambda audit: audit.summary(),
+    list_member="scheduledAudits",
+    page_size=DEFAULT_PAGE_SIZE,
+    quota=MAX_SCHEDULED_AUDITS,
+    quota_message="An account can have at most {quota} scheduled audits.",
+)
+get_scheduled_audit = SCHEDULED_AUDITS.get
 
 
 def _check_schedule(frequency: str, day_of_month: str | None, day_of_week: str | None) -> None:
@@ -182,34 +178,26 @@ def _check_schedule(frequency: str, day_of_month: str | None, day_of_week: str |
 
 @operation("iot", "CreateScheduledAudit")
 def create_scheduled_audit(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    store = audit_store(backend)
-    name = params["scheduledAuditName"]
-    arn = backend.arn(f"scheduledaudit/{name}")
-    if name in store.scheduled:
-        raise already_exists(f"The scheduled audit {name} already exists.", name, arn)
-    _check_schedule(params["frequency"], params.get("dayOfMonth"), params.get("dayOfWeek"))
-    check_enabled(backend, params["targetCheckNames"])
-    if len(store.scheduled) >= MAX_SCHEDULED_AUDITS:
-        raise limit_exceeded(
-            f"An account can have at most {MAX_SCHEDULED_AUDITS} scheduled audits."
+    def build(arn: str, now: float) -> ScheduledAudit:
+        _check_schedule(params["frequency"], params.get("dayOfMonth"), params.get("dayOfWeek"))
+        check_enabled(ctx.backend, params["targetCheckNames"])
+        return ScheduledAudit(
+            name=params["scheduledAuditName"],
+            arn=arn,
+            frequency=params["frequency"],
+            day_of_month=params.get("dayOfMonth"),
+            day_of_week=params.get("dayOfWeek"),
+            check_names=list(dict.fromkeys(params["targetCheckNames"])),
         )
-    tagging.tag_on_create(backend, arn, params.get("tags"))
-    store.scheduled[name] = ScheduledAudit(
-        name=name,
-        arn=arn,
-        frequency=params["frequency"],
-        day_of_month=params.get("dayOfMonth"),
-        day_of_week=params.get("dayOfWeek"),
-        check_names=list(dict.fromkeys(params["targetCheckNames"])),
-    )
-    return {"scheduledAuditArn": arn}
+
+    name = params["scheduledAuditName"]
+    audit = crud.create(SCHEDULED_AUDITS, ctx.backend, name, build, params.get("tags"))
+    return {"scheduledAuditArn": audit.arn}
 
 
 @operation("iot", "DescribeScheduledAudit")
 def describe_scheduled_audit(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    audit = get_scheduled_audit(ctx.backend, params["scheduledAuditName"])
-    return {**audit.summary(), "targetCheckNames": list(audit.check_names)}
+    return crud.describe(SCHEDULED_AUDITS, ctx.backend, params["scheduledAuditName"])
 
 
 @operation("iot", "UpdateScheduledAudit")
@@ -234,17 +222,10 @@ def update_scheduled_audit(ctx: RequestContext, params: Params) -> dict[str, Any
 
 @operation("iot", "DeleteScheduledAudit")
 def delete_scheduled_audit(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    audit = get_scheduled_audit(ctx.backend, params["scheduledAuditName"])
-    _drop_scheduled_audit(ctx.backend, audit)
+    crud.delete(SCHEDULED_AUDITS, ctx.backend, params["scheduledAuditName"])
     return {}
 
 
 @operation("iot", "ListScheduledAudits")
 def list_scheduled_audits(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    page, token = page_of(
-        "ListScheduledAudits",
-        audit_store(ctx.backend).scheduled,
-        params,
-        default_limit=DEFAULT_PAGE_SIZE,
-    )
-    return {"scheduledAudits": [audit.summary() for audit in page], "nextToken": token}
+    return crud.list_page(SCHEDULED_AUDITS, ctx, params)

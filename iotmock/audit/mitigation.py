@@ -19,19 +19,19 @@ from typing import Any, Protocol
 from iotmock.audit.checks import CHECKS
 from iotmock.audit.config import audit_store
 from iotmock.audit.records import (
+    DEFAULT_PAGE_SIZE,
     ActionExecution,
     CheckStatistics,
     Finding,
     MitigationTask,
-    audit_page,
     in_list_order,
-    items_between,
-    seconds_of,
+    tasks_page,
     time_key,
 )
-from iotmock.core import clock
-from iotmock.core.errors import ServiceError, invalid_request, not_found
+from iotmock.core import clock, crud
+from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
+from iotmock.core.task_kinds import TaskKind
 from iotmock.identity.ca_certificates import get_ca
 from iotmock.identity.certificates import check_status_change, get_certificate, touch
 from iotmock.identity.policies import create_policy_version
@@ -79,6 +79,12 @@ BLANK_POLICY = json.dumps(
 # Actions per audit check in one task (Device Defender quota).
 MAX_ACTIONS_PER_CHECK = 5
 
+MITIGATION_TASKS: TaskKind[MitigationTask] = TaskKind(
+    "The audit mitigation actions task",
+    lambda backend: audit_store(backend).mitigation_tasks,
+    client_token=lambda task: task.client_token,
+)
+
 
 class Action(Protocol):
     """What this module needs of a mitigation action record."""
@@ -93,6 +99,7 @@ class Action(Protocol):
     def action_type(self) -> str: ...
     @property
     def params(self) -> dict[str, Any]: ...
+    def definition(self) -> dict[str, Any]: ...
 
 
 class ActionFailed(Exception):
@@ -284,11 +291,10 @@ def _plan(task: MitigationTask, findings: list[Finding]) -> None:
 
 def run_held_mitigation_tasks(ctx: RequestContext) -> list[str]:
     """Run every held audit mitigation actions task; their ids."""
-    store = audit_store(ctx.backend)
-    held, store.held_mitigations = store.held_mitigations, {}
-    for task_id, actions in held.items():
-        run_mitigation_task(ctx, store.mitigation_tasks[task_id], actions)
-    return list(held)
+    held = audit_store(ctx.backend).held_mitigations
+    return MITIGATION_TASKS.run_held(
+        ctx.backend, lambda task: run_mitigation_task(ctx, task, held.pop(task.task_id))
+    )
 
 
 def run_mitigation_task(
@@ -320,25 +326,12 @@ def run_mitigation_task(
     task.end_time = clock.now()
 
 
-def _get_task(ctx: RequestContext, task_id: str) -> MitigationTask:
-    task = audit_store(ctx.backend).mitigation_tasks.get(task_id)
-    if task is None:
-        raise not_found(f"The audit mitigation actions task {task_id} does not exist.")
-    return task
-
-
 @operation("iot", "StartAuditMitigationActionsTask")
 def start_audit_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
     store = audit_store(ctx.backend)
     task_id = params["taskId"]
-    existing = store.mitigation_tasks.get(task_id)
-    if existing is not None:
-        if existing.client_token == params["clientRequestToken"]:
-            return {"taskId": task_id}  # An idempotent retry.
-        raise ServiceError(
-            "TaskAlreadyExistsException",
-            f"An audit mitigation actions task with id {task_id} already exists.",
-        )
+    if MITIGATION_TASKS.repeated(ctx.backend, task_id, params["clientRequestToken"]):
+        return {"taskId": task_id}  # An idempotent retry.
     mapping = {check: list(names) for check, names in params["auditCheckToActionsMapping"].items()}
     actions = _resolve_actions(ctx, mapping)
     findings = _target_findings(ctx, params["target"])
@@ -348,7 +341,7 @@ def start_audit_mitigation_actions_task(ctx: RequestContext, params: Params) -> 
         start_time=clock.now(),
         target=dict(params["target"]),
         mapping=mapping,
-        definitions=[_definition(action) for action in actions.values()],
+        definitions=[action.definition() for action in actions.values()],
         client_token=params["clientRequestToken"],
     )
     _plan(task, findings)
@@ -361,25 +354,10 @@ def start_audit_mitigation_actions_task(ctx: RequestContext, params: Params) -> 
     return {"taskId": task_id}
 
 
-def _definition(action: Action) -> dict[str, Any]:
-    return {
-        "name": action.name,
-        "id": action.action_id,
-        "roleArn": action.role_arn,
-        "actionParams": action.params,
-    }
-
-
 @operation("iot", "CancelAuditMitigationActionsTask")
 def cancel_audit_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    task = _get_task(ctx, params["taskId"])
-    if task.status != "IN_PROGRESS":
-        raise invalid_request(
-            f"The audit mitigation actions task {task.task_id} is {task.status}; only an "
-            "IN_PROGRESS task can be canceled."
-        )
+    task = MITIGATION_TASKS.cancel(ctx.backend, params["taskId"])
     audit_store(ctx.backend).held_mitigations.pop(task.task_id, None)
-    task.status = "CANCELED"
     task.end_time = clock.now()
     for finding_id in task.finding_ids:
         finding = audit_store(ctx.backend).findings[finding_id]
@@ -389,7 +367,7 @@ def cancel_audit_mitigation_actions_task(ctx: RequestContext, params: Params) ->
 
 @operation("iot", "DescribeAuditMitigationActionsTask")
 def describe_audit_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    task = _get_task(ctx, params["taskId"])
+    task = MITIGATION_TASKS.get(ctx.backend, params["taskId"])
     return {
         "taskStatus": task.status,
         "startTime": task.start_time,
@@ -403,7 +381,6 @@ def describe_audit_mitigation_actions_task(ctx: RequestContext, params: Params) 
 
 @operation("iot", "ListAuditMitigationActionsTasks")
 def list_audit_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    start, end = seconds_of(params["startTime"]), seconds_of(params["endTime"])
     audit_task_id, finding_id = params.get("auditTaskId"), params.get("findingId")
     status = params.get("taskStatus")
 
@@ -418,13 +395,8 @@ def list_audit_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> 
             )
         )
 
-    page, token = audit_page(
-        f"ListAuditMitigationActionsTasks:{start}:{end}:{audit_task_id}:{finding_id}:{status}",
-        items_between(audit_store(ctx.backend).mitigation_by_time, start, end),
-        params,
-        keep,
-    )
-    return {"tasks": [task.summary() for task in page], "nextToken": token}
+    by_time = audit_store(ctx.backend).mitigation_by_time
+    return tasks_page(ctx, params, by_time, keep, f"{audit_task_id}:{finding_id}:{status}")
 
 
 @operation("iot", "ListAuditMitigationActionsExecutions")
@@ -438,13 +410,16 @@ def list_audit_mitigation_actions_executions(ctx: RequestContext, params: Params
         for name in names
         if task is not None and (finding_id, name) in task.executions
     ]
-    page, token = audit_page(
-        f"ListAuditMitigationActionsExecutions:{params['taskId']}:{finding_id}:{status}",
-        in_list_order(executions),
+    return crud.page(
+        ctx,
         params,
-        lambda e: status is None or e.status == status,
+        in_list_order(executions),
+        "actionsExecutions",
+        ActionExecution.shape,
+        scope=f"{params['taskId']}:{finding_id}:{status}",
+        keep=lambda e: status is None or e.status == status,
+        default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"actionsExecutions": [e.shape() for e in page], "nextToken": token}
 
 
 def _check_of(ctx: RequestContext, finding_id: str) -> str:

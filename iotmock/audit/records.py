@@ -12,9 +12,11 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from iotmock.core.paging import SortedIndex, paginate
+from iotmock.core import crud
+from iotmock.core.operations import Output, Params, RequestContext
+from iotmock.core.paging import SortedIndex, key_range, paginate
 
 V = TypeVar("V")
 # A `paginate` source: (key, item) pairs after a key.
@@ -278,6 +280,15 @@ class AuditConfiguration:
 
 
 @dataclass(slots=True)
+class Session:
+    """One MQTT connection of a principal, as the lifecycle events showed it."""
+
+    client_id: str
+    connected_ms: int
+    disconnected_ms: int | None = None
+
+
+@dataclass(slots=True)
 class AuditStore:
     configuration: AuditConfiguration | None = None
     scheduled: SortedIndex[ScheduledAudit] = field(default_factory=SortedIndex)
@@ -297,23 +308,47 @@ class AuditStore:
     # What the checks observe beyond the registry.
     client_principals: dict[str, set[str]] = field(default_factory=dict)
     principal_clients: dict[str, set[str]] = field(default_factory=dict)
+    # principal -> session id -> the connection (client id, connect / disconnect epoch ms),
+    # in connection order: DEVICE_CERTIFICATE_SHARED_CHECK reports each one.
+    principal_sessions: dict[str, dict[str, Session]] = field(default_factory=dict)
     revoked_at_issuer: set[str] = field(default_factory=set)
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
 def items_between(index: SortedIndex[V], start: float, end: float) -> Source[V]:
     """A `paginate` source of the items of a time-keyed index within [start, end]."""
-    low = time_key(start, "")
-    high = time_key(end, "\U0010ffff")
+    # No key equals the low end (keys end with a non-empty id), so this starts at `start`.
+    return key_range(index, time_key(start, ""), time_key(end, "\U0010ffff"))
 
-    def source(after: str | None) -> Iterator[tuple[str, V]]:
-        # No key equals `low` (keys end with a non-empty id), so this starts at `start`.
-        for key, item in index.items_after(after if after and after > low else low):
-            if key > high:
-                return
-            yield key, item
 
-    return source
+class _Task(Protocol):
+    def summary(self) -> dict[str, Any]: ...
+
+
+T = TypeVar("T", bound=_Task)
+
+
+def tasks_page(
+    ctx: RequestContext,
+    params: Params,
+    by_time: SortedIndex[T],
+    keep: Callable[[T], bool],
+    scope: str,
+) -> Output:
+    """The answer of ListAuditTasks and ListAuditMitigationActionsTasks: the summaries of
+    the tasks started within [startTime, endTime], oldest first, 25 a page by default;
+    `scope` names the filters `keep` applies."""
+    start, end = seconds_of(params["startTime"]), seconds_of(params["endTime"])
+    return crud.page(
+        ctx,
+        params,
+        items_between(by_time, start, end),
+        "tasks",
+        lambda task: task.summary(),
+        scope=f"{start}:{end}:{scope}",
+        keep=keep,
+        default_limit=DEFAULT_PAGE_SIZE,
+    )
 
 
 def audit_page(

@@ -16,27 +16,33 @@ from typing import Any
 from iotmock.audit.checks import CHECKS, Draft
 from iotmock.audit.config import audit_store, check_enabled, check_known, get_scheduled_audit
 from iotmock.audit.records import (
+    DEFAULT_PAGE_SIZE,
     RETENTION_SECONDS,
     AuditStore,
     AuditTask,
     CheckRun,
     Finding,
     Suppression,
-    audit_page,
     identifier_key,
     in_list_order,
     items_between,
     seconds_of,
+    tasks_page,
     time_key,
 )
-from iotmock.core import clock
+from iotmock.core import clock, crud
 from iotmock.core.backend import Backend
-from iotmock.core.errors import ServiceError, invalid_request, not_found
+from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
+from iotmock.core.task_kinds import TaskKind
 
 # Suppressions that never expire sort after every dated one.
 _NEVER_MILLIS = 10**15 - 1
+
+AUDIT_TASKS: TaskKind[AuditTask] = TaskKind(
+    "The audit task", lambda backend: audit_store(backend).tasks
+)
 
 
 # --------------------------------------------------------------------------- running audits
@@ -164,20 +170,10 @@ def _notify(backend: Backend, task: AuditTask) -> None:
 
 def run_held_tasks(backend: Backend) -> list[str]:
     """Run every audit task still IN_PROGRESS; their ids."""
-    pending = [t for t in audit_store(backend).tasks.values() if t.status == "IN_PROGRESS"]
-    for task in pending:
-        run_audit(backend, task)
-    return [task.task_id for task in pending]
+    return AUDIT_TASKS.run_held(backend, lambda task: run_audit(backend, task))
 
 
 # --------------------------------------------------------------------------- audit tasks
-
-
-def get_task(backend: Backend, task_id: str) -> AuditTask:
-    task = audit_store(backend).tasks.get(task_id)
-    if task is None:
-        raise not_found(f"The audit task {task_id} does not exist.")
-    return task
 
 
 @operation("iot", "StartOnDemandAuditTask")
@@ -192,13 +188,7 @@ def start_on_demand_audit_task(ctx: RequestContext, params: Params) -> dict[str,
 
 @operation("iot", "CancelAuditTask")
 def cancel_audit_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    task = get_task(ctx.backend, params["taskId"])
-    if task.status != "IN_PROGRESS":
-        raise invalid_request(
-            f"The audit task {task.task_id} is {task.status}; only an IN_PROGRESS audit "
-            "can be canceled."
-        )
-    task.status = "CANCELED"
+    task = AUDIT_TASKS.cancel(ctx.backend, params["taskId"])
     for run in task.checks.values():
         if run.status == "IN_PROGRESS":
             run.status = "CANCELED"
@@ -207,7 +197,7 @@ def cancel_audit_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "DescribeAuditTask")
 def describe_audit_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    task = get_task(ctx.backend, params["taskId"])
+    task = AUDIT_TASKS.get(ctx.backend, params["taskId"])
     return {
         "taskStatus": task.status,
         "taskType": task.task_type,
@@ -238,23 +228,16 @@ def list_audit_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
             status is None or task.status == status
         )
 
-    page, token = audit_page(
-        f"ListAuditTasks:{start}:{end}:{task_type}:{status}",
-        items_between(audit_store(ctx.backend).tasks_by_time, start, end),
-        params,
-        keep,
-    )
-    return {"tasks": [task.summary() for task in page], "nextToken": token}
+    by_time = audit_store(ctx.backend).tasks_by_time
+    return tasks_page(ctx, params, by_time, keep, f"{task_type}:{status}")
 
 
 # --------------------------------------------------------------------------- findings
 
 
 def get_finding(backend: Backend, finding_id: str) -> Finding:
-    finding = audit_store(backend).findings.get(finding_id)
-    if finding is None:
-        raise not_found(f"The audit finding {finding_id} does not exist.")
-    return finding
+    found = audit_store(backend).findings.get(finding_id)
+    return crud.required(found, f"The audit finding {finding_id} does not exist.")
 
 
 @operation("iot", "DescribeAuditFinding")
@@ -297,21 +280,30 @@ def list_audit_findings(ctx: RequestContext, params: Params) -> dict[str, Any]:
             and (suppressed is None or finding.suppressed == suppressed)
         )
 
-    page, token = audit_page(
-        f"ListAuditFindings:{scope}:{check_name}:{wanted_key}:{suppressed}",
-        source,
+    return crud.page(
+        ctx,
         params,
-        keep,
+        source,
+        "findings",
+        Finding.shape,
+        scope=f"{scope}:{check_name}:{wanted_key}:{suppressed}",
+        keep=keep,
+        default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"findings": [finding.shape() for finding in page], "nextToken": token}
 
 
 @operation("iot", "ListRelatedResourcesForAuditFinding")
 def list_related_resources_for_audit_finding(ctx: RequestContext, params: Params) -> dict[str, Any]:
     finding = get_finding(ctx.backend, params["findingId"])
-    scope = f"ListRelatedResourcesForAuditFinding:{finding.finding_id}"
-    page, token = audit_page(scope, in_list_order(finding.related), params)
-    return {"relatedResources": page, "nextToken": token}
+    return crud.page(
+        ctx,
+        params,
+        in_list_order(finding.related),
+        "relatedResources",
+        lambda resource: resource,
+        scope=finding.finding_id,
+        default_limit=DEFAULT_PAGE_SIZE,
+    )
 
 
 # --------------------------------------------------------------------------- suppressions
@@ -323,11 +315,8 @@ def _suppression_key(params: Params) -> tuple[str, str]:
 
 def get_suppression(backend: Backend, params: Params) -> Suppression:
     found = audit_store(backend).suppressions.get(_suppression_key(params))
-    if found is None:
-        raise not_found(
-            f"No audit suppression exists for check {params['checkName']} and this resource."
-        )
-    return found
+    message = f"No audit suppression exists for check {params['checkName']} and this resource."
+    return crud.required(found, message)
 
 
 def _expiry_fields(params: Params, current: Suppression | None) -> tuple[float | None, bool]:

@@ -8,9 +8,11 @@ what every such kind does the same way:
 
 - `kind.get` / `kind.find`: the record of a name, or ResourceNotFoundException;
 - `create`: refuse a taken name (ResourceAlreadyExistsException, or the kind's own
-  error) and a full quota, build the record (where the request is validated), check the
-  request's tags, and only then store it;
+  error), a full quota and refused tags, build the record (where the request is
+  validated), and only then store it;
 - `describe`: the kind's output for a name;
+- `changes` / `apply`: the members an Update request gives, set on the record with its
+  modification time (what each update validates stays in its handler);
 - `delete` / `discard`: remove a record and forget its tags (`discard` where the model
   lists no not-found error and deleting a missing record succeeds);
 - `list_page`: one page of the kind's list items in index order, either way (`page` is
@@ -23,7 +25,7 @@ checks, side effects) stays in the handlers, passed in as plain functions (`buil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -144,13 +146,17 @@ class ResourceKind(Generic[R]):
     # The error for a taken name; ResourceAlreadyExistsException unless the model says else.
     taken: Callable[[str, R], ServiceError] | None = None
     taggable: bool = True
+    # The resource id of a new record's ARN, where it is more than the name (domain
+    # configurations: `<name>/<random suffix>`; such kinds declare their tagging).
+    arn_id: Callable[[str], str] = str
 
     def __post_init__(self) -> None:
         if self.taggable:
             tagging.taggable(self.arn_type)(self.exists)
 
     def arn(self, backend: Backend, name: str) -> str:
-        return backend.arn(f"{self.arn_type}/{name}")
+        """The ARN of a new record `name`."""
+        return backend.arn(f"{self.arn_type}/{self.arn_id(name)}")
 
     def exists(self, backend: Backend, name: str) -> bool:
         return name in self.index(backend)
@@ -164,6 +170,14 @@ class ResourceKind(Generic[R]):
         if found is None:
             raise not_found(self.missing.format(label=self.label, name=name))
         return found
+
+
+def required(found: V | None, message: str) -> V:
+    """`found`, or ResourceNotFoundException saying `message` when it is None: the lookup
+    of a record a family keeps outside a ResourceKind (findings, suppressions)."""
+    if found is None:
+        raise not_found(message)
+    return found
 
 
 Tags = list[dict[str, Any]] | dict[str, str] | None
@@ -182,9 +196,9 @@ def create(
 
     A taken name is refused, unless `retry(existing)` says the request repeats the one
     that created the record (a client token retry), which answers the existing record;
-    then a full quota is refused. `build` validates the request (it may raise) and makes
-    the record; the tags (a Tag list, or a TagMap for the kinds whose model uses one) are
-    checked before anything is stored, so a refused request leaves no trace.
+    then a full quota is refused, then the tags (a Tag list, or a TagMap for the kinds
+    whose model uses one). `build` validates the request (it may raise) and makes the
+    record; nothing is stored before it returns, so a refused request leaves no trace.
     """
     index = kind.index(backend)
     existing = index.get(name)
@@ -197,13 +211,35 @@ def create(
     if kind.quota is not None and len(index) >= kind.quota:
         plural = kind.plural or f"{kind.label.lower()}s"
         raise limit_exceeded(kind.quota_message.format(quota=kind.quota, plural=plural))
-    record = build(kind.arn(backend, name), clock.now())
-    if isinstance(tags, dict):
-        tagging.add_tags(backend, record.arn, tags)
-    else:
-        tagging.tag_on_create(backend, record.arn, tags)
+    new_tags = tags if isinstance(tags, dict) else tagging.from_list(tags)
+    # Checked before `build`, which may act on other state (OTA updates create their job).
+    arn = kind.arn(backend, name)
+    tagging.check_new(arn, new_tags)
+    record = build(arn, clock.now())
+    tagging.add_tags(backend, record.arn, new_tags)
     index[name] = record
     return record
+
+
+def changes(params: Params, members: Mapping[str, str]) -> dict[str, Any]:
+    """What an Update request changes: {attribute: value} for each request member of
+    `members` (request member -> record attribute) that the request gives."""
+    return {
+        attr: params[member] for member, attr in members.items() if params.get(member) is not None
+    }
+
+
+def apply(
+    record: object, changed: Mapping[str, Any], stamp: str | None = "last_modified_at"
+) -> float:
+    """Set the `changed` attributes of `record` and its modification time (the attribute
+    `stamp`, None for records without one), changed or not, as AWS's updates do; the time."""
+    now = clock.now()
+    for attr, value in changed.items():
+        setattr(record, attr, value)
+    if stamp is not None:
+        setattr(record, stamp, now)
+    return now
 
 
 def describe(kind: ResourceKind[R], backend: Backend, name: str) -> Output:

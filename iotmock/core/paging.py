@@ -124,6 +124,23 @@ class SortedSet(MutableSet[str]):
             yield name, name
 
 
+def key_range(
+    index: SortedIndex[V], low: str, high: str
+) -> Callable[[str | None], Iterator[tuple[str, V]]]:
+    """A `paginate` source of the (key, value) pairs of `index` whose keys sort after
+    `low` and not after `high`, in O(log N + page): time windows of time-keyed indexes,
+    and the keys under one prefix (`low` = the prefix, `high` = the prefix and a
+    character above every key character)."""
+
+    def source(after: str | None) -> Iterator[tuple[str, V]]:
+        for key, value in index.items_after(after if after is not None and after > low else low):
+            if key > high:
+                return
+            yield key, value
+
+    return source
+
+
 def encode_token(scope: str, last_key: str) -> str:
     raw = json.dumps([scope, last_key], separators=(",", ":")).encode()
     # Standard base64: the Marker shape of marker-paged lists allows only [A-Za-z0-9+/=].

@@ -41,6 +41,10 @@ class RawRequest:
     query: dict[str, list[str]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # The operation the caller serialized, when known (the in-process interception knows
+    # it; an HTTP server does not). It settles URLs two operations share: an empty label
+    # makes DescribeCertificateProvider's URL ListCertificateProviders'.
+    operation: str | None = None
 
 
 @dataclass(slots=True)
@@ -94,6 +98,7 @@ class Router:
         # tries a handful of candidates; routes with a greedy label are kept apart.
         self._routes: dict[tuple[str, str, int], list[_Route]] = {}
         self._greedy: dict[str, list[_Route]] = {}
+        self._by_name: dict[str, _Route] = {}
         for name in operation_names(service):
             http = operation_model(service, name).http
             path, _, query = http["requestUri"].partition("?")
@@ -104,6 +109,7 @@ class Router:
             route = _Route(
                 name, segments, sum(1 for s in segments if not s.startswith("{")), required
             )
+            self._by_name[name] = route
             if segments[-1].endswith("+}"):
                 self._greedy.setdefault(http["method"], []).append(route)
             else:
@@ -118,11 +124,22 @@ class Router:
         return "" if first_segment.startswith("{") else first_segment
 
     def route(
-        self, method: str, path: str, query: dict[str, list[str]]
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        expected: str | None = None,
     ) -> tuple[str, dict[str, str]]:
-        """The operation name and the raw (still percent-encoded) URI labels."""
+        """The operation name and the raw (still percent-encoded) URI labels. When the
+        URL also fits `expected` (the operation the caller serialized), that one wins: an
+        empty URI label never turns a describe into a list."""
         parts = path.split("?", 1)[0].lstrip("/").split("/")
         count = len(parts)
+        if expected is not None:
+            own = self._by_name.get(expected)
+            labels = own.match(parts, query) if own is not None else None
+            if labels is not None and own is not None:
+                return own.operation, labels
         candidates = (
             *self._routes.get((method, parts[0], count), ()),
             *self._routes.get((method, "", count), ()),
@@ -175,14 +192,38 @@ def _identity(value: Any) -> Any:
 
 
 def _text_to_bool(value: str) -> bool:
-    return value.lower() == "true"
+    # Only the two literals are booleans: "yes", "1" or "" are malformed, not false.
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise ValueError(f"'{value}' is not a boolean (true or false)")
+
+
+# Java's int and long: AWS's services read integer members into these, so a value outside
+# them is malformed input (a 400), never compared with the member's range.
+_JAVA_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+def _java_integer(type_name: str, *, from_text: bool) -> Converter:
+    """Text (labels, query values, headers) becomes an int; a JSON body value stays as sent
+    (a string there is validation's "Member must be of type integer")."""
+    low, high = _JAVA_RANGES[type_name]
+
+    def convert(value: Any) -> Any:
+        number = int(value) if from_text and isinstance(value, str) else value
+        if isinstance(number, int) and not isinstance(number, bool) and not low <= number <= high:
+            raise ValueError(f"{number} is out of range for a Java {type_name} ({low}..{high})")
+        return number
+
+    return convert
 
 
 @functools.cache
 def _scalar_from_text(type_name: str) -> Converter:
     """How a URI label, query value or header value becomes a typed value."""
     if type_name in ("integer", "long"):
-        return int
+        return _java_integer(type_name, from_text=True)
     if type_name in ("float", "double"):
         return float
     if type_name == "boolean":
@@ -252,6 +293,8 @@ def _json_decoder(service: str, shape: Shape) -> Converter:
         converter = _timestamp_in
     elif type_name == "blob":
         converter = base64.b64decode
+    elif type_name in _JAVA_RANGES:
+        converter = _java_integer(type_name, from_text=False)
     else:
         converter = _identity
     _DECODERS[key] = converter

@@ -59,13 +59,28 @@ def tag_list(backend: Backend, arn: str) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags_of(backend, arn).items()]
 
 
+def _check_keys(tags: dict[str, str]) -> None:
+    for key in tags:
+        if key.lower().startswith("aws:"):
+            raise invalid_request(f"Tag keys starting with 'aws:' are reserved for AWS use: {key}")
+
+
+def check_new(arn: str, tags: dict[str, str]) -> None:
+    """Refuse the tags of a Create* request that the new resource could not take, before
+    anything is created (AWS's tag rules, as `add_tags` enforces them)."""
+    _check_keys(tags)
+    if len(tags) > MAX_TAGS:
+        raise ServiceError(
+            "LimitExceededException",
+            f"A resource can have at most {MAX_TAGS} tags; {arn} would have {len(tags)}.",
+        )
+
+
 def add_tags(backend: Backend, arn: str, tags: dict[str, str]) -> None:
     """Add or overwrite tags, enforcing AWS's tag rules."""
     if not tags:
         return
-    for key in tags:
-        if key.lower().startswith("aws:"):
-            raise invalid_request(f"Tag keys starting with 'aws:' are reserved for AWS use: {key}")
+    _check_keys(tags)
     current = backend.tags.setdefault(arn, {})
     merged = {**current, **tags}
     if len(merged) > MAX_TAGS:

@@ -80,6 +80,9 @@ def _class_body(name: str) -> str:
 
 _PROPERTY = re.compile(r"\\([pP])\{(\w+)\}")
 
+# What Java's `.` matches without DOTALL: every character but its line terminators.
+_JAVA_DOT = "[^\n\r\u0085\u2028\u2029]"
+
 
 @functools.cache
 def compile_java_pattern(pattern: str) -> re.Pattern[str]:
@@ -103,13 +106,18 @@ def compile_java_pattern(pattern: str) -> re.Pattern[str]:
             out.append(pattern[index : index + 2])
             index += 2
             continue
+        if char == "." and not in_class:
+            # Java's `.` matches anything but a line terminator (no DOTALL in the models).
+            out.append(_JAVA_DOT)
+            index += 1
+            continue
         if char == "[" and not in_class:
             in_class = True
         elif char == "]" and in_class:
             in_class = False
         out.append(char)
         index += 1
-    return re.compile("".join(out), re.ASCII | re.DOTALL)
+    return re.compile("".join(out), re.ASCII)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -408,11 +416,43 @@ def validation_error_code(service: str, operation: str) -> str:
     return _operation_check(service, operation)[1]
 
 
+# Members whose model constraints an operation's handler judges itself and reports in its
+# answer, as AWS does: (service, operation) -> path of list/structure members ("[]" walks
+# list items), then the member names. Families register them with `judged_by_handler`.
+HANDLER_CHECKED: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def judged_by_handler(
+    service: str, operation: str, path: tuple[str, ...], names: frozenset[str]
+) -> None:
+    """Leave the constraints of `names` (at `path` in the input) to the operation's
+    handler, which answers them itself instead of a request-level validation error."""
+    HANDLER_CHECKED[(service, operation)] = (path, names)
+
+
+def _without(value: Any, path: tuple[str, ...], names: frozenset[str]) -> Any:
+    """A copy of `value` without the members `names` at `path` ("[]" walks list items);
+    the rest shares the original objects."""
+    if not path:
+        return (
+            {k: v for k, v in value.items() if k not in names} if isinstance(value, dict) else value
+        )
+    step, rest = path[0], path[1:]
+    if step == "[]":
+        return [_without(item, rest, names) for item in value] if isinstance(value, list) else value
+    if isinstance(value, dict) and step in value:
+        return {**value, step: _without(value[step], rest, names)}
+    return value
+
+
 def validate(service: str, operation: str, params: dict[str, Any]) -> None:
     """Raise the AWS validation error if `params` break any documented constraint."""
     check, code = _operation_check(service, operation)
     if check is None:
         return
+    deferred = HANDLER_CHECKED.get((service, operation))
+    if deferred is not None:
+        params = _without(params, *deferred)
     errors: Errors = []
     check(params, "", errors)
     if errors:

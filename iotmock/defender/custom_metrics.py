@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
+from iotmock.defender.in_use import check_unused
 
 # AWS IoT Device Defender quota: custom metrics per account and region.
 MAX_CUSTOM_METRICS = 100
@@ -106,20 +107,14 @@ def describe_custom_metric(ctx: RequestContext, params: Params) -> dict[str, Any
 @operation("iot", "UpdateCustomMetric")
 def update_custom_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
     metric = get_custom_metric(ctx.backend, params["metricName"])
-    metric.display_name = params["displayName"]
-    metric.last_modified_at = clock.now()
+    crud.apply(metric, {"display_name": params["displayName"]})
     return _description(metric)
 
 
 @operation("iot", "DeleteCustomMetric")
 def delete_custom_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
     name = params["metricName"]
-    users = metric_store(ctx.backend).users.get(name)
-    if users:
-        raise invalid_request(
-            f"Custom metric {name} is used by security profiles ({', '.join(users)}). "
-            "Remove it from every security profile before deleting it."
-        )
+    check_unused(CUSTOM_METRICS.label, name, metric_store(ctx.backend).users.get(name))
     # The model lists no ResourceNotFoundException: deleting a missing metric succeeds.
     crud.discard(CUSTOM_METRICS, ctx.backend, name)
     return {}

@@ -12,15 +12,15 @@ action). Detect mitigation supports ADD_THINGS_TO_THING_GROUP actions only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock
+from iotmock.core import clock, crud
 from iotmock.core.backend import Backend
-from iotmock.core.errors import ServiceError, invalid_request, not_found
+from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, page_of, paginate
+from iotmock.core.paging import SortedIndex, key_range
+from iotmock.core.task_kinds import TaskKind
 from iotmock.defender.mitigation_actions import MitigationAction, get_mitigation_action
 from iotmock.defender.security_profiles import get_profile
 from iotmock.defender.violations import Violation, violation_store
@@ -109,11 +109,11 @@ def _store(backend: Backend) -> DetectTaskStore:
     return backend.store(DetectTaskStore)
 
 
-def _get_task(backend: Backend, task_id: str) -> DetectTask:
-    task = _store(backend).tasks.get(task_id)
-    if task is None:
-        raise not_found(f"Detect mitigation actions task {task_id} does not exist.")
-    return task
+DETECT_TASKS: TaskKind[DetectTask] = TaskKind(
+    "Detect mitigation actions task",
+    lambda backend: _store(backend).tasks,
+    client_token=lambda task: task.client_request_token,
+)
 
 
 def _actions(backend: Backend, names: list[str]) -> list[MitigationAction]:
@@ -238,10 +238,7 @@ def _run(ctx: RequestContext, store: DetectTaskStore, task: DetectTask) -> None:
 def run_held(ctx: RequestContext) -> list[str]:
     """Run every IN_PROGRESS task to completion; their ids."""
     store = _store(ctx.backend)
-    ran = [task for task in store.tasks.values() if task.status == "IN_PROGRESS"]
-    for task in ran:
-        _run(ctx, store, task)
-    return [task.task_id for task in ran]
+    return DETECT_TASKS.run_held(ctx.backend, lambda task: _run(ctx, store, task))
 
 
 def hold(backend: Backend, held: bool) -> None:
@@ -253,14 +250,8 @@ def start_detect_mitigation_actions_task(ctx: RequestContext, params: Params) ->
     backend = ctx.backend
     store = _store(backend)
     task_id = params["taskId"]
-    existing = store.tasks.get(task_id)
-    if existing is not None:
-        if existing.client_request_token == params["clientRequestToken"]:
-            return {"taskId": task_id}
-        raise ServiceError(
-            "TaskAlreadyExistsException",
-            f"Detect mitigation actions task {task_id} already exists.",
-        )
+    if DETECT_TASKS.repeated(backend, task_id, params["clientRequestToken"]):
+        return {"taskId": task_id}  # An idempotent retry.
     actions = _actions(backend, params["actions"])
     violations = _select(backend, params)
     now = clock.now()
@@ -285,13 +276,7 @@ def start_detect_mitigation_actions_task(ctx: RequestContext, params: Params) ->
 
 @operation("iot", "CancelDetectMitigationActionsTask")
 def cancel_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    task = _get_task(ctx.backend, params["taskId"])
-    if task.status != "IN_PROGRESS":
-        raise invalid_request(
-            f"Detect mitigation actions task {task.task_id} is {task.status}; only an "
-            "IN_PROGRESS task can be canceled."
-        )
-    task.status = "CANCELED"
+    task = DETECT_TASKS.cancel(ctx.backend, params["taskId"])
     task.pending = []
     task.ended_at = clock.now()
     return {}
@@ -299,20 +284,22 @@ def cancel_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -
 
 @operation("iot", "DescribeDetectMitigationActionsTask")
 def describe_detect_mitigation_actions_task(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    return {"taskSummary": _get_task(ctx.backend, params["taskId"]).summary()}
+    return {"taskSummary": DETECT_TASKS.get(ctx.backend, params["taskId"]).summary()}
 
 
 @operation("iot", "ListDetectMitigationActionsTasks")
 def list_detect_mitigation_actions_tasks(ctx: RequestContext, params: Params) -> dict[str, Any]:
     start, end = params["startTime"].timestamp(), params["endTime"].timestamp()
-    page, token = page_of(
-        f"ListDetectMitigationActionsTasks:{start}:{end}",
-        _store(ctx.backend).tasks,
+    return crud.page(
+        ctx,
         params,
+        _store(ctx.backend).tasks.items_after,
+        "tasks",
+        DetectTask.summary,
+        scope=f"{start}:{end}",
         keep=lambda task: start <= task.started_at <= end,
         default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"tasks": [task.summary() for task in page], "nextToken": token}
 
 
 @operation("iot", "ListDetectMitigationActionsExecutions")
@@ -336,20 +323,20 @@ def list_detect_mitigation_actions_executions(
             and (end is None or execution.started_at <= end)
         )
 
-    def source(after: str | None) -> Iterator[tuple[str, Execution]]:
-        # With a taskId, start at the task's first execution and stop after its last.
-        first = after if after is not None else (f"{task_id}\0" if task_id else None)
-        for key, execution in store.executions.items_after(first):
-            if task_id is not None and execution.task_id != task_id:
-                return
-            yield key, execution
-
-    page, token = paginate(
-        f"ListDetectMitigationActionsExecutions:{task_id}:{violation_id}:{thing_name}:{start}:{end}",
+    # With a taskId, the executions keyed "<task id>\0<sequence>", in run order.
+    executions = store.executions
+    source = (
+        executions.items_after
+        if task_id is None
+        else key_range(executions, f"{task_id}\0", f"{task_id}\1")
+    )
+    return crud.page(
+        ctx,
+        params,
         source,
-        params.get("nextToken"),
-        params.get("maxResults"),
+        "actionsExecutions",
+        Execution.shape,
+        scope=f"{task_id}:{violation_id}:{thing_name}:{start}:{end}",
         keep=keep,
         default_limit=DEFAULT_PAGE_SIZE,
     )
-    return {"actionsExecutions": [e.shape() for e in page], "nextToken": token}

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
+from iotmock.defender.in_use import check_unused
 from iotmock.messaging.log import topic_matches
 
 # AWS IoT Device Defender quota: dimensions per account and region.
@@ -123,20 +124,14 @@ def describe_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def update_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
     dimension = get_dimension(ctx.backend, params["name"])
     _check_values(params["stringValues"])
-    dimension.string_values = list(params["stringValues"])
-    dimension.last_modified_at = clock.now()
+    crud.apply(dimension, {"string_values": list(params["stringValues"])})
     return _description(dimension)
 
 
 @operation("iot", "DeleteDimension")
 def delete_dimension(ctx: RequestContext, params: Params) -> dict[str, Any]:
     name = params["name"]
-    users = dimension_store(ctx.backend).users.get(name)
-    if users:
-        raise invalid_request(
-            f"Dimension {name} is used by security profiles ({', '.join(users)}). "
-            "Remove it from every security profile before deleting it."
-        )
+    check_unused(DIMENSIONS.label, name, dimension_store(ctx.backend).users.get(name))
     # The model lists no ResourceNotFoundException: deleting a missing dimension succeeds.
     crud.discard(DIMENSIONS, ctx.backend, name)
     return {}

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
@@ -132,16 +132,12 @@ def describe_mitigation_action(ctx: RequestContext, params: Params) -> dict[str,
 @operation("iot", "UpdateMitigationAction")
 def update_mitigation_action(ctx: RequestContext, params: Params) -> dict[str, Any]:
     action = get_mitigation_action(ctx.backend, params["actionName"])
-    role_arn = params.get("roleArn")
-    if role_arn is not None:
-        check_role_arn(role_arn)
-    action_params = params.get("actionParams")
-    if action_params is not None:
-        action.action_type = _action_type(action_params)
-        action.params = action_params
-    if role_arn is not None:
-        action.role_arn = role_arn
-    action.last_modified_at = clock.now()
+    changed = crud.changes(params, {"roleArn": "role_arn", "actionParams": "params"})
+    if "role_arn" in changed:
+        check_role_arn(changed["role_arn"])
+    if "params" in changed:
+        changed["action_type"] = _action_type(changed["params"])
+    crud.apply(action, changed)
     return _identity(action)
 
 

@@ -13,6 +13,7 @@ ValidateSecurityProfileBehaviors (reported as validationErrors).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,12 +23,24 @@ from iotmock.core import clock, tagging
 from iotmock.core.backend import Backend
 from iotmock.core.errors import already_exists, invalid_request, limit_exceeded, not_found
 from iotmock.core.events import subscribe
+from iotmock.core.model import service_model
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, page_of, paginate
+from iotmock.core.validation import judged_by_handler
 from iotmock.defender import custom_metrics, dimensions
 from iotmock.registry.records import registry_of
 from iotmock.registry.thing_groups import ancestors, descendants
 from iotmock.registry.things import check_expected_version
+
+# The criteria members ValidateSecurityProfileBehaviors judges itself (valid: false, as
+# AWS's CLI example shows) instead of a request-level validation error.
+CRITERIA_COUNTS = ("consecutiveDatapointsToAlarm", "consecutiveDatapointsToClear")
+judged_by_handler(
+    "iot",
+    "ValidateSecurityProfileBehaviors",
+    ("behaviors", "[]", "criteria"),
+    frozenset(CRITERIA_COUNTS),
+)
 
 # AWS IoT Device Defender quota: security profiles attached to one target.
 MAX_PROFILES_PER_TARGET = 5
@@ -109,8 +122,8 @@ def _metric_errors(backend: Backend, where: str, metric: str) -> tuple[MetricInf
     if info is not None:
         return info, ""
     if metric.startswith("aws:"):
-        return None, f"{where}: metric {metric} is not a Device Defender metric."
-    return None, f"{where}: custom metric {metric} does not exist."
+        return None, f"{where} metric {metric} is not a Device Defender metric."
+    return None, f"{where} custom metric {metric} does not exist."
 
 
 def _dimension_error(
@@ -118,48 +131,49 @@ def _dimension_error(
 ) -> str | None:
     dimension_name = dimension["dimensionName"]
     if not info.takes_dimension:
-        return f"{where}: metric {metric} cannot be scoped by a dimension."
+        return f"{where} metric {metric} cannot be scoped by a dimension."
     if dimensions.find_dimension(backend, dimension_name) is None:
-        return f"{where}: dimension {dimension_name} does not exist."
+        return f"{where} dimension {dimension_name} does not exist."
     return None
 
 
 def _criteria_errors(
     name: str, metric: str, info: MetricInfo, criteria: dict[str, Any]
 ) -> list[str]:
+    bad = f"Behavior {name} is malformed."  # AWS's prefix (CLI example)
     operator = criteria.get("comparisonOperator")
     value = criteria.get("value")
     if criteria.get("mlDetectionConfig") is not None:
         if not info.machine_learning:
-            return [f"Behavior {name}: metric {metric} is not supported by ML Detect."]
+            return [f"{bad} metric {metric} is not supported by ML Detect."]
         if operator or value or criteria.get("statisticalThreshold"):
             return [
-                f"Behavior {name}: an ML Detect behavior takes no comparisonOperator, value "
+                f"{bad} An ML Detect behavior takes no comparisonOperator, value "
                 "or statisticalThreshold."
             ]
         return []
     operators, value_member = _KIND_RULES[info.kind]
     if operator is None:
-        return [f"Behavior {name}: criteria must have a comparisonOperator."]
+        return [f"{bad} Criteria must have a comparisonOperator."]
     if operator not in operators:
         return [
-            f"Behavior {name}: comparisonOperator {operator} is not valid for metric {metric} "
+            f"{bad} comparisonOperator {operator} is not valid for metric {metric} "
             f"of type {info.kind}; use one of {', '.join(sorted(operators))}."
         ]
     if criteria.get("statisticalThreshold") is not None:
         if info.kind not in _STATISTICAL_KINDS:
-            return [f"Behavior {name}: metric {metric} does not support a statisticalThreshold."]
+            return [f"{bad} metric {metric} does not support a statisticalThreshold."]
         if value:
-            return [f"Behavior {name}: give either a value or a statisticalThreshold, not both."]
+            return [f"{bad} Give either a value or a statisticalThreshold, not both."]
         return []
     if not value or value.get(value_member) is None:
-        return [f"Behavior {name}: metric {metric} needs a criteria value with {value_member}."]
+        return [f"{bad} metric {metric} needs a criteria value with {value_member}."]
     if value_member == "cidrs" and not all(_is_cidr(c) for c in value["cidrs"]):
-        return [f"Behavior {name}: criteria value cidrs must be IP addresses or CIDR blocks."]
+        return [f"{bad} Criteria value cidrs must be IP addresses or CIDR blocks."]
     others = sorted(member for member in value if member != value_member)
     if others:
         return [
-            f"Behavior {name}: metric {metric} takes a value with {value_member} only, "
+            f"{bad} metric {metric} takes a value with {value_member} only, "
             f"not {', '.join(others)}."
         ]
     return []
@@ -180,19 +194,25 @@ def behavior_errors(backend: Backend, behaviors: list[dict[str, Any]]) -> list[s
     for behavior in behaviors:
         name = behavior["name"]
         if name in seen:
-            errors.append(f"Behavior {name}: behavior names must be unique in a profile.")
+            errors.append(
+                f"Behavior {name} is malformed. behavior names must be unique in a profile."
+            )
         seen.add(name)
+        # Structural (model range) problems first: they hold whatever the metric is.
+        errors.extend(_range_errors(name, behavior.get("criteria") or {}))
         metric = behavior.get("metric")
         if metric is None:
-            errors.append(f"Behavior {name}: metric must be specified.")
+            errors.append(f"Behavior {name} is malformed. metric must be specified.")
             continue
-        info, message = _metric_errors(backend, f"Behavior {name}", metric)
+        info, message = _metric_errors(backend, f"Behavior {name} is malformed.", metric)
         if info is None:
             errors.append(message)
             continue
         dimension = behavior.get("metricDimension")
         if dimension is not None:
-            problem = _dimension_error(backend, f"Behavior {name}", metric, info, dimension)
+            problem = _dimension_error(
+                backend, f"Behavior {name} is malformed.", metric, info, dimension
+            )
             if problem is not None:
                 errors.append(problem)
         criteria = behavior.get("criteria")
@@ -201,16 +221,52 @@ def behavior_errors(backend: Backend, behaviors: list[dict[str, Any]]) -> list[s
     return errors
 
 
+@functools.cache
+def _count_limits() -> dict[str, tuple[int | None, int | None]]:
+    """(min, max) of each datapoint count, from the model (read once)."""
+    shape = service_model("iot").shape_for("BehaviorCriteria")
+    return {
+        member: (
+            shape.members[member].metadata.get("min"),
+            shape.members[member].metadata.get("max"),
+        )
+        for member in CRITERIA_COUNTS
+    }
+
+
+def _range_errors(name: str, criteria: dict[str, Any]) -> list[str]:
+    """The datapoint counts out of their model range, in AWS's words (CLI example
+    validate-security-profile-behaviors): `consecutiveDatapointsToAlarm 100000 should be
+    in range[1,10]`. ValidateSecurityProfileBehaviors receives them unchecked by the wire
+    layer (`judged_by_handler` above); Create/Update never get this far with them."""
+    errors = []
+    for member, (low, high) in _count_limits().items():
+        value = criteria.get(member)
+        if value is None:
+            continue
+        # The wire layer left even the type to this check (a raw caller may send "3").
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            errors.append(
+                f"Behavior {name} is malformed. {member} {value} should be in range[{low},{high}]"
+            )
+    return errors
+
+
 def _retained_errors(backend: Backend, retained: list[dict[str, Any]]) -> list[str]:
     errors: list[str] = []
     for item in retained:
         metric = item["metric"]
-        info, message = _metric_errors(backend, "additionalMetricsToRetainV2", metric)
+        info, message = _metric_errors(backend, "additionalMetricsToRetainV2:", metric)
         if info is None:
             errors.append(message)
         elif item.get("metricDimension") is not None:
             problem = _dimension_error(
-                backend, "additionalMetricsToRetainV2", metric, info, item["metricDimension"]
+                backend, "additionalMetricsToRetainV2:", metric, info, item["metricDimension"]
             )
             if problem is not None:
                 errors.append(problem)
@@ -346,7 +402,7 @@ def _check_definition(backend: Backend, params: Params) -> None:
     errors = behavior_errors(backend, params.get("behaviors") or [])
     errors += _retained_errors(backend, params.get("additionalMetricsToRetainV2") or [])
     for metric in params.get("additionalMetricsToRetain") or ():
-        info, message = _metric_errors(backend, "additionalMetricsToRetain", metric)
+        info, message = _metric_errors(backend, "additionalMetricsToRetain:", metric)
         if info is None:
             errors.append(message)
     if errors:

@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from iotmock.core import clock
+from iotmock.core import clock, crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import invalid_request
 from iotmock.core.events import subscribe
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, page_of, paginate
+from iotmock.core.paging import SortedIndex, key_range
 from iotmock.defender import dimensions
 from iotmock.defender.security_profiles import (
     SecurityProfile,
@@ -173,6 +173,11 @@ def time_key(time: float) -> str:
 
 def violation_store(backend: Backend) -> ViolationStore:
     return backend.store(ViolationStore)
+
+
+def active_violations_of(backend: Backend, thing_name: str) -> list[Violation]:
+    """The active violations of a thing (what fleet indexing's VIOLATIONS mode indexes)."""
+    return list(violation_store(backend).active_by_thing.get(thing_name, SortedIndex()).values())
 
 
 # ---------------------------------------------------------------- evaluation
@@ -423,7 +428,8 @@ def _keep(params: Params) -> Callable[[Violation], bool]:
     return keep
 
 
-def _scope(operation_name: str, params: Params) -> str:
+def _scope(params: Params) -> str:
+    """The filters of ListActiveViolations / ListViolationEvents, which tie its tokens."""
     members = (
         "thingName",
         "securityProfileName",
@@ -431,7 +437,7 @@ def _scope(operation_name: str, params: Params) -> str:
         "listSuppressedAlerts",
         "verificationState",
     )
-    return ":".join([operation_name, *(str(params.get(m)) for m in members)])
+    return ":".join(str(params.get(m)) for m in members)
 
 
 def _additional_info(violation: Violation) -> dict[str, Any] | None:
@@ -443,33 +449,29 @@ def _additional_info(violation: Violation) -> dict[str, Any] | None:
 def list_active_violations(ctx: RequestContext, params: Params) -> dict[str, Any]:
     if params.get("securityProfileName") is not None:
         get_profile(ctx.backend, params["securityProfileName"])
-    keep = _keep(params)
-    page, token = page_of(
-        _scope("ListActiveViolations", params),
-        violation_store(ctx.backend).active_of(
-            params.get("thingName"), params.get("securityProfileName")
-        ),
-        params,
-        keep=keep,
+    active = violation_store(ctx.backend).active_of(
+        params.get("thingName"), params.get("securityProfileName")
     )
-    return {
-        "activeViolations": [
-            {
-                "violationId": v.violation_id,
-                "thingName": v.thing_name,
-                "securityProfileName": v.profile_name,
-                "behavior": v.behavior,
-                "lastViolationValue": v.last_value,
-                "violationEventAdditionalInfo": _additional_info(v),
-                "verificationState": v.verification_state,
-                "verificationStateDescription": v.verification_description,
-                "lastViolationTime": v.last_time,
-                "violationStartTime": v.start_time,
-            }
-            for v in page
-        ],
-        "nextToken": token,
-    }
+    return crud.page(
+        ctx,
+        params,
+        active.items_after,
+        "activeViolations",
+        lambda v: {
+            "violationId": v.violation_id,
+            "thingName": v.thing_name,
+            "securityProfileName": v.profile_name,
+            "behavior": v.behavior,
+            "lastViolationValue": v.last_value,
+            "violationEventAdditionalInfo": _additional_info(v),
+            "verificationState": v.verification_state,
+            "verificationStateDescription": v.verification_description,
+            "lastViolationTime": v.last_time,
+            "violationStartTime": v.start_time,
+        },
+        scope=_scope(params),
+        keep=_keep(params),
+    )
 
 
 def _time_range(params: Params) -> tuple[float, float]:
@@ -484,46 +486,33 @@ def _between(
 ) -> Callable[[str | None], Iterator[tuple[str, T]]]:
     """A `paginate` source over a "<time>:<sequence>"-keyed index, limited to
     [start, end]."""
-    first, last = time_key(start), time_key(end) + ";"  # ";" sorts after ":<sequence>"
-
-    def source(after: str | None) -> Iterator[tuple[str, T]]:
-        for key, item in index.items_after(after if after is not None else first):
-            if key > last:
-                return
-            yield key, item
-
-    return source
+    return key_range(index, time_key(start), time_key(end) + ";")  # ";" sorts after ":<n>"
 
 
 @operation("iot", "ListViolationEvents")
 def list_violation_events(ctx: RequestContext, params: Params) -> dict[str, Any]:
     start, end = _time_range(params)
     keep = _keep(params)
-    page, token = paginate(
-        f"{_scope('ListViolationEvents', params)}:{start}:{end}",
+    return crud.page(
+        ctx,
+        params,
         _between(violation_store(ctx.backend).events, start, end),
-        params.get("nextToken"),
-        params.get("maxResults"),
+        "violationEvents",
+        lambda e: {
+            "violationId": e.violation.violation_id,
+            "thingName": e.violation.thing_name,
+            "securityProfileName": e.violation.profile_name,
+            "behavior": e.violation.behavior,
+            "metricValue": e.metric_value,
+            "violationEventAdditionalInfo": _additional_info(e.violation),
+            "violationEventType": e.event_type,
+            "verificationState": e.violation.verification_state,
+            "verificationStateDescription": e.violation.verification_description,
+            "violationEventTime": e.time,
+        },
+        scope=f"{_scope(params)}:{start}:{end}",
         keep=lambda event: keep(event.violation),
     )
-    return {
-        "violationEvents": [
-            {
-                "violationId": e.violation.violation_id,
-                "thingName": e.violation.thing_name,
-                "securityProfileName": e.violation.profile_name,
-                "behavior": e.violation.behavior,
-                "metricValue": e.metric_value,
-                "violationEventAdditionalInfo": _additional_info(e.violation),
-                "violationEventType": e.event_type,
-                "verificationState": e.violation.verification_state,
-                "verificationStateDescription": e.violation.verification_description,
-                "violationEventTime": e.time,
-            }
-            for e in page
-        ],
-        "nextToken": token,
-    }
 
 
 @operation("iot", "PutVerificationStateOnViolation")
@@ -550,13 +539,14 @@ def list_metric_values(ctx: RequestContext, params: Params) -> dict[str, Any]:
         operator = operator or "IN"
     key = (params["thingName"], params["metricName"], dimension_name, operator)
     series = violation_store(ctx.backend).datapoints.get(key) or SortedIndex()
-    page, token = paginate(
-        f"ListMetricValues:{key}:{start}:{end}",
+    return crud.page(
+        ctx,
+        params,
         _between(series, start, end),
-        params.get("nextToken"),
-        params.get("maxResults"),
+        "metricDatumList",
+        lambda datum: datum,
+        scope=f"{key}:{start}:{end}",
     )
-    return {"metricDatumList": page, "nextToken": token}
 
 
 @operation("iot", "GetBehaviorModelTrainingSummaries")
@@ -578,14 +568,15 @@ def get_behavior_model_training_summaries(ctx: RequestContext, params: Params) -
                     continue
                 yield key, _training_summary(store, profile, behavior["name"], now)
 
-    page, token = paginate(
-        f"GetBehaviorModelTrainingSummaries:{name}",
+    return crud.page(
+        ctx,
+        params,
         source,
-        params.get("nextToken"),
-        params.get("maxResults"),
+        "summaries",
+        lambda summary: summary,
+        scope=str(name),
         default_limit=TRAINING_SUMMARIES_PAGE,
     )
-    return {"summaries": page, "nextToken": token}
 
 
 def _training_summary(

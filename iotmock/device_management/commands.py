@@ -393,11 +393,10 @@ def get_command_handler(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "UpdateCommand")
 def update_command(ctx: RequestContext, params: Params) -> dict[str, Any]:
     command = get_command(ctx.backend, params["commandId"])
-    changes = {
-        name: params[name]
-        for name in ("displayName", "description", "deprecated")
-        if params.get(name) is not None
-    }
+    changes = crud.changes(
+        params,
+        {"displayName": "display_name", "description": "description", "deprecated": "deprecated"},
+    )
     if not changes:
         raise validation_error(
             "Specify at least one of displayName, description or deprecated to update."
@@ -407,16 +406,10 @@ def update_command(ctx: RequestContext, params: Params) -> dict[str, Any]:
             f"Command {command.command_id} is pending deletion and cannot be updated.",
             command.command_id,
         )
-    now = _clock.now()
-    if "displayName" in changes:
-        command.display_name = changes["displayName"]
-    if "description" in changes:
-        command.description = changes["description"]
-    deprecated = changes.get("deprecated")
-    if deprecated is not None and deprecated != command.deprecated:
-        command.deprecated = deprecated
-        command.deprecated_at = now if deprecated else None
-    command.last_updated_at = now
+    deprecating = changes.get("deprecated", command.deprecated) != command.deprecated
+    now = crud.apply(command, changes, stamp="last_updated_at")
+    if deprecating:
+        command.deprecated_at = now if command.deprecated else None
     return {
         "commandId": command.command_id,
         "displayName": command.display_name,

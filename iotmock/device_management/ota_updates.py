@@ -13,12 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock
-from iotmock.core.backend import Backend
-from iotmock.core.errors import ServiceError, already_exists, invalid_request, not_found
+from iotmock.core import crud
+from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, page_of
-from iotmock.core.tagging import drop, tag_on_create, taggable
+from iotmock.core.paging import SortedIndex
 from iotmock.jobs import engine as model
 
 JOB_PREFIX = "AFR_OTA-"
@@ -45,18 +43,6 @@ class OtaUpdate:
 @dataclass(slots=True)
 class OtaStore:
     updates: SortedIndex[OtaUpdate] = field(default_factory=SortedIndex)
-
-
-@taggable("otaupdate")
-def _ota_exists(backend: Backend, ota_update_id: str) -> bool:
-    return ota_update_id in backend.store(OtaStore).updates
-
-
-def _get(backend: Backend, ota_update_id: str) -> OtaUpdate:
-    update = backend.store(OtaStore).updates.get(ota_update_id)
-    if update is None:
-        raise not_found(f"OTA update {ota_update_id} cannot be found.")
-    return update
 
 
 def _file_entry(position: int, spec: dict[str, Any]) -> dict[str, Any]:
@@ -124,49 +110,7 @@ def _check_files(files: list[dict[str, Any]]) -> None:
             )
 
 
-@operation("iot", "CreateOTAUpdate")
-def create_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    updates = backend.store(OtaStore).updates
-    ota_id = params["otaUpdateId"]
-    arn = backend.arn(f"otaupdate/{ota_id}")
-    if ota_id in updates:
-        raise already_exists(f"OTA update {ota_id} already exists.", ota_id, arn)
-    _check_files(params["files"])
-    _check_presigned_expiry(params.get("awsJobPresignedUrlConfig"))
-    config = {job: params.get(ota) for ota, job in _JOB_CONFIG.items()}
-    abort = params.get("awsJobAbortConfig")
-    if abort is not None:
-        config["abortConfig"] = {"criteriaList": abort.get("abortCriteriaList") or []}
-    tag_on_create(backend, arn, params.get("tags"))  # may refuse the tags: first
-    try:
-        job = model.create_job_record(
-            ctx,
-            f"{JOB_PREFIX}{ota_id}",
-            params["targets"],
-            document=_job_document(params),
-            target_selection=params.get("targetSelection"),
-            description=params.get("description"),
-            config=config,
-        )
-    except ServiceError:
-        drop(backend, arn)
-        raise
-    now = clock.now()
-    stored = {k: v for k, v in params.items() if k != "tags"}
-    updates[ota_id] = OtaUpdate(ota_id, arn, now, now, stored, job.job_id, job.arn)
-    return {
-        "otaUpdateId": ota_id,
-        "awsIotJobId": job.job_id,
-        "otaUpdateArn": arn,
-        "awsIotJobArn": job.arn,
-        "otaUpdateStatus": "CREATE_PENDING",
-    }
-
-
-@operation("iot", "GetOTAUpdate")
-def get_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    update = _get(ctx.backend, params["otaUpdateId"])
+def _info(update: OtaUpdate) -> dict[str, Any]:
     request = update.request
     return {
         "otaUpdateInfo": {
@@ -189,28 +133,69 @@ def get_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
     }
 
 
+OTA_UPDATES: crud.ResourceKind[OtaUpdate] = crud.ResourceKind(
+    label="OTA update",
+    arn_type="otaupdate",
+    index=lambda backend: backend.store(OtaStore).updates,
+    describe=_info,
+    summary=lambda u: {
+        "otaUpdateId": u.ota_update_id,
+        "otaUpdateArn": u.arn,
+        "creationDate": u.created_at,
+    },
+    list_member="otaUpdates",
+    missing="{label} {name} cannot be found.",
+)
+
+
+@operation("iot", "CreateOTAUpdate")
+def create_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    ota_id = params["otaUpdateId"]
+
+    def build(arn: str, now: float) -> OtaUpdate:
+        _check_files(params["files"])
+        _check_presigned_expiry(params.get("awsJobPresignedUrlConfig"))
+        config = {job: params.get(ota) for ota, job in _JOB_CONFIG.items()}
+        abort = params.get("awsJobAbortConfig")
+        if abort is not None:
+            config["abortConfig"] = {"criteriaList": abort.get("abortCriteriaList") or []}
+        job = model.create_job_record(
+            ctx,
+            f"{JOB_PREFIX}{ota_id}",
+            params["targets"],
+            document=_job_document(params),
+            target_selection=params.get("targetSelection"),
+            description=params.get("description"),
+            config=config,
+        )
+        stored = {k: v for k, v in params.items() if k != "tags"}
+        return OtaUpdate(ota_id, arn, now, now, stored, job.job_id, job.arn)
+
+    update = crud.create(OTA_UPDATES, ctx.backend, ota_id, build, params.get("tags"))
+    return {
+        "otaUpdateId": ota_id,
+        "awsIotJobId": update.job_id,
+        "otaUpdateArn": update.arn,
+        "awsIotJobArn": update.job_arn,
+        "otaUpdateStatus": "CREATE_PENDING",
+    }
+
+
+@operation("iot", "GetOTAUpdate")
+def get_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    return crud.describe(OTA_UPDATES, ctx.backend, params["otaUpdateId"])
+
+
 @operation("iot", "ListOTAUpdates")
 def list_ota_updates(ctx: RequestContext, params: Params) -> dict[str, Any]:
     status = params.get("otaUpdateStatus")
-    page, token = page_of(
-        f"ListOTAUpdates:{status}",
-        ctx.backend.store(OtaStore).updates,
-        params,
-        keep=(lambda u: u.status == status) if status else None,
-    )
-    return {
-        "otaUpdates": [
-            {"otaUpdateId": u.ota_update_id, "otaUpdateArn": u.arn, "creationDate": u.created_at}
-            for u in page
-        ],
-        "nextToken": token,
-    }
+    keep = (lambda u: u.status == status) if status else None
+    return crud.list_page(OTA_UPDATES, ctx, params, keep=keep, scope=str(status))
 
 
 @operation("iot", "DeleteOTAUpdate")
 def delete_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    update = _get(backend, params["otaUpdateId"])
+    update = OTA_UPDATES.get(ctx.backend, params["otaUpdateId"])
     store = model.jobs_store(ctx)
     job = store.jobs.get(update.job_id)
     if job is not None:
@@ -222,6 +207,5 @@ def delete_ota_update(ctx: RequestContext, params: Params) -> dict[str, Any]:
                 "cancel it first or set forceDeleteAWSJob to true."
             )
         model.delete_job(ctx, store, job, force=True)
-    backend.store(OtaStore).updates.pop(update.ota_update_id)
-    drop(backend, update.arn)
+    crud.delete(OTA_UPDATES, ctx.backend, update.ota_update_id)
     return {}

@@ -242,13 +242,10 @@ def update_package(ctx: RequestContext, params: Params) -> dict[str, Any]:
         )
     if default_name is not None and default_name not in package.versions:
         raise not_found(f"Package version {package.name}@{default_name} does not exist.")
-    if params.get("description") is not None:
-        package.description = params["description"]
-    if default_name is not None:
-        package.default_version_name = default_name
-    elif unset:
-        package.default_version_name = None
-    package.modified_at = clock.now()
+    changed = crud.changes(params, {"description": "description"})
+    if default_name is not None or unset:
+        changed["default_version_name"] = default_name
+    crud.apply(package, changed, stamp="modified_at")
     return {}
 
 
@@ -366,15 +363,11 @@ def update_package_version(ctx: RequestContext, params: Params) -> dict[str, Any
     new_artifact = _artifact(artifact) if artifact is not None else version.artifact
     action = params.get("action")
     status = _next_status(version, action) if action else version.status
+    changed = crud.changes(params, {"description": "description", "recipe": "recipe"})
     if attributes is not None:
-        version.attributes = dict(attributes)
-    version.artifact = new_artifact
-    if params.get("description") is not None:
-        version.description = params["description"]
-    if params.get("recipe") is not None:
-        version.recipe = params["recipe"]
-    version.status = status
-    version.modified_at = clock.now()
+        changed["attributes"] = dict(attributes)
+    changed.update(artifact=new_artifact, status=status)
+    crud.apply(version, changed, stamp="modified_at")
     return {}
 
 

@@ -153,16 +153,14 @@ def update_stream(ctx: RequestContext, params: Params) -> dict[str, Any]:
         raise limit_exceeded(
             f"Stream {stream.stream_id} reached its maximum version {MAX_VERSION}."
         )
-    files = params.get("files")
-    if files is not None:
-        stream.files = _checked_files(files)
-    if params.get("description") is not None:
-        stream.description = params["description"]
-    if params.get("roleArn") is not None:
-        stream.role_arn = params["roleArn"]
+    changed = crud.changes(
+        params, {"files": "files", "description": "description", "roleArn": "role_arn"}
+    )
+    if "files" in changed:
+        changed["files"] = _checked_files(changed["files"])
     # Every update increments the version (API:UpdateStream), changed or not.
     stream.version += 1
-    stream.last_updated_at = clock.now()
+    crud.apply(stream, changed, stamp="last_updated_at")
     return _identity(stream)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 import uuid
@@ -23,17 +24,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from iotmock.core import clock, tagging
+from iotmock.core import crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import (
     ServiceError,
     already_exists,
     delete_conflict,
     invalid_request,
-    limit_exceeded,
     not_found,
 )
-from iotmock.core.marker_pages import name_page
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
 from iotmock.identity.authorization import parse_policy
@@ -83,22 +82,6 @@ def register_handler(backend: Backend, authorizer: str, handler: AuthorizerHandl
     """Make `handler` answer TestInvokeAuthorizer for the authorizer named `authorizer`,
     or for every authorizer whose function ARN is `authorizer`."""
     _store(backend).handlers[authorizer] = handler
-
-
-def get_authorizer(backend: Backend, name: str) -> Authorizer:
-    authorizer = _store(backend).authorizers.get(name)
-    if authorizer is None:
-        raise not_found(f"Authorizer {name} cannot be found.")
-    return authorizer
-
-
-def authorizer_exists(backend: Backend, name: str) -> bool:
-    return name in _store(backend).authorizers
-
-
-@tagging.taggable("authorizer")
-def _authorizer_exists(backend: Backend, name: str) -> bool:
-    return authorizer_exists(backend, name)
 
 
 def _check_function_arn(arn: str) -> None:
@@ -154,69 +137,79 @@ def _identity(authorizer: Authorizer) -> dict[str, Any]:
     return {"authorizerName": authorizer.name, "authorizerArn": authorizer.arn}
 
 
+AUTHORIZERS: crud.ResourceKind[Authorizer] = crud.ResourceKind(
+    label="Authorizer",
+    arn_type="authorizer",
+    index=lambda backend: _store(backend).authorizers,
+    describe=lambda authorizer: {"authorizerDescription": describe(authorizer)},
+    summary=_identity,
+    list_member="authorizers",
+    paging=crud.MARKERS,
+    quota=MAX_AUTHORIZERS,
+    missing="{label} {name} cannot be found.",
+)
+get_authorizer = AUTHORIZERS.get
+authorizer_exists = AUTHORIZERS.exists
+
+
 # --------------------------------------------------------------------------- CRUD
 
 
 @operation("iot", "CreateAuthorizer")
 def create_authorizer(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    store = _store(backend)
-    name = params["authorizerName"]
-    existing = store.authorizers.get(name)
-    if existing is not None:
-        raise already_exists(f"Authorizer {name} already exists.", name, existing.arn)
-    if len(store.authorizers) >= MAX_AUTHORIZERS:
-        raise limit_exceeded(
-            f"An account can have at most {MAX_AUTHORIZERS} authorizers in a region."
+    def build(arn: str, now: float) -> Authorizer:
+        keys = dict(params.get("tokenSigningPublicKeys") or {})
+        signing_disabled = bool(params.get("signingDisabled"))
+        _check_function_arn(params["authorizerFunctionArn"])
+        _check_signing(signing_disabled, params.get("tokenKeyName"), keys)
+        _check_public_keys(keys)
+        return Authorizer(
+            name=params["authorizerName"],
+            arn=arn,
+            function_arn=params["authorizerFunctionArn"],
+            token_key_name=params.get("tokenKeyName"),
+            token_signing_public_keys=keys,
+            status=params.get("status") or "ACTIVE",
+            signing_disabled=signing_disabled,
+            enable_caching_for_http=bool(params.get("enableCachingForHttp")),
+            created_at=now,
+            last_modified_at=now,
         )
-    keys = dict(params.get("tokenSigningPublicKeys") or {})
-    signing_disabled = bool(params.get("signingDisabled"))
-    _check_function_arn(params["authorizerFunctionArn"])
-    _check_signing(signing_disabled, params.get("tokenKeyName"), keys)
-    _check_public_keys(keys)
-    now = clock.now()
-    authorizer = Authorizer(
-        name=name,
-        arn=backend.arn(f"authorizer/{name}"),
-        function_arn=params["authorizerFunctionArn"],
-        token_key_name=params.get("tokenKeyName"),
-        token_signing_public_keys=keys,
-        status=params.get("status") or "ACTIVE",
-        signing_disabled=signing_disabled,
-        enable_caching_for_http=bool(params.get("enableCachingForHttp")),
-        created_at=now,
-        last_modified_at=now,
-    )
-    store.authorizers[name] = authorizer
-    tagging.tag_on_create(backend, authorizer.arn, params.get("tags"))
+
+    name = params["authorizerName"]
+    authorizer = crud.create(AUTHORIZERS, ctx.backend, name, build, params.get("tags"))
     return _identity(authorizer)
 
 
 @operation("iot", "DescribeAuthorizer")
 def describe_authorizer(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    return {
-        "authorizerDescription": describe(get_authorizer(ctx.backend, params["authorizerName"]))
-    }
+    return crud.describe(AUTHORIZERS, ctx.backend, params["authorizerName"])
+
+
+# UpdateAuthorizer members -> Authorizer attributes.
+_UPDATABLE = {
+    "authorizerFunctionArn": "function_arn",
+    "tokenKeyName": "token_key_name",
+    "tokenSigningPublicKeys": "token_signing_public_keys",
+    "status": "status",
+    "enableCachingForHttp": "enable_caching_for_http",
+}
 
 
 @operation("iot", "UpdateAuthorizer")
 def update_authorizer(ctx: RequestContext, params: Params) -> dict[str, Any]:
     authorizer = get_authorizer(ctx.backend, params["authorizerName"])
-    function_arn = params.get("authorizerFunctionArn", authorizer.function_arn)
-    token_key_name = params.get("tokenKeyName", authorizer.token_key_name)
-    keys = params.get("tokenSigningPublicKeys")
-    keys = authorizer.token_signing_public_keys if keys is None else dict(keys)
-    _check_function_arn(function_arn)
-    _check_signing(authorizer.signing_disabled, token_key_name, keys)
-    _check_public_keys(keys)
-    status = params.get("status", authorizer.status)
-    authorizer.function_arn = function_arn
-    authorizer.token_key_name = token_key_name
-    authorizer.token_signing_public_keys = keys
-    authorizer.status = status
-    if params.get("enableCachingForHttp") is not None:
-        authorizer.enable_caching_for_http = params["enableCachingForHttp"]
-    authorizer.last_modified_at = clock.now()
+    changed = crud.changes(params, _UPDATABLE)
+    if "token_signing_public_keys" in changed:
+        changed["token_signing_public_keys"] = dict(changed["token_signing_public_keys"])
+    # Check the updated authorizer as a whole before changing the stored one.
+    updated = dataclasses.replace(authorizer, **changed)
+    _check_function_arn(updated.function_arn)
+    _check_signing(
+        updated.signing_disabled, updated.token_key_name, updated.token_signing_public_keys
+    )
+    _check_public_keys(updated.token_signing_public_keys)
+    crud.apply(authorizer, changed)
     return _identity(authorizer)
 
 
@@ -230,39 +223,40 @@ def _domain_configurations_using(backend: Backend, name: str) -> list[str]:
 @operation("iot", "DeleteAuthorizer")
 def delete_authorizer(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
-    store = _store(backend)
-    authorizer = get_authorizer(backend, params["authorizerName"])
-    if authorizer.status == "ACTIVE":
-        raise delete_conflict(
-            f"Authorizer {authorizer.name} is ACTIVE; set its status to INACTIVE with "
-            "UpdateAuthorizer before deleting it."
-        )
-    if store.default_name == authorizer.name:
-        raise delete_conflict(
-            f"Authorizer {authorizer.name} is the default authorizer; clear it with "
-            "ClearDefaultAuthorizer before deleting it."
-        )
-    users = _domain_configurations_using(backend, authorizer.name)
-    if users:
-        raise delete_conflict(
-            f"Authorizer {authorizer.name} is used by domain configuration(s) "
-            f"{', '.join(users)}; remove it from them before deleting it."
-        )
-    store.authorizers.pop(authorizer.name)
-    tagging.drop(backend, authorizer.arn)
+
+    def check(authorizer: Authorizer) -> None:
+        if authorizer.status == "ACTIVE":
+            raise delete_conflict(
+                f"Authorizer {authorizer.name} is ACTIVE; set its status to INACTIVE with "
+                "UpdateAuthorizer before deleting it."
+            )
+        if _store(backend).default_name == authorizer.name:
+            raise delete_conflict(
+                f"Authorizer {authorizer.name} is the default authorizer; clear it with "
+                "ClearDefaultAuthorizer before deleting it."
+            )
+        users = _domain_configurations_using(backend, authorizer.name)
+        if users:
+            raise delete_conflict(
+                f"Authorizer {authorizer.name} is used by domain configuration(s) "
+                f"{', '.join(users)}; remove it from them before deleting it."
+            )
+
+    crud.delete(AUTHORIZERS, backend, params["authorizerName"], check)
     return {}
 
 
 @operation("iot", "ListAuthorizers")
 def list_authorizers(ctx: RequestContext, params: Params) -> dict[str, Any]:
     status = params.get("status")
-    page, marker = name_page(
-        f"ListAuthorizers:{status}",
-        _store(ctx.backend).authorizers,
+    return crud.list_page(
+        AUTHORIZERS,
+        ctx,
         params,
+        descending=params.get("ascendingOrder") is False,
         keep=(lambda a: a.status == status) if status else None,
+        scope=str(status),
     )
-    return {"authorizers": [_identity(a) for a in page], "nextMarker": marker}
 
 
 # --------------------------------------------------------------------------- default

@@ -293,7 +293,8 @@ def describe_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
             "creationDate": record.created_at,
             "lastModifiedDate": record.last_modified_at,
             "customerVersion": record.customer_version,
-            "transferData": dict(record.transfer_data) if record.transfer_data else None,
+            # `{}` for a certificate never transferred, as AWS shows it (CLI example).
+            "transferData": dict(record.transfer_data or {}),
             "generationId": record.generation_id,
             "validity": {"notBefore": record.not_before, "notAfter": record.not_after},
             "certificateMode": record.certificate_mode,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from iotmock.core import clock as _clock
@@ -243,10 +243,59 @@ def load_csr(pem: str) -> x509.CertificateSigningRequest:
         raise CertificateError(
             f"The certificate signing request is not a valid PEM CSR: {error}"
         ) from None
-    if not csr.is_signature_valid:
-        raise CertificateError("The signature of the certificate signing request is invalid.")
+    _verify_self_signature(csr)
     csr_public_key(csr)
     return csr
+
+
+# The CSR signature hashes AWS IoT accepts ("Certificate signing algorithms supported by
+# AWS IoT": SHA256/384/512 with RSA or ECDSA).
+_ACCEPTED_CSR_HASHES = ("sha256", "sha384", "sha512")
+
+
+def _verify_self_signature(csr: x509.CertificateSigningRequest) -> None:
+    """Verify the CSR's signature with its own public key and its own hash algorithm.
+
+    `is_signature_valid` is not enough: cryptography answers False for a correct SHA-1
+    signature, which is a refused algorithm, not a bad signature. So the signature is
+    checked first (a corrupted one is "invalid" whatever the algorithm), then the
+    algorithm, whose refusal names it.
+    """
+    oid = csr.signature_algorithm_oid
+    algorithm = getattr(oid, "_name", None) or oid.dotted_string
+    try:
+        digest = csr.signature_hash_algorithm
+        parameters = csr.signature_algorithm_parameters
+    except Exception:  # unknown algorithm OID: cryptography cannot even name its hash
+        digest = None
+    if digest is None:
+        raise CertificateError(
+            f"The certificate signing request is signed with {algorithm}, which AWS IoT "
+            "does not support."
+        )
+    key = csr.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            # PSS parameters when the CSR says so, else PKCS#1 v1.5.
+            scheme = (
+                parameters
+                if isinstance(parameters, padding.AsymmetricPadding)
+                else padding.PKCS1v15()
+            )
+            key.verify(csr.signature, csr.tbs_certrequest_bytes, scheme, digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(csr.signature, csr.tbs_certrequest_bytes, ec.ECDSA(digest))
+        elif not csr.is_signature_valid:
+            raise InvalidSignature
+    except (InvalidSignature, ValueError, TypeError):
+        raise CertificateError(
+            "The signature of the certificate signing request is invalid."
+        ) from None
+    if digest.name not in _ACCEPTED_CSR_HASHES:
+        raise CertificateError(
+            f"The certificate signing request is signed with {algorithm} ({digest.name}), "
+            "which AWS IoT does not support; use SHA-256, SHA-384 or SHA-512 with RSA or ECDSA."
+        )
 
 
 def csr_public_key(csr: x509.CertificateSigningRequest) -> PublicKey:

@@ -16,10 +16,9 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, tagging
+from iotmock.core import clock, crud, tagging
 from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, limit_exceeded, not_found
-from iotmock.core.marker_pages import name_page
+from iotmock.core.errors import invalid_request, limit_exceeded
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
 from iotmock.identity.authorizers import authorizer_exists
@@ -89,13 +88,6 @@ def _configurations(backend: Backend) -> SortedIndex[DomainConfiguration]:
     return store.configurations
 
 
-def get_configuration(backend: Backend, name: str) -> DomainConfiguration:
-    found = _configurations(backend).get(name)
-    if found is None:
-        raise not_found(f"Domain configuration {name} cannot be found.")
-    return found
-
-
 def configurations_using_authorizer(backend: Backend, authorizer_name: str) -> list[str]:
     """Names of the configurations whose default authorizer is `authorizer_name`."""
     return [
@@ -151,70 +143,9 @@ def _aws_managed_domain_name(backend: Backend, name: str, service_type: str) -> 
     return f"{host}.{backend.region}.amazonaws.com"
 
 
-@operation("iot", "CreateDomainConfiguration")
-def create_domain_configuration(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    configurations = _configurations(backend)
-    name = params["domainConfigurationName"]
-    existing = configurations.get(name)
-    if existing is not None:
-        raise already_exists(f"Domain configuration {name} already exists.", name, existing.arn)
-    if len(configurations) - len(_DEFAULT_ENDPOINTS) >= MAX_DOMAIN_CONFIGURATIONS:
-        raise limit_exceeded(
-            f"An account can have at most {MAX_DOMAIN_CONFIGURATIONS} domain configurations "
-            "in a region."
-        )
-    domain_name = params.get("domainName")
-    server_certificates = list(params.get("serverCertificateArns") or [])
-    service_type = params.get("serviceType") or "DATA"
-    if domain_name is None:
-        if server_certificates or params.get("validationCertificateArn"):
-            raise invalid_request(
-                "serverCertificateArns and validationCertificateArn apply only to "
-                "customer-managed domains: give the domainName as well."
-            )
-        domain_name = _aws_managed_domain_name(backend, name, service_type)
-        domain_type = "AWS_MANAGED"
-    else:
-        if not server_certificates:
-            raise invalid_request(
-                f"The customer-managed domain {domain_name} needs its server certificate: "
-                "give serverCertificateArns (one ACM certificate ARN)."
-            )
-        domain_type = "CUSTOMER_MANAGED"
-    _check_authorizer_config(backend, params.get("authorizerConfig"))
-    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
-    configuration = DomainConfiguration(
-        name=name,
-        arn=backend.arn(f"domainconfiguration/{name}/{suffix}"),
-        domain_name=domain_name,
-        domain_type=domain_type,
-        service_type=service_type,
-        status="ENABLED",
-        last_status_change=clock.now(),
-        server_certificate_arns=server_certificates,
-        validation_certificate_arn=params.get("validationCertificateArn"),
-        authorizer_config=_authorizer_config(params.get("authorizerConfig")),
-        security_policy=_security_policy(params.get("tlsConfig"), DEFAULT_SECURITY_POLICY),
-        server_certificate_config=params.get("serverCertificateConfig"),
-        authentication_type=params.get("authenticationType") or "DEFAULT",
-        application_protocol=params.get("applicationProtocol") or "DEFAULT",
-        client_certificate_config=params.get("clientCertificateConfig"),
-    )
-    configurations[name] = configuration
-    tagging.tag_on_create(backend, configuration.arn, params.get("tags"))
+def _description(c: DomainConfiguration) -> dict[str, Any]:
     return {
-        "domainConfigurationName": configuration.name,
-        "domainConfigurationArn": configuration.arn,
-    }
-
-
-@operation("iot", "DescribeDomainConfiguration")
-def describe_domain_configuration(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    c = get_configuration(ctx.backend, params["domainConfigurationName"])
-    return {
-        "domainConfigurationName": c.name,
-        "domainConfigurationArn": c.arn,
+        **_summary(c),
         "domainName": c.domain_name,
         "serverCertificates": [
             {
@@ -226,7 +157,6 @@ def describe_domain_configuration(ctx: RequestContext, params: Params) -> dict[s
         ],
         "authorizerConfig": c.authorizer_config,
         "domainConfigurationStatus": c.status,
-        "serviceType": c.service_type,
         "domainType": c.domain_type,
         "lastStatusChangeDate": c.last_status_change,
         "tlsConfig": {"securityPolicy": c.security_policy},
@@ -235,6 +165,101 @@ def describe_domain_configuration(ctx: RequestContext, params: Params) -> dict[s
         "applicationProtocol": c.application_protocol,
         "clientCertificateConfig": c.client_certificate_config,
     }
+
+
+def _identity(c: DomainConfiguration) -> dict[str, Any]:
+    return {"domainConfigurationName": c.name, "domainConfigurationArn": c.arn}
+
+
+def _summary(c: DomainConfiguration) -> dict[str, Any]:
+    return {**_identity(c), "serviceType": c.service_type}
+
+
+def _random_suffix() -> str:
+    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+
+
+CONFIGURATIONS: crud.ResourceKind[DomainConfiguration] = crud.ResourceKind(
+    label="Domain configuration",
+    arn_type="domainconfiguration",
+    index=_configurations,
+    describe=_description,
+    summary=_summary,
+    list_member="domainConfigurations",
+    paging=crud.MARKERS,
+    missing="{label} {name} cannot be found.",
+    # ARNs end in `domainconfiguration/<name>/<suffix>`: tagging is declared above.
+    arn_id=lambda name: f"{name}/{_random_suffix()}",
+    taggable=False,
+)
+get_configuration = CONFIGURATIONS.get
+
+
+@operation("iot", "CreateDomainConfiguration")
+def create_domain_configuration(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    backend = ctx.backend
+    name = params["domainConfigurationName"]
+
+    def build(arn: str, now: float) -> DomainConfiguration:
+        # The default endpoints' configurations do not count against the quota.
+        if len(_configurations(backend)) - len(_DEFAULT_ENDPOINTS) >= MAX_DOMAIN_CONFIGURATIONS:
+            raise limit_exceeded(
+                f"An account can have at most {MAX_DOMAIN_CONFIGURATIONS} domain "
+                "configurations in a region."
+            )
+        domain_name = params.get("domainName")
+        server_certificates = list(params.get("serverCertificateArns") or [])
+        service_type = params.get("serviceType") or "DATA"
+        if domain_name is None:
+            if server_certificates or params.get("validationCertificateArn"):
+                raise invalid_request(
+                    "serverCertificateArns and validationCertificateArn apply only to "
+                    "customer-managed domains: give the domainName as well."
+                )
+            domain_name = _aws_managed_domain_name(backend, name, service_type)
+            domain_type = "AWS_MANAGED"
+        else:
+            if not server_certificates:
+                raise invalid_request(
+                    f"The customer-managed domain {domain_name} needs its server certificate: "
+                    "give serverCertificateArns (one ACM certificate ARN)."
+                )
+            domain_type = "CUSTOMER_MANAGED"
+        _check_authorizer_config(backend, params.get("authorizerConfig"))
+        return DomainConfiguration(
+            name=name,
+            arn=arn,
+            domain_name=domain_name,
+            domain_type=domain_type,
+            service_type=service_type,
+            status="ENABLED",
+            last_status_change=now,
+            server_certificate_arns=server_certificates,
+            validation_certificate_arn=params.get("validationCertificateArn"),
+            authorizer_config=_authorizer_config(params.get("authorizerConfig")),
+            security_policy=_security_policy(params.get("tlsConfig"), DEFAULT_SECURITY_POLICY),
+            server_certificate_config=params.get("serverCertificateConfig"),
+            authentication_type=params.get("authenticationType") or "DEFAULT",
+            application_protocol=params.get("applicationProtocol") or "DEFAULT",
+            client_certificate_config=params.get("clientCertificateConfig"),
+        )
+
+    configuration = crud.create(CONFIGURATIONS, backend, name, build, params.get("tags"))
+    return _identity(configuration)
+
+
+@operation("iot", "DescribeDomainConfiguration")
+def describe_domain_configuration(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    return crud.describe(CONFIGURATIONS, ctx.backend, params["domainConfigurationName"])
+
+
+# UpdateDomainConfiguration members set as given -> DomainConfiguration attributes.
+_UPDATABLE = {
+    "serverCertificateConfig": "server_certificate_config",
+    "authenticationType": "authentication_type",
+    "applicationProtocol": "application_protocol",
+    "clientCertificateConfig": "client_certificate_config",
+}
 
 
 @operation("iot", "UpdateDomainConfiguration")
@@ -261,48 +286,33 @@ def update_domain_configuration(ctx: RequestContext, params: Params) -> dict[str
     if status is not None and status != c.status:
         c.status = status
         c.last_status_change = clock.now()
-    for member, attribute in (
-        ("serverCertificateConfig", "server_certificate_config"),
-        ("authenticationType", "authentication_type"),
-        ("applicationProtocol", "application_protocol"),
-        ("clientCertificateConfig", "client_certificate_config"),
-    ):
-        if params.get(member) is not None:
-            setattr(c, attribute, params[member])
-    return {"domainConfigurationName": c.name, "domainConfigurationArn": c.arn}
+    # The model has no last-modified date: only a status change is dated.
+    crud.apply(c, crud.changes(params, _UPDATABLE), stamp=None)
+    return _identity(c)
 
 
 @operation("iot", "DeleteDomainConfiguration")
 def delete_domain_configuration(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    c = get_configuration(backend, params["domainConfigurationName"])
-    if c.status != "DISABLED":
-        raise invalid_request(
-            f"Domain configuration {c.name} is ENABLED. Disable it with "
-            "UpdateDomainConfiguration (domainConfigurationStatus DISABLED) before deleting it."
-        )
-    _configurations(backend).pop(c.name)
-    tagging.drop(backend, c.arn)
+    def check(c: DomainConfiguration) -> None:
+        if c.status != "DISABLED":
+            raise invalid_request(
+                f"Domain configuration {c.name} is ENABLED. Disable it with "
+                "UpdateDomainConfiguration (domainConfigurationStatus DISABLED) before "
+                "deleting it."
+            )
+
+    crud.delete(CONFIGURATIONS, ctx.backend, params["domainConfigurationName"], check)
     return {}
 
 
 @operation("iot", "ListDomainConfigurations")
 def list_domain_configurations(ctx: RequestContext, params: Params) -> dict[str, Any]:
     service_type = params.get("serviceType")
-    page, marker = name_page(
-        f"ListDomainConfigurations:{service_type}",
-        _configurations(ctx.backend),
+    return crud.list_page(
+        CONFIGURATIONS,
+        ctx,
         params,
+        descending=params.get("ascendingOrder") is False,
         keep=(lambda c: c.service_type == service_type) if service_type else None,
+        scope=str(service_type),
     )
-    return {
-        "domainConfigurations": [
-            {
-                "domainConfigurationName": c.name,
-                "domainConfigurationArn": c.arn,
-                "serviceType": c.service_type,
-            }
-            for c in page
-        ],
-        "nextMarker": marker,
-    }

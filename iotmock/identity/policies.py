@@ -225,7 +225,11 @@ def get_policy_handler(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 @operation("iot", "ListPolicies")
 def list_policies(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    page, marker = name_page("ListPolicies", identity_of(ctx.backend).policies, params)
+    # Descending name order unless ascendingOrder=true: the model's flag defaults to false,
+    # and AWS's example output (CLI list-policies) lists names descending.
+    page, marker = name_page(
+        "ListPolicies", identity_of(ctx.backend).policies, params, default_ascending=False
+    )
     return {"policies": [policy_summary(p) for p in page], "nextMarker": marker}
 
 

@@ -103,9 +103,9 @@ def _policies_of(backend: Backend, targets: list[str]) -> list[Policy]:
 
 
 def _summaries_page(
-    scope: str, backend: Backend, names: list[str], params: Params
+    scope: str, backend: Backend, names: list[str], params: Params, *, default_ascending: bool
 ) -> dict[str, Any]:
-    page, marker = key_page(scope, sorted(names), params)
+    page, marker = key_page(scope, sorted(names), params, default_ascending=default_ascending)
     return {
         "policies": [policy_summary(identity_of(backend).policies[name]) for name in page],
         "nextMarker": marker,
@@ -121,7 +121,7 @@ def list_attached_policies(ctx: RequestContext, params: Params) -> dict[str, Any
         targets = list(_group_chain(backend, target.resource_id))
     names = [p.name for p in _policies_of(backend, targets)]
     scope = f"ListAttachedPolicies:{target.value}:{bool(params.get('recursive'))}"
-    return _summaries_page(scope, backend, names, params)
+    return _summaries_page(scope, backend, names, params, default_ascending=True)
 
 
 @operation("iot", "ListPrincipalPolicies")
@@ -129,7 +129,10 @@ def list_principal_policies(ctx: RequestContext, params: Params) -> dict[str, An
     backend = ctx.backend
     target = parse_target(backend, params["principal"])
     names = list(identity_of(backend).target_policies.get(target.value, ()))
-    return _summaries_page(f"ListPrincipalPolicies:{target.value}", backend, names, params)
+    # ascendingOrder defaults to false in the model ("if true, ascending order").
+    return _summaries_page(
+        f"ListPrincipalPolicies:{target.value}", backend, names, params, default_ascending=False
+    )
 
 
 @operation("iot", "ListTargetsForPolicy")
@@ -152,7 +155,9 @@ def list_policy_principals(ctx: RequestContext, params: Params) -> dict[str, Any
         for t in identity_of(backend).policy_targets.get(policy.name, ())
         if ":thinggroup/" not in t
     )
-    page, marker = key_page(f"ListPolicyPrincipals:{policy.name}", principals, params)
+    page, marker = key_page(
+        f"ListPolicyPrincipals:{policy.name}", principals, params, default_ascending=False
+    )
     return {"principals": page, "nextMarker": marker}
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
@@ -99,16 +99,17 @@ def describe_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
     return crud.describe(ROLE_ALIASES, ctx.backend, params["roleAlias"])
 
 
+# UpdateRoleAlias members -> RoleAlias attributes.
+_UPDATABLE = {"roleArn": "role_arn", "credentialDurationSeconds": "credential_duration_seconds"}
+
+
 @operation("iot", "UpdateRoleAlias")
 def update_role_alias(ctx: RequestContext, params: Params) -> dict[str, Any]:
     alias = get_role_alias(ctx.backend, params["roleAlias"])
-    role_arn = params.get("roleArn")
-    if role_arn is not None:
-        check_role_arn(role_arn)
-        alias.role_arn = role_arn
-    if params.get("credentialDurationSeconds") is not None:
-        alias.credential_duration_seconds = params["credentialDurationSeconds"]
-    alias.last_modified_at = clock.now()
+    changed = crud.changes(params, _UPDATABLE)
+    if "role_arn" in changed:
+        check_role_arn(changed["role_arn"])
+    crud.apply(alias, changed)
     return _identity(alias)
 
 

@@ -62,6 +62,8 @@ def _shadow_json(shadow: ShadowDocument) -> dict[str, Any]:
         document["delta"] = delta
     document["metadata"] = shadow.metadata
     document["version"] = shadow.version
+    # Indexed as shadow.hasDelta / shadow.name.<shadow>.hasDelta, and shown in the document.
+    document["hasDelta"] = delta is not None
     return document
 
 
@@ -113,7 +115,25 @@ class IndexView:
         if self.store.connectivity_enabled:
             for key, value in self._connectivity(thing).items():
                 fields[f"connectivity.{key}"] = [value]
+        if self.store.device_defender_mode == "VIOLATIONS":
+            _flatten("deviceDefender", self._device_defender(thing), fields)
         return fields
+
+    def _device_defender(self, thing: Thing) -> dict[str, Any]:
+        """The thing's Device Defender data (VIOLATIONS mode): the number of active
+        violations, and per security profile and behavior whether it is in violation."""
+        # Imported here: defender reaches the registry, which imports this package.
+        from iotmock.defender.violations import active_violations_of
+
+        active = active_violations_of(self.backend, thing.name)
+        found: dict[str, Any] = {"violationCount": len(active)}
+        for violation in active:
+            behaviors = found.setdefault(violation.profile_name, {})
+            behaviors[violation.behavior["name"]] = {
+                "inViolation": True,
+                "lastViolationTime": int(violation.last_time * 1000),
+            }
+        return found
 
     @staticmethod
     def group_names(thing: Thing) -> list[str]:
@@ -156,6 +176,11 @@ class IndexView:
             "thingGroupNames": self.group_names(thing) or None,
             "attributes": dict(thing.attributes),
             "shadow": json.dumps(shadow, separators=(",", ":")) if shadow else None,
+            "deviceDefender": (
+                json.dumps(self._device_defender(thing), separators=(",", ":"))
+                if self.store.device_defender_mode == "VIOLATIONS"
+                else None
+            ),
             "connectivity": connectivity,
         }
 

@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotmock.core import clock, crud
+from iotmock.core import crud
 from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex
@@ -180,15 +180,13 @@ def _check_version(metric: FleetMetric, params: Params) -> None:
 def update_fleet_metric(ctx: RequestContext, params: Params) -> dict[str, Any]:
     metric = FLEET_METRICS.get(ctx.backend, params["metricName"])
     _check_version(metric, params)
-    changes = {attr: params[member] for member, attr in _UPDATABLE.items() if member in params}
+    changes = crud.changes(params, _UPDATABLE)
     if "aggregationType" in params:
         changes["aggregation_type"] = _aggregation(params["aggregationType"])
     # Validate the updated metric as a whole before changing the stored one.
     _check(ctx, dataclasses.replace(metric, **changes))
-    for attr, value in changes.items():
-        setattr(metric, attr, value)
     metric.version += 1
-    metric.last_modified_at = clock.now()
+    crud.apply(metric, changes)
     return {}
 
 

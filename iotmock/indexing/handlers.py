@@ -334,11 +334,10 @@ def search_index(ctx: RequestContext, params: Params) -> dict[str, Any]:
         limit,
     )
     documents = [view.output(key) for key in keys]
-    return {
-        "things": [] if view.is_groups else documents,
-        "thingGroups": documents if view.is_groups else [],
-        "nextToken": token,
-    }
+    # Only the list of the searched index appears: AWS returns no `thingGroups` key for a
+    # search of AWS_Things, and no `things` key for a search of AWS_ThingGroups.
+    found = "thingGroups" if view.is_groups else "things"
+    return {found: documents, "nextToken": token}
 
 
 # ---------------------------------------------------------------- aggregations

@@ -25,6 +25,9 @@ UPDATABLE_CONFIG = (
     "jobExecutionsRetryConfig",
 )
 
+# The configuration members DescribeJob shows as {} when the job was created without them.
+EMPTY_WHEN_UNSET = ("presignedUrlConfig", "jobExecutionsRolloutConfig", "timeoutConfig")
+
 
 @operation("iot", "CreateJob")
 def create_job(ctx: RequestContext, params: Params) -> dict[str, Any]:
@@ -74,11 +77,10 @@ def create_job(ctx: RequestContext, params: Params) -> dict[str, Any]:
 
 
 def _process_details(job: model.Job) -> dict[str, Any]:
-    details: dict[str, Any] = {
-        member: job.counts.get(status, 0) for status, member in model.COUNT_MEMBERS.items()
-    }
-    details["processingTargets"] = [] if job.status != model.JOB_IN_PROGRESS else list(job.targets)
-    return details
+    # No processingTargets: the model says it is null once the rollout reached every
+    # target, and the mock queues every execution at once (AWS's CLI describe-job
+    # example, an IN_PROGRESS job with one queued thing, has none either).
+    return {member: job.counts.get(status, 0) for status, member in model.COUNT_MEMBERS.items()}
 
 
 def describe_job_output(job: model.Job) -> dict[str, Any]:
@@ -94,6 +96,8 @@ def describe_job_output(job: model.Job) -> dict[str, Any]:
         "targets": list(job.targets),
         "description": job.description,
         **{member: config.get(member) for member in model.CONFIG_MEMBERS},
+        # AWS shows these three as {} for a job created without them (CLI describe-job).
+        **{member: config.get(member) or {} for member in EMPTY_WHEN_UNSET},
         "createdAt": job.created_at,
         "lastUpdatedAt": job.last_updated_at,
         "completedAt": job.completed_at,
@@ -231,7 +235,10 @@ def describe_job_execution(ctx: RequestContext, params: Params) -> dict[str, Any
             "jobId": execution.job_id,
             "status": execution.status,
             "forceCanceled": execution.force_canceled,
-            "statusDetails": {"detailsMap": dict(execution.status_details)},
+            # `{}` without details, as AWS shows it (CLI describe-job-execution).
+            "statusDetails": (
+                {"detailsMap": dict(execution.status_details)} if execution.status_details else {}
+            ),
             "thingArn": execution.thing_arn,
             "queuedAt": execution.queued_at,
             "startedAt": execution.started_at,

@@ -17,11 +17,15 @@ from iotmock.logging.registry_events import EventConfigurationStore
 @operation("iot", "DescribeEventConfigurations")
 def describe_event_configurations(ctx: RequestContext, params: Params) -> dict[str, Any]:
     store = ctx.backend.store(EventConfigurationStore)
-    return {
-        "eventConfigurations": {t: {"Enabled": on} for t, on in store.enabled.items()},
-        "creationDate": store.created_at,
-        "lastModifiedDate": store.last_modified_at or store.created_at,
+    answer: dict[str, Any] = {
+        "eventConfigurations": {t: {"Enabled": on} for t, on in store.enabled.items()}
     }
+    if store.last_modified_at is not None:
+        # An account that never updated its configuration has no dates: AWS's example
+        # output (CLI describe-event-configurations) shows only the disabled types.
+        answer["creationDate"] = store.created_at
+        answer["lastModifiedDate"] = store.last_modified_at
+    return answer
 
 
 @operation("iot", "UpdateEventConfigurations")

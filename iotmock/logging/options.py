@@ -11,14 +11,14 @@ same value, and ListV2LoggingLevels lists it as the target `{"targetType": "DEFA
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from iotmock.core import crud
 from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, invalid_request, limit_exceeded
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import SortedIndex, paginate
+from iotmock.core.paging import SortedIndex, key_range
 from iotmock.registry.records import registry_of
 
 DEFAULT_TARGET = "DEFAULT"
@@ -255,44 +255,26 @@ def delete_v2_logging_level(ctx: RequestContext, params: Params) -> dict[str, An
     return {}
 
 
-def _levels_of_type(
-    levels: SortedIndex[LogTargetLevel], target_type: str, after: str | None
-) -> Iterator[tuple[str, LogTargetLevel]]:
-    """The levels of one target type after key `after`, in O(log N + page)."""
-    prefix = target_type + _KEY_SEPARATOR
-    # Every key of this type sorts at or after `prefix`; the separator sorts below every
-    # name character, so the walk starts right before the type's first key.
-    start = after if after is not None and after >= prefix else target_type
-    for key, level in levels.items_after(start):
-        if not key.startswith(prefix):
-            return
-        yield key, level
-
-
 @operation("iot", "ListV2LoggingLevels")
 def list_v2_logging_levels(ctx: RequestContext, params: Params) -> dict[str, Any]:
     _configured_v2(ctx)
     levels = _store(ctx).levels
     target_type = params.get("targetType")
-
-    def source(after: str | None) -> Iterator[tuple[str, LogTargetLevel]]:
-        if target_type is None:
-            return levels.items_after(after)
-        return _levels_of_type(levels, target_type, after)
-
-    page, token = paginate(
-        f"ListV2LoggingLevels:{target_type}",
-        source,
-        params.get("nextToken"),
-        params.get("maxResults"),
+    # The levels of one target type: the keys "<type>\0<name>", in O(log N + page) (the
+    # separator sorts below every name character, "\1" above it).
+    source = (
+        levels.items_after
+        if target_type is None
+        else key_range(levels, target_type, f"{target_type}\1")
     )
-    return {
-        "logTargetConfigurations": [
-            {
-                "logTarget": {"targetType": level.target_type, "targetName": level.target_name},
-                "logLevel": level.log_level,
-            }
-            for level in page
-        ],
-        "nextToken": token,
-    }
+    return crud.page(
+        ctx,
+        params,
+        source,
+        "logTargetConfigurations",
+        lambda level: {
+            "logTarget": {"targetType": level.target_type, "targetName": level.target_name},
+            "logLevel": level.log_level,
+        },
+        scope=str(target_type),
+    )

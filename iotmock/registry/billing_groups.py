@@ -103,7 +103,10 @@ def describe_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any
     return {
         **_identity(group),
         "version": group.version,
-        "billingGroupProperties": {"billingGroupDescription": group.description},
+        # `{}` for a group created without a description, as AWS shows it.
+        "billingGroupProperties": (
+            {} if group.description is None else {"billingGroupDescription": group.description}
+        ),
         "billingGroupMetadata": {"creationDate": group.created_at},
     }
 

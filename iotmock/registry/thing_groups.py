@@ -188,10 +188,14 @@ def remove_group(ctx: RequestContext, group: ThingGroup) -> None:
 
 
 def _properties(group: ThingGroup) -> dict[str, Any]:
-    return {
-        "thingGroupDescription": group.description,
-        "attributePayload": {"attributes": dict(group.attributes)},
-    }
+    # A group created without properties describes as `thingGroupProperties: {}`, as AWS
+    # shows it: no description key, and no attributePayload without attributes.
+    properties: dict[str, Any] = {}
+    if group.description is not None:
+        properties["thingGroupDescription"] = group.description
+    if group.attributes:
+        properties["attributePayload"] = {"attributes": dict(group.attributes)}
+    return properties
 
 
 def _group_ref(group: ThingGroup) -> dict[str, str]:
@@ -344,10 +348,15 @@ def list_thing_groups(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     parent_name = params.get("parentGroup")
     prefix = params.get("namePrefixFilter")
-    recursive = bool(params.get("recursive"))
+    # `recursive` absent means true (AWS): every descendant of parentGroup, or every group
+    # without one; false keeps parentGroup's direct children, or the root groups.
+    recursive = params.get("recursive", True)
     scope = f"ListThingGroups:{parent_name}:{prefix}:{recursive}"
+    index = registry_of(backend).thing_groups
     if parent_name is None:
-        groups, token = page_with_prefix(scope, registry_of(backend).thing_groups, prefix, params)
+        # Every group, or the root groups: one walk of the name index either way.
+        roots_only = None if recursive else (lambda g: g.parent_name is None)
+        groups, token = page_with_prefix(scope, index, prefix, params, keep=roots_only)
     else:
         parent = get_group(backend, parent_name)
         below = descendants(backend, parent.name) if recursive else parent.child_names

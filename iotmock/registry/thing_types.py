@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from iotmock.core import clock, tagging
-from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, not_found
+from iotmock.core import clock, crud
+from iotmock.core.errors import already_exists, invalid_request
 from iotmock.core.events import emit
 from iotmock.core.operations import Params, RequestContext, operation
-from iotmock.core.paging import page_of
 from iotmock.registry.records import ThingType, registry_of
 from iotmock.registry.things import things_of_type
 
@@ -20,18 +18,6 @@ MAX_PROPAGATING_ATTRIBUTES = 20
 CONNECTION_ATTRIBUTES = frozenset({"iot:ClientId", "iot:Thing.ThingName"})
 # A deprecated type can be deleted only this long after its deprecation (DG:thing-types).
 DELETE_WAIT_SECONDS = 5 * 60
-
-
-@tagging.taggable("thingtype")
-def _thing_type_exists(backend: Backend, name: str) -> bool:
-    return name in registry_of(backend).thing_types
-
-
-def get_thing_type(backend: Backend, name: str) -> ThingType:
-    thing_type = registry_of(backend).thing_types.get(name)
-    if thing_type is None:
-        raise not_found(f"Thing Type {name} cannot be found.")
-    return thing_type
 
 
 def _check_mqtt5(configuration: dict[str, Any] | None) -> None:
@@ -96,37 +82,6 @@ def _same_properties(thing_type: ThingType, properties: dict[str, Any]) -> bool:
     )
 
 
-@operation("iot", "CreateThingType")
-def create_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    name = params["thingTypeName"]
-    properties = params.get("thingTypeProperties") or {}
-    existing = registry_of(backend).thing_types.get(name)
-    if existing is not None:
-        # Same name and configuration succeeds (API:CreateThingType).
-        if _same_properties(existing, properties):
-            return _identity(existing)
-        raise already_exists(
-            f"Thing Type {name} already exists in current account with different properties",
-            existing.thing_type_id,
-            existing.arn,
-        )
-    _check_properties(properties)
-    thing_type = ThingType(
-        name=name,
-        thing_type_id=str(uuid.uuid4()),
-        arn=backend.arn(f"thingtype/{name}"),
-        description=properties.get("thingTypeDescription"),
-        searchable_attributes=list(properties.get("searchableAttributes") or []),
-        mqtt5_configuration=properties.get("mqtt5Configuration"),
-        created_at=clock.now(),
-    )
-    tagging.tag_on_create(backend, thing_type.arn, params.get("tags"))
-    registry_of(backend).thing_types[name] = thing_type
-    emit(ctx, "thing_type_created", thing_type=thing_type)
-    return _identity(thing_type)
-
-
 def _identity(thing_type: ThingType) -> dict[str, Any]:
     return {
         "thingTypeName": thing_type.name,
@@ -135,37 +90,69 @@ def _identity(thing_type: ThingType) -> dict[str, Any]:
     }
 
 
-@operation("iot", "DescribeThingType")
-def describe_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    thing_type = get_thing_type(ctx.backend, params["thingTypeName"])
+def _summary(thing_type: ThingType) -> dict[str, Any]:
+    """A ListThingTypes item: DescribeThingType's output but for the id."""
     return {
-        **_identity(thing_type),
+        "thingTypeName": thing_type.name,
+        "thingTypeArn": thing_type.arn,
         "thingTypeProperties": _properties(thing_type),
         "thingTypeMetadata": _metadata(thing_type),
     }
 
 
+THING_TYPES: crud.ResourceKind[ThingType] = crud.ResourceKind(
+    label="Thing Type",
+    arn_type="thingtype",
+    index=lambda backend: registry_of(backend).thing_types,
+    describe=lambda thing_type: {**_summary(thing_type), "thingTypeId": thing_type.thing_type_id},
+    summary=_summary,
+    list_member="thingTypes",
+    missing="{label} {name} cannot be found.",
+    # A taken name with other properties: the existing type's id is the resource id.
+    taken=lambda name, existing: already_exists(
+        f"Thing Type {name} already exists in current account with different properties",
+        existing.thing_type_id,
+        existing.arn,
+    ),
+)
+get_thing_type = THING_TYPES.get
+
+
+@operation("iot", "CreateThingType")
+def create_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    name = params["thingTypeName"]
+    properties = params.get("thingTypeProperties") or {}
+    existing = THING_TYPES.find(ctx.backend, name)
+    if existing is not None and _same_properties(existing, properties):
+        return _identity(existing)  # Same name and configuration succeeds (API:CreateThingType).
+
+    def build(arn: str, now: float) -> ThingType:
+        _check_properties(properties)
+        return ThingType(
+            name=name,
+            thing_type_id=str(uuid.uuid4()),
+            arn=arn,
+            description=properties.get("thingTypeDescription"),
+            searchable_attributes=list(properties.get("searchableAttributes") or []),
+            mqtt5_configuration=properties.get("mqtt5Configuration"),
+            created_at=now,
+        )
+
+    thing_type = crud.create(THING_TYPES, ctx.backend, name, build, params.get("tags"))
+    emit(ctx, "thing_type_created", thing_type=thing_type)
+    return _identity(thing_type)
+
+
+@operation("iot", "DescribeThingType")
+def describe_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    return crud.describe(THING_TYPES, ctx.backend, params["thingTypeName"])
+
+
 @operation("iot", "ListThingTypes")
 def list_thing_types(ctx: RequestContext, params: Params) -> dict[str, Any]:
     wanted = params.get("thingTypeName")
-    page, token = page_of(
-        f"ListThingTypes:{wanted}",
-        registry_of(ctx.backend).thing_types,
-        params,
-        keep=(lambda t: t.name == wanted) if wanted else None,
-    )
-    return {
-        "thingTypes": [
-            {
-                "thingTypeName": t.name,
-                "thingTypeArn": t.arn,
-                "thingTypeProperties": _properties(t),
-                "thingTypeMetadata": _metadata(t),
-            }
-            for t in page
-        ],
-        "nextToken": token,
-    }
+    keep = (lambda t: t.name == wanted) if wanted else None
+    return crud.list_page(THING_TYPES, ctx, params, keep=keep, scope=str(wanted))
 
 
 @operation("iot", "UpdateThingType")
@@ -204,26 +191,27 @@ def deprecate_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
 @operation("iot", "DeleteThingType")
 def delete_thing_type(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
-    thing_type = get_thing_type(backend, params["thingTypeName"])
-    name = thing_type.name
-    if not thing_type.deprecated or thing_type.deprecation_date is None:
-        raise invalid_request(
-            f"Thing type {name} is not deprecated. Deprecate it with DeprecateThingType, "
-            "wait 5 minutes, then delete it."
-        )
-    if clock.now() - thing_type.deprecation_date < DELETE_WAIT_SECONDS:
-        # Message observed from AWS (spec §7, TF:thing_type.go).
-        raise invalid_request(
-            f"Thing type {name} is deprecated recently. "
-            "Please wait for 5 minutes after deprecation and then retry"
-        )
-    users = len(things_of_type(backend, name))
-    if users:
-        raise invalid_request(
-            f"Cannot delete thing type {name}: {users} thing(s) still use it. "
-            "Change their type with UpdateThing first."
-        )
-    registry_of(backend).thing_types.pop(name)
-    tagging.drop(backend, thing_type.arn)
+
+    def check(thing_type: ThingType) -> None:
+        name = thing_type.name
+        if not thing_type.deprecated or thing_type.deprecation_date is None:
+            raise invalid_request(
+                f"Thing type {name} is not deprecated. Deprecate it with DeprecateThingType, "
+                "wait 5 minutes, then delete it."
+            )
+        if clock.now() - thing_type.deprecation_date < DELETE_WAIT_SECONDS:
+            # Message observed from AWS (spec §7, TF:thing_type.go).
+            raise invalid_request(
+                f"Thing type {name} is deprecated recently. "
+                "Please wait for 5 minutes after deprecation and then retry"
+            )
+        users = len(things_of_type(backend, name))
+        if users:
+            raise invalid_request(
+                f"Cannot delete thing type {name}: {users} thing(s) still use it. "
+                "Change their type with UpdateThing first."
+            )
+
+    thing_type = crud.delete(THING_TYPES, backend, params["thingTypeName"], check)
     emit(ctx, "thing_type_deleted", thing_type=thing_type)
     return {}

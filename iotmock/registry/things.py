@@ -8,7 +8,7 @@ registration, provisioning templates): they keep every shared index consistent.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -359,10 +359,16 @@ def _names_with_prefix(
 
 
 def page_with_prefix(
-    scope: str, index: SortedIndex[Any], prefix: str | None, params: Params
+    scope: str,
+    index: SortedIndex[Any],
+    prefix: str | None,
+    params: Params,
+    *,
+    keep: Callable[[Any], bool] | None = None,
 ) -> tuple[list[Any], str | None]:
-    """A page of `index`, optionally limited to keys starting with `prefix`."""
+    """A page of `index`, optionally limited to keys starting with `prefix` and to the
+    items `keep` accepts."""
     source = (
         (lambda after: _names_with_prefix(index, prefix, after)) if prefix else index.items_after
     )
-    return paginate(scope, source, params.get("nextToken"), params.get("maxResults"))
+    return paginate(scope, source, params.get("nextToken"), params.get("maxResults"), keep=keep)

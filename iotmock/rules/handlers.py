@@ -8,6 +8,7 @@ UnauthorizedException 401, as AWS does (spec §12).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 from typing import Any
@@ -257,6 +258,14 @@ def _challenge(store: RuleStore, destination: TopicRuleDestination) -> None:
     token = secrets.token_hex(32)
     destination.confirmation_token = token
     destination.status = "IN_PROGRESS"
+    # AWS's wording (CLI example create-topic-rule-destination), with the time the
+    # confirmation message went out, in ISO 8601 with milliseconds.
+    sent = dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)
+    destination.status_reason = (
+        "Awaiting confirmation. Confirmation message sent on "
+        f"{sent.strftime('%Y-%m-%dT%H:%M:%S')}.{sent.microsecond // 1000:03d}Z; "
+        "no response received from the endpoint."
+    )
     store.destination_tokens[token] = destination.arn
 
 
@@ -373,7 +382,7 @@ def update_topic_rule_destination(ctx: RequestContext, params: Params) -> dict[s
         _challenge(_store(ctx), destination)
     else:
         destination.status = status
-    destination.status_reason = None
+        destination.status_reason = None
     destination.last_updated_at = clock.now()
     return {}
 
@@ -388,6 +397,7 @@ def confirm_topic_rule_destination(ctx: RequestContext, params: Params) -> dict[
         raise invalid_request("The confirmation token is invalid or has expired.")
     destination.confirmation_token = None
     destination.status = "ENABLED"
+    destination.status_reason = None
     destination.last_updated_at = clock.now()
     return {}
 
