@@ -12,8 +12,9 @@ from iotmock._mock import IotMock
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "iot_mock(account_id=..., region=..., server=False): options of the iot_mock "
-        "fixture; server=True also serves the mock over HTTP (iot_mock.server.url)",
+        "iot_mock(account_id=..., region=..., server=False, state=None, "
+        "deliver_to_moto=True): options of the iot_mock fixture; server=True also serves "
+        "the mock over HTTP (iot_mock.server.url); state= starts it from a snapshot",
     )
 
 

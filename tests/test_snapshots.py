@@ -6,8 +6,10 @@ import contextlib
 import datetime as dt
 import io
 import json
+import os
 import pathlib
 import re
+import tempfile
 import unittest
 from collections.abc import Iterator
 from typing import Any
@@ -303,3 +305,23 @@ def test_a_test_case_class_decorated_with_a_state_starts_each_test_from_it() -> 
     )
     assert result.wasSuccessful()
     assert seen == [["base", "one"], ["base"]]
+
+
+_FLEET_FILE = pathlib.Path(tempfile.gettempdir()) / f"iotmock-fleet-{os.getpid()}.json"
+
+
+@pytest.fixture
+def fleet_file() -> Iterator[pathlib.Path]:
+    with mock_iot() as mock:
+        boto3.client("iot", region_name=REGION).create_thing(thingName="from-marker")
+        save_state(mock, _FLEET_FILE)
+    yield _FLEET_FILE
+    _FLEET_FILE.unlink()
+
+
+@pytest.mark.iot_mock(state=str(_FLEET_FILE))
+def test_the_fixture_takes_a_state_from_its_marker(
+    fleet_file: pathlib.Path, iot_mock: IotMock
+) -> None:
+    listed = boto3.client("iot", region_name=REGION).list_things()["things"]
+    assert [t["thingName"] for t in listed] == ["from-marker"]
