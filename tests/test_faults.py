@@ -12,6 +12,7 @@ from botocore.config import Config
 
 from iotmock import IotMock
 from iotmock.core.dispatch import dispatch
+from iotmock.core.faults import FaultPredicateError
 from iotmock.core.protocol import RawRequest
 
 REGION = "us-east-1"
@@ -259,3 +260,12 @@ def test_service_picks_one_of_two_operations_of_the_same_name(iot_mock: IotMock)
         jobs.describe_job_execution(jobId="j", thingName="t")
     with pytest.raises(iot.exceptions.ResourceNotFoundException):
         iot.describe_job_execution(jobId="j", thingName="t")  # the control plane answers
+
+
+def test_a_failing_match_predicate_is_raised_to_the_test(iot_mock: IotMock) -> None:
+    iot = _iot()
+    iot_mock.faults.inject(
+        "ListThings", "ThrottlingException", match=lambda params: params["thingTypeName"]
+    )
+    with pytest.raises(FaultPredicateError, match="raised KeyError: 'thingTypeName'"):
+        iot.list_things()

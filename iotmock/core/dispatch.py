@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from iotmock.core import clock
 from iotmock.core.calls import Call
 from iotmock.core.errors import ServiceError
+from iotmock.core.faults import FaultPredicateError
 from iotmock.core.model import operation_model
 from iotmock.core.operations import HANDLERS, RequestContext, not_implemented
 from iotmock.core.protocol import (
@@ -102,6 +103,8 @@ def dispatch(
         response = encode_output(operation_model(service, operation), output)
     except ServiceError as error:
         response = encode_error(service, as_modeled(service, operation, error))
+    except FaultPredicateError:
+        raise  # the test's own predicate failed: tell the test, not the client
     except Exception as exc:  # a bug in iotmock: answer it as AWS answers its own bugs
         logger.exception("iotmock handler for %s %s crashed", service, operation)
         failure = ServiceError(

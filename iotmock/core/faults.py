@@ -36,6 +36,10 @@ GENERIC_ERRORS: dict[str, tuple[int, str]] = {
 Predicate = Callable[[dict[str, Any]], bool]
 
 
+class FaultPredicateError(Exception):
+    """A fault's `match` predicate raised: raised to the caller of the API (the test)."""
+
+
 @dataclass(eq=False)
 class Fault:
     """One injected fault; `remove()` (or leaving its `with` block) takes it away.
@@ -186,7 +190,7 @@ class FaultsApi(FamilyApi):
             for fault in self._faults:
                 if not fault.applies(service, operation) or fault.remaining == 0:
                     continue
-                if fault.match is not None and not fault.match(params):
+                if fault.match is not None and not _matches(fault.match, operation, params):
                     continue
                 if fault.probability is not None and self._random.random() >= fault.probability:
                     continue
@@ -202,6 +206,16 @@ class FaultsApi(FamilyApi):
         if chosen.latency:
             time.sleep(chosen.latency)
         return chosen.to_error(service)
+
+
+def _matches(match: Predicate, operation: str, params: dict[str, Any]) -> bool:
+    try:
+        return bool(match(params))
+    except Exception as exc:
+        raise FaultPredicateError(
+            f"iotmock: the match predicate of a fault on {operation} raised "
+            f"{type(exc).__name__}: {exc} (params: {params!r})"
+        ) from exc
 
 
 def _services(operation: str | None, service: str | None) -> frozenset[str]:
