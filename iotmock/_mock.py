@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
 import threading
 import unittest
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -12,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from iotmock import environment
-from iotmock.core import intercept
+from iotmock.core import intercept, snapshot
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
 from iotmock.core.readers import warn_elsewhere
@@ -22,6 +23,8 @@ from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
     from iotmock.audit.mock_api import AuditApi
+    from iotmock.core.calls import CallsApi
+    from iotmock.core.faults import FaultsApi
     from iotmock.defender.mock_api import DefenderApi
     from iotmock.device_management.mock_api import CommandsApi
     from iotmock.devices.mock_api import DevicesApi
@@ -30,6 +33,9 @@ if TYPE_CHECKING:
     from iotmock.registry.mock_api import RegistrationApi
     from iotmock.rules.mock_api import RulesApi
     from iotmock.shadows.mock_api import ShadowsApi
+
+# A snapshot document, or the path of its JSON file.
+SnapshotSource = dict[str, Any] | str | os.PathLike[str]
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -49,7 +55,8 @@ class IotMock:
 
     Use it as `@mock_iot`, `@mock_iot()`, `with mock_iot() as m:`,
     `async with mock_iot() as m:`, on `unittest.TestCase` classes, or with `start()` /
-    `stop()`. Each activation starts from empty state.
+    `stop()`. Each activation starts from empty state, or from the snapshot given as
+    `state` (docs/snapshots.md).
 
     What a test does besides calling the AWS API is grouped by family: `m.rules`,
     `m.authorizers`, `m.certificates`, `m.registration`, `m.defender`, `m.audit`,
@@ -58,7 +65,8 @@ class IotMock:
 
     A mock answers the calls of the thread or asyncio task that started it (and of the
     tasks created there); threads that started none get the most recently started mock
-    (iotmock.core.intercept).
+    (iotmock.core.intercept). `m.faults` and `m.calls` cover every family
+    (docs/testing-failures.md).
     """
 
     rules: LazyGroup[RulesApi] = LazyGroup("iotmock.rules.mock_api", "RulesApi")
@@ -79,6 +87,9 @@ class IotMock:
     devices: LazyGroup[DevicesApi] = LazyGroup("iotmock.devices.mock_api", "DevicesApi")
     shadows: LazyGroup[ShadowsApi] = LazyGroup("iotmock.shadows.mock_api", "ShadowsApi")
     jobs: LazyGroup[JobsApi] = LazyGroup("iotmock.jobs.mock_api", "JobsApi")
+    # Cross-cutting groups (every family's calls): defined in core.
+    faults: LazyGroup[FaultsApi] = LazyGroup("iotmock.core.faults", "FaultsApi")
+    calls: LazyGroup[CallsApi] = LazyGroup("iotmock.core.calls", "CallsApi")
 
     def __init__(
         self,
@@ -88,6 +99,8 @@ class IotMock:
         max_messages: int | None = None,
         server: bool = False,
         scope: Scope = "test",
+        state: SnapshotSource | None = None,
+        deliver_to_moto: bool = True,
     ) -> None:
         self.account_id = account_id
         self.region = region
@@ -99,6 +112,10 @@ class IotMock:
         # server mode (iotmock/server): with server=True, the state is also served over
         # HTTP while the mock is active, for child processes (m.server.url).
         self.server = ServerGroup(self, enabled=server)
+        # Rule actions reach moto's services when moto is active (docs/rules.md).
+        self.deliver_to_moto = deliver_to_moto
+        # The snapshot each activation starts from (docs/snapshots.md).
+        self._initial_state = snapshot.read_document(state) if state is not None else None
         # One lock for all handler calls of this mock: botocore clients are used from
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
@@ -141,10 +158,12 @@ class IotMock:
             return found
 
     def reset(self) -> None:
-        """Forget all state of every account and region."""
+        """Forget all state of every account and region, and the recorded calls."""
         with self.lock:
             self._backends.clear()
             self._read_only.clear()
+            if "_group_calls" in self.__dict__:
+                self.calls.clear()
 
     def shadow(
         self,
@@ -159,6 +178,22 @@ class IotMock:
         shadow unless `shadow_name` is given. See also `m.shadows`."""
         view = self.shadows.get(thing_name, shadow_name, account_id=account_id, region=region)
         return view.document if view is not None else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state (every account and region) as a versioned JSON-serializable
+        document; `restore(...)` or `mock_iot(state=...)` brings it back."""
+        # Families register the process-wide state a snapshot carries when they load.
+        from iotmock.families import load_all
+
+        load_all()
+        return snapshot.snapshot_of(self)
+
+    def restore(self, state: SnapshotSource) -> None:
+        """Replace the whole state of this started mock by a snapshot (a document or the
+        path of its JSON file); to start from a snapshot, use `mock_iot(state=...)`.
+        Registered callables (Lambda functions, authorizer handlers) are not part of a
+        snapshot: register them again."""
+        snapshot.restore_into(self, snapshot.read_document(state))
 
     @contextlib.contextmanager
     def as_account(self, account_id: str) -> Iterator[IotMock]:
@@ -215,6 +250,8 @@ class IotMock:
             first = self._depth == 0
             if first:
                 self.reset()
+                if self._initial_state is not None:
+                    snapshot.restore_into(self, self._initial_state)
                 self._saved_environment = environment.patch(self.region)
             self._depth += 1
         if first:
@@ -294,6 +331,8 @@ class IotMock:
             max_messages=self.max_messages,
             scope=self.scope,
             server=self.server.enabled,
+            state=self._initial_state,
+            deliver_to_moto=self.deliver_to_moto,
         )
 
     def _decorate_test_methods(self, cls: type[T]) -> type[T]:
@@ -393,8 +432,11 @@ def mock_iot(target: None = None, /, **options: Any) -> IotMock: ...
 
 def mock_iot(target: Any = None, /, **options: Any) -> Any:
     """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`; the
-    keyword options are `IotMock`'s (`account_id`, `region`, `max_messages`, `scope`, `server`;
-    `server=True` also serves the state over HTTP while active, docs/server.md)."""
+    keyword options are `IotMock`'s (`account_id`, `region`, `max_messages`, `scope`, `server`,
+    `state`, `deliver_to_moto`): `server=True` also serves the state over HTTP while active
+    (docs/server.md); `state` is a snapshot (`IotMock.snapshot()`, or the path of its JSON
+    file) each activation starts from instead of empty state; `deliver_to_moto=False` keeps
+    rule actions recorded only even when moto's `mock_aws` is active."""
     mock = IotMock(**options)
     if target is None:
         return mock

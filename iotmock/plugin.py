@@ -49,7 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**options): run the test in an active iotmock mock (the iot_mock "
-        "fixture); options are IotMock's (region=, account_id=, server=True, ...)",
+        "fixture); options are IotMock's (region=, account_id=, server=True, state=..., "
+        "deliver_to_moto=False, ...)",
     )
     _patch_session_environment(config)  # for sessions that skip initial conftests
 

@@ -27,6 +27,8 @@ LIFECYCLE = {
     "messages",
     "clear_messages",
     "shadow",
+    "snapshot",
+    "restore",
 }
 GROUPS = {
     "rules",
@@ -39,6 +41,8 @@ GROUPS = {
     "devices",
     "shadows",
     "jobs",
+    "faults",
+    "calls",
 }
 
 

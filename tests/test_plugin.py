@@ -57,7 +57,12 @@ def test_fixture_is_available_without_any_import(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=1)
 
 
-def test_marker_sets_the_fixtures_options_and_activates_it(pytester: pytest.Pytester) -> None:
+def test_marker_sets_the_fixtures_options_and_activates_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client without a region takes the mock's only when the environment names none.
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
     pytester.makepyfile(
         """
         import boto3

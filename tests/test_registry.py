@@ -72,7 +72,7 @@ def crashing() -> Iterator[None]:
     HANDLERS[key] = saved
 
 
-def test_exception_in_a_handler_is_a_modeled_internal_failure(crashing: None) -> None:
+def test_exception_in_a_handler_is_a_modeled_internal_failure(crashing: None, backoff: Any) -> None:
     with mock_iot():
         iot = boto3.client("iot", region_name="us-east-1")
         with pytest.raises(iot.exceptions.InternalFailureException) as caught:
@@ -81,3 +81,6 @@ def test_exception_in_a_handler_is_a_modeled_internal_failure(crashing: None) ->
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert "DescribeThing" in response["Error"]["Message"]
     assert "KeyError" in response["Error"]["Message"]
+    # A 500 is retried by botocore as AWS's own would be (legacy mode: 5 attempts).
+    assert response["ResponseMetadata"]["RetryAttempts"] == 4
+    assert len(backoff.sleeps) == 4

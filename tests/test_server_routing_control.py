@@ -172,16 +172,6 @@ def test_control_api_refuses_what_it_does_not_serve(served: IotServer) -> None:
     assert (status, headers["x-amzn-errortype"]) == (404, "UnknownOperationException")
 
 
-@pytest.mark.skipif(
-    hasattr(__import__("iotmock").IotMock, "snapshot"), reason="snapshots exist now"
-)
-def test_state_snapshots_answer_501_until_the_mock_has_them(served: IotServer) -> None:
-    for method in ("GET", "PUT"):
-        status, _, body = request(served.port, method, "/_iotmock/state", b"{}")
-        assert status == 501
-        assert "IotMock.snapshot" in json.loads(body)["message"]
-
-
 def test_in_process_server_exports_endpoints_and_restores_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -133,11 +133,6 @@ def test_the_router_prefers_the_operation_the_caller_serialized() -> None:
     assert iot.route("GET", "/things/x", {}, "ListThings")[0] == "DescribeThing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs core/intercept.py to set RawRequest.operation and core/dispatch.py to "
-    "pass it to Router.route (files owned by other helpers; see the report)",
-)
 def test_an_empty_label_is_a_400_for_describe_certificate_provider(raw_iot: Any) -> None:
     message = _refused(raw_iot.describe_certificate_provider, certificateProviderName="")
     assert "at 'certificateProviderName'" in message

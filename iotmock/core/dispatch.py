@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from iotmock.core import clock
+from iotmock.core.calls import Call
 from iotmock.core.errors import ServiceError
+from iotmock.core.faults import FaultPredicateError
 from iotmock.core.model import operation_model
 from iotmock.core.operations import HANDLERS, RequestContext, not_implemented
 from iotmock.core.protocol import (
@@ -63,13 +66,27 @@ def dispatch(
     account_id: str,
     region: str,
     served_address: str | None = None,
+    attempt: int | None = None,
 ) -> tuple[str, RawResponse]:
     """Answer `request` to `service` as AWS would; returns (operation name, response).
-    `served_address` is the server's address when the request came over HTTP."""
+    `served_address` is the server's address when the request came over HTTP.
+
+    Every answer is recorded in `mock.calls`; `attempt` counts retries of one call from 1
+    (None: read from botocore's `amz-sdk-request` header, as a server sees it).
+    """
     operation = "?"
+    params: dict[str, Any] = {}
+    injected = False
     try:
-        operation, labels = router(service).route(request.method, request.path, request.query)
+        operation, labels = router(service).route(
+            request.method, request.path, request.query, request.operation
+        )
         params = decode_request(service, operation, labels, request)
+        # Faults fire in front of the service, as throttling and outages do.
+        fault = mock.faults._fire(service, operation, params)
+        if fault is not None:
+            injected = True
+            raise fault
         validate(service, operation, params)
         handler = HANDLERS.get((service, operation))
         if handler is None:
@@ -85,9 +102,11 @@ def dispatch(
                 served_address,
             )
             output = handler(ctx, params)
-        return operation, encode_output(operation_model(service, operation), output)
+        response = encode_output(operation_model(service, operation), output)
     except ServiceError as error:
-        return operation, encode_error(service, as_modeled(service, operation, error))
+        response = encode_error(service, as_modeled(service, operation, error))
+    except FaultPredicateError:
+        raise  # the test's own predicate failed: tell the test, not the client
     except Exception as exc:  # a bug in iotmock: answer it as AWS answers its own bugs
         logger.exception("iotmock handler for %s %s crashed", service, operation)
         failure = ServiceError(
@@ -96,4 +115,31 @@ def dispatch(
             "This is a bug in iotmock; please report it with this message.",
             status=500,
         )
-        return operation, encode_error(service, failure)
+        response = encode_error(service, failure)
+    failed = response.status >= 300
+    mock.calls._record(
+        Call(
+            service=service,
+            operation=operation,
+            params=params,
+            error=response.headers.get("x-amzn-errortype") if failed else None,
+            status=response.status,
+            account_id=account_id,
+            region=region,
+            time=clock.now(),
+            attempt=attempt if attempt is not None else _attempt_header(request),
+            injected=injected,
+            raw=response,
+        )
+    )
+    return operation, response
+
+
+def _attempt_header(request: RawRequest) -> int:
+    """The attempt number botocore sends in `amz-sdk-request: attempt=2; max=3`."""
+    header = request.headers.get("amz-sdk-request", "")
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "attempt" and value.isdigit():
+            return int(value)
+    return 1

@@ -43,6 +43,8 @@ _local: contextvars.ContextVar[tuple[IotMock, ...]] = contextvars.ContextVar(
     "iotmock_active", default=()
 )
 _original: MakeRequest | None = None
+# Whether botocore has retried any mocked call in this process (see `_make_request`).
+_retried = False
 
 
 def activate(mock: IotMock) -> None:
@@ -105,12 +107,36 @@ def _make_request(
         original = _original or _unpatched
         return original(self, operation_model, request_dict)
     request = _raw_request(request_dict)
-    region = request_dict.get("context", {}).get("client_region") or mock.region
+    # botocore knows which operation it serialized: URLs two operations share (an empty
+    # label) are settled by it, never guessed.
+    request.operation = operation_model.name
+    context = request_dict.setdefault("context", {})
+    region = context.get("client_region") or mock.region
     if type(self) in _async_endpoints or _is_async(type(self)):
         # Dispatch when awaited, in the task that awaits (as aiobotocore sends then).
         return _answer_async(mock, service, request, region, operation_model, request_dict)
-    _, response = dispatch(mock, service, request, mock.account_id, region)
-    return _to_botocore(response, operation_model, request_dict.get("url", ""))
+    url = request_dict.get("url", "")
+    # botocore's retry loop (Endpoint._send_request) sits above this seam, so it is
+    # replayed here: each answer goes to the client's retry handler through the same
+    # `needs-retry` event, which decides, sleeps its backoff and keeps the retry quota
+    # (standard, legacy and adaptive modes, max_attempts) exactly as for AWS.
+    global _retried
+    attempts = 1
+    while True:
+        context.setdefault("retries", {})["attempt"] = attempts
+        _, response = dispatch(mock, service, request, mock.account_id, region, attempt=attempts)
+        result = _to_botocore(response, operation_model, url)
+        # Until some call of the process has been retried, a success changes nothing in
+        # any retry handler (the standard quota is full, the adaptive limiter is off,
+        # legacy keeps no state): skipping the event then keeps the common path fast.
+        if response.status < 300 and not _retried:
+            break
+        if not self._needs_retry(attempts, operation_model, request_dict, result):
+            break
+        _retried = True
+        attempts += 1
+    result[1]["ResponseMetadata"]["RetryAttempts"] = attempts - 1
+    return result
 
 
 _async_endpoints: set[type] = set()

@@ -12,6 +12,7 @@ from iotmock.core.errors import invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, page_of
 from iotmock.device_management.packages import check_deployable_versions
+from iotmock.jobs import document_source as document_source_reader
 from iotmock.jobs import engine as model
 from iotmock.jobs.templates import resolve_job_template
 
@@ -53,6 +54,9 @@ def create_job(ctx: RequestContext, params: Params) -> dict[str, Any]:
             "documentParameters can only be used when creating a job from an AWS managed "
             "job template (jobTemplateArn)."
         )
+    if document_source and document is None:
+        # AWS reads the document from S3 at creation: from moto's S3 when it is active.
+        document = raw_document = document_source_reader.read(ctx, document_source)
     check_deployable_versions(ctx.backend, config.get("destinationPackageVersions"))
     job = model.create_job_record(
         ctx,

@@ -5,8 +5,9 @@ Every action run is recorded (`RuleInvocation`, read with `IotMock.rules.invocat
 `republish` really publishes (and may trigger other rules, up to `MAX_REPUBLISH_DEPTH`
 chained republishes), `lambda` calls the Python callable registered for the function
 ARN (`IotMock.rules.register_lambda`) and, without one, fails as a function that does not
-exist; other action types are recorded only. When an action fails, the rule's errorAction
-runs with AWS's error document as its payload.
+exist; actions writing to other AWS services are delivered to moto when its `mock_aws` is
+active (`iotmock.rules.delivery`); other action types are recorded only. When an action
+fails, the rule's errorAction runs with AWS's error document as its payload.
 
 Messages published to the Basic Ingest topics `$aws/rules/<ruleName>/...` go to that rule
 only, whatever its FROM clause says; `topic()` sees the topic without that prefix.
@@ -29,6 +30,7 @@ from iotmock.core.events import subscribe
 from iotmock.core.model import service_model
 from iotmock.core.operations import RequestContext
 from iotmock.messaging.log import Message, publish, topic_matches
+from iotmock.rules import delivery
 from iotmock.rules.evaluator import (
     UNDEFINED,
     Evaluator,
@@ -238,7 +240,12 @@ def _run_action(
                 _republish(ctx, rule, config, target, headers, payload, is_error_action)
             elif action_type == "lambda":
                 _invoke_lambda(store, config, selection, payload)
-        except ActionError as exc:
+            elif action_type in delivery.ACTION_TYPES and delivery.enabled(ctx):
+                # moto is active beside the mock: deliver as AWS would (docs/rules.md).
+                delivery.deliver(
+                    ctx, action_type, config, selection, lambda t: substitute(t, context)
+                )
+        except (ActionError, delivery.DeliveryError) as exc:
             error = str(exc)
             store.invocations[position] = replace(store.invocations[position], error=error)
     if error is None:

@@ -63,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds a silent connection is kept (default {DEFAULT_SOCKET_TIMEOUT:g})",
     )
     serve.add_argument("--access-log", action="store_true", help="log each request to stderr")
+    serve.add_argument(
+        "--state",
+        metavar="FILE",
+        help="start from this snapshot (JSON, from IotMock.snapshot() or GET /_iotmock/state)",
+    )
+    serve.add_argument(
+        "--save-state",
+        metavar="FILE",
+        help="write the state to this snapshot file on exit (may be the --state file)",
+    )
     return parser
 
 
@@ -84,6 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     mock = IotMock(
         account_id=args.account_id or DEFAULT_ACCOUNT_ID, region=args.region or DEFAULT_REGION
     )
+    if args.state:
+        from iotmock.core.snapshot import SnapshotError, load_state
+
+        try:
+            load_state(mock, args.state)
+        except (OSError, ValueError, SnapshotError) as exc:
+            print(f"iotmock: cannot load the state {args.state}: {exc}", file=sys.stderr)
+            return 1
     options = ServerOptions(
         host=args.host,
         port=args.port,
@@ -111,5 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     finally:
         server.stop()
+    if args.save_state:
+        from iotmock.core.snapshot import save_state
+
+        save_state(mock, args.save_state)
+        print(f"iotmock saved its state to {args.save_state}", flush=True)
     print("iotmock stopped", flush=True)
     return 0

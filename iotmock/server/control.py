@@ -134,43 +134,20 @@ class Control:
             documents = [message_document(m) for m in found]
         return _json(200, {"messages": documents})
 
-    # Snapshots belong to the mock (another part of iotmock builds them); the control API
-    # serves them once `IotMock` has `snapshot()` / `restore()`, and says so until then.
+    # Snapshots: IotMock.snapshot() / restore() (docs/snapshots.md).
     def _snapshot(self, query: dict[str, list[str]], body: bytes) -> RawResponse:
-        snapshot = getattr(self.mock, "snapshot", None)
-        if snapshot is None:
-            return _not_yet()
         with self.mock.lock:
-            state = snapshot()
-        if isinstance(state, (bytes, bytearray)):
-            data = bytes(state)
-            return RawResponse(
-                200,
-                {"content-type": "application/octet-stream", "content-length": str(len(data))},
-                data,
-            )
+            state = self.mock.snapshot()
         return _json(200, state)
 
     def _restore(self, query: dict[str, list[str]], body: bytes) -> RawResponse:
-        restore = getattr(self.mock, "restore", None)
-        if restore is None:
-            return _not_yet()
         try:
             state: Any = json.loads(body)
         except ValueError:
-            state = body
+            return _error(400, "A snapshot is a JSON document (GET /_iotmock/state).")
         try:
             with self.mock.lock:
-                restore(state)
+                self.mock.restore(state)
         except (ValueError, TypeError, KeyError) as exc:
             return _error(400, f"Could not restore this snapshot: {exc}")
         return _json(200, {"restored": True})
-
-
-def _not_yet() -> RawResponse:
-    return _error(
-        501,
-        "This iotmock has no state snapshots yet (IotMock.snapshot / IotMock.restore): "
-        "GET and PUT /_iotmock/state answer once it does. Use POST /_iotmock/reset to start "
-        "from empty state.",
-    )
