@@ -56,8 +56,8 @@ def _recording() -> Iterator[dict[str, RawResponse]]:
     recorded: dict[str, RawResponse] = {}
     original = intercept.dispatch
 
-    def record(*args: Any) -> tuple[str, RawResponse]:
-        operation, response = original(*args)
+    def record(*args: Any, **kwargs: Any) -> tuple[str, RawResponse]:
+        operation, response = original(*args, **kwargs)
         recorded[operation] = response
         return operation, response
 
