@@ -10,7 +10,7 @@ import threading
 import unittest
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _intercept
 from ._registry import RequestContext
@@ -22,6 +22,9 @@ from .messages import Message, MessageLog, topic_matches
 from .rules import engine as rules_engine
 from .rules.store import RuleInvocation, RuleStore
 from .state import Backend
+
+if TYPE_CHECKING:
+    from .devices.mqtt import MqttListener
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -45,13 +48,23 @@ class IotMock:
     Use it as `@mock_iot`, `@mock_iot()`, `with mock_iot() as m:`,
     `async with mock_iot() as m:`, on `unittest.TestCase` classes, or with `start()` /
     `stop()`. Each activation starts from empty state.
+
+    With `mqtt=True`, starting the mock also starts an MQTT endpoint real device clients
+    connect to: `m.mqtt.host`, `m.mqtt.port`, `m.mqtt.ca_file` (docs/devices.md).
     """
 
     def __init__(
-        self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION
+        self,
+        *,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
+        mqtt: bool = False,
     ) -> None:
         self.account_id = account_id
         self.region = region
+        self.mqtt_enabled = mqtt
+        # The running MQTT endpoint (None unless started with mqtt=True).
+        self.mqtt: MqttListener | None = None
         # One lock for all handler calls of this mock: botocore clients are used from
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
@@ -72,6 +85,11 @@ class IotMock:
             if found is None:
                 found = self._backends[key] = Backend(*key)
             return found
+
+    def backends(self) -> list[Backend]:
+        """The state of every account and region used so far."""
+        with self.lock:
+            return list(self._backends.values())
 
     def reset(self) -> None:
         """Forget all state of every account and region."""
@@ -108,11 +126,16 @@ class IotMock:
     def start(self) -> IotMock:
         """Begin answering IoT calls. Starting a stopped mock starts from empty state."""
         with self.lock:
-            if self._depth == 0:
+            first = self._depth == 0
+            if first:
                 self.reset()
                 self._patch_environment()
             self._depth += 1
         _intercept.activate(self)
+        if first and self.mqtt_enabled:
+            from .devices.mqtt import start_listener
+
+            self.mqtt = start_listener(self)
         return self
 
     def stop(self) -> None:
@@ -121,8 +144,13 @@ class IotMock:
             if self._depth == 0:
                 raise RuntimeError("iotmock: stop() called on a mock that is not started")
             self._depth -= 1
-            if self._depth == 0:
+            last = self._depth == 0
+            if last:
                 self._restore_environment()
+        # Outside the lock: the listener's connections take it while they close.
+        if last and self.mqtt is not None:
+            self.mqtt.stop()
+            self.mqtt = None
         _intercept.deactivate(self)
 
     @property
@@ -192,7 +220,7 @@ class IotMock:
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
-        return IotMock(account_id=self.account_id, region=self.region)
+        return IotMock(account_id=self.account_id, region=self.region, mqtt=self.mqtt_enabled)
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
@@ -586,7 +614,9 @@ def mock_iot(target: type[T], /) -> type[T]: ...
 
 
 @overload
-def mock_iot(target: None = None, /, *, account_id: str = ..., region: str = ...) -> IotMock: ...
+def mock_iot(
+    target: None = None, /, *, account_id: str = ..., region: str = ..., mqtt: bool = ...
+) -> IotMock: ...
 
 
 def mock_iot(
@@ -595,9 +625,11 @@ def mock_iot(
     *,
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
+    mqtt: bool = False,
 ) -> Any:
-    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`."""
-    mock = IotMock(account_id=account_id, region=region)
+    """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`.
+    `mqtt=True` also starts an MQTT endpoint for real device clients (`m.mqtt`)."""
+    mock = IotMock(account_id=account_id, region=region, mqtt=mqtt)
     if target is None:
         return mock
     return mock(target)

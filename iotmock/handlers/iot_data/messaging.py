@@ -1,9 +1,10 @@
 """MQTT messaging over the data plane: Publish, retained messages (GetRetainedMessage,
 ListRetainedMessages) and client connections (DeleteConnection).
 
-The mock has no MQTT broker: connected clients are the ones a test declares with
-`IotMock.connect_client(...)`; connecting and disconnecting publish the documented
-lifecycle events on `$aws/events/presence/connected|disconnected/<clientId>`.
+Connected clients are the ones a test declares with `IotMock.connect_client(...)` and the
+real devices connected to the MQTT endpoint (`iotmock.devices.mqtt`), which register here
+through `open_connection` / `close_connection`; connecting and disconnecting publish the
+documented lifecycle events on `$aws/events/presence/connected|disconnected/<clientId>`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ... import _clock
 from ..._errors import ServiceError, invalid_request, not_found
@@ -53,6 +54,16 @@ class RetainedMessage:
     user_properties: bytes | None = None
 
 
+class Transport(Protocol):
+    """The network side of a real MQTT connection (None for simulated clients)."""
+
+    def close(self, reason: str) -> None:
+        """End the connection for `reason` (a lifecycle disconnectReason); idempotent."""
+
+    def discard_session(self) -> None:
+        """Forget the client's persistent session (DeleteConnection cleanSession)."""
+
+
 @dataclass(slots=True)
 class Connection:
     client_id: str
@@ -61,6 +72,10 @@ class Connection:
     principal: str
     will_topic: str | None = None
     will_payload: bytes = b""
+    will_qos: int = 0
+    will_retain: bool = False
+    ip_address: str = "127.0.0.1"
+    transport: Transport | None = None
 
 
 @dataclass(slots=True)
@@ -123,7 +138,34 @@ def publish_message(ctx: RequestContext, params: Params) -> dict[str, Any]:
         raise ServiceError(
             "RequestEntityTooLargeException", "The payload exceeds the maximum size allowed"
         )
-    user_properties = _user_properties(params.get("userProperties"))
+    publish_from_client(
+        ctx,
+        topic,
+        payload,
+        qos=qos,
+        retain=retain,
+        user_properties=_user_properties(params.get("userProperties")),
+        content_type=params.get("contentType"),
+        correlation_data=params.get("correlationData"),
+        message_expiry=params.get("messageExpiry"),
+        response_topic=params.get("responseTopic"),
+        payload_format_indicator=params.get("payloadFormatIndicator"),
+    )
+    return {}
+
+
+def publish_from_client(
+    ctx: RequestContext,
+    topic: str,
+    payload: bytes,
+    *,
+    qos: int,
+    retain: bool,
+    user_properties: Any = None,
+    **details: Any,
+) -> None:
+    """A client's message, checked: kept as the topic's retained message when `retain`,
+    then published (iot-data Publish and MQTT devices both come here)."""
     if retain:
         _retain(ctx, topic, payload, qos, user_properties)
     publish(
@@ -134,13 +176,8 @@ def publish_message(ctx: RequestContext, params: Params) -> dict[str, Any]:
         retain=retain,
         source="client",
         user_properties=user_properties,
-        content_type=params.get("contentType"),
-        correlation_data=params.get("correlationData"),
-        message_expiry=params.get("messageExpiry"),
-        response_topic=params.get("responseTopic"),
-        payload_format_indicator=params.get("payloadFormatIndicator"),
+        **details,
     )
-    return {}
 
 
 def _user_properties(value: Any) -> Any:
@@ -242,11 +279,6 @@ def connect_client(
         ctx = RequestContext(
             mock, mock.backend(), "iot-data", "Connect", mock.account_id, mock.region
         )
-        store = ctx.backend.store(MessagingStore)
-        previous = store.connections.get(client_id)
-        if previous is not None:
-            # AWS disconnects the older session of a client id that connects again.
-            _disconnect(ctx, previous, "DUPLICATE_CLIENTID", publish_will=True)
         connection = Connection(
             client_id=client_id,
             session_id=str(uuid.uuid4()),
@@ -255,19 +287,45 @@ def connect_client(
             will_topic=will_topic,
             will_payload=will_payload.encode() if isinstance(will_payload, str) else will_payload,
         )
-        store.connections[client_id] = connection
-        _lifecycle_event(ctx, connection, "connected", ipAddress="127.0.0.1")
+        open_connection(ctx, connection)
 
 
-def _disconnect(
-    ctx: RequestContext, connection: Connection, reason: str, *, publish_will: bool
+def open_connection(ctx: RequestContext, connection: Connection) -> None:
+    """Register a connected client (simulated or real) and publish its `connected` event."""
+    store = ctx.backend.store(MessagingStore)
+    previous = store.connections.get(connection.client_id)
+    if previous is not None:
+        # AWS disconnects the older session of a client id that connects again.
+        close_connection(ctx, previous, "DUPLICATE_CLIENTID", publish_will=True)
+    store.connections[connection.client_id] = connection
+    _lifecycle_event(ctx, connection, "connected", ipAddress=connection.ip_address)
+
+
+def close_connection(
+    ctx: RequestContext,
+    connection: Connection,
+    reason: str,
+    *,
+    publish_will: bool,
+    client_initiated: bool = False,
 ) -> None:
-    ctx.backend.store(MessagingStore).connections.pop(connection.client_id, None)
+    """Unregister a connection: close its transport, publish its will (when asked) and the
+    `disconnected` event. A connection no longer registered is left alone."""
+    store = ctx.backend.store(MessagingStore)
+    if store.connections.get(connection.client_id) is not connection:
+        return
+    del store.connections[connection.client_id]
+    if connection.transport is not None:
+        connection.transport.close(reason)
     if publish_will and connection.will_topic is not None:
+        if connection.will_retain:
+            _retain(ctx, connection.will_topic, connection.will_payload, connection.will_qos, None)
         publish(
             ctx,
             connection.will_topic,
             connection.will_payload,
+            qos=connection.will_qos,
+            retain=connection.will_retain,
             source="will",
             client_id=connection.client_id,
         )
@@ -275,7 +333,7 @@ def _disconnect(
         ctx,
         connection,
         "disconnected",
-        clientInitiatedDisconnect=False,
+        clientInitiatedDisconnect=client_initiated,
         disconnectReason=reason,
     )
 
@@ -286,7 +344,9 @@ def delete_connection(ctx: RequestContext, params: Params) -> dict[str, Any]:
     connection = ctx.backend.store(MessagingStore).connections.get(client_id)
     if connection is None:
         raise not_found(f"No connection exists for client ID: '{client_id}'")
-    _disconnect(
+    if params.get("cleanSession") and connection.transport is not None:
+        connection.transport.discard_session()
+    close_connection(
         ctx,
         connection,
         "API_INITIATED_DISCONNECT",

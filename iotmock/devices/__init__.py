@@ -1,0 +1,1 @@
+"""Real devices: the MQTT endpoint device SDKs connect to (`iotmock.devices.mqtt`)."""

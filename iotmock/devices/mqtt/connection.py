@@ -1,0 +1,668 @@
+"""One device connection: the MQTT protocol between a client and the mock.
+
+Runs on the listener's event loop. Everything that touches the mock's state (the
+connection registry, publishing, sessions) happens under the mock's lock, inside a
+RequestContext of the account the client's certificate belongs to.
+
+How AWS's behaviour maps onto the two protocol versions (docs/devices.md):
+- connect denied by policy: MQTT 3.1.1 closes the connection, MQTT 5 answers CONNACK
+  0x87 (Not authorized) then closes;
+- subscribe denied: SUBACK 0x80 (3.1.1) or 0x87 (5);
+- publish denied: 3.1.1 closes the connection, MQTT 5 answers PUBACK 0x87 (QoS 1) or drops
+  the message (QoS 0);
+- QoS 2: 3.1.1 gets no PUBACK/SUBACK (the connection is closed), MQTT 5 learns Maximum QoS
+  1 from CONNACK, has QoS 2 subscriptions granted QoS 1, and is disconnected with 0x9B
+  for a QoS 2 PUBLISH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ... import _clock
+from ..._errors import ServiceError
+from ..._registry import RequestContext
+from ...handlers.iot_data.messaging import (
+    Connection,
+    MessagingStore,
+    check_publish_topic,
+    close_connection,
+    open_connection,
+    publish_from_client,
+)
+from ...messages import Message, publish, topic_matches
+from . import codec, limits
+from .auth import Authorizer, CertificateRefused, Principal
+from .codec import MQTT_5, ProtocolError
+from .session import DEFAULT_SESSION_EXPIRY_SECONDS, Session, Subscription
+
+if TYPE_CHECKING:
+    from .listener import MqttListener
+
+
+class Closing(Exception):
+    """End the connection: MQTT 5 clients get DISCONNECT `reason` (when not None) first;
+    `lifecycle` is the disconnectReason of the lifecycle event."""
+
+    def __init__(self, lifecycle: str, reason: int | None = None) -> None:
+        super().__init__(lifecycle)
+        self.lifecycle = lifecycle
+        self.reason = reason
+
+
+# Lifecycle disconnect reason -> MQTT 5 DISCONNECT reason code, for server-side closes.
+_DISCONNECT_CODES = {
+    "DUPLICATE_CLIENTID": codec.SESSION_TAKEN_OVER,
+    "API_INITIATED_DISCONNECT": codec.ADMINISTRATIVE_ACTION,
+    "SERVER_INITIATED_DISCONNECT": codec.ADMINISTRATIVE_ACTION,
+    "MQTT_KEEP_ALIVE_TIMEOUT": codec.KEEP_ALIVE_TIMEOUT,
+}
+
+
+class DeviceConnection:
+    """The server side of one TLS connection."""
+
+    def __init__(
+        self,
+        listener: MqttListener,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        principal: Principal | CertificateRefused,
+    ) -> None:
+        self.listener = listener
+        self.mock = listener.mock
+        self.loop = listener.loop
+        self.reader = reader
+        self.writer = writer
+        self.principal = principal
+        peer = writer.get_extra_info("peername")
+        self.ip_address: str = peer[0] if peer else "127.0.0.1"
+        self.version = codec.MQTT_311
+        self.client_id = ""
+        self.record: Connection | None = None
+        self.session: Session | None = None
+        self.authorizer: Authorizer | None = None
+        self.keep_alive = 0.0
+        self.last_activity = time.monotonic()
+        self.closed = False
+        self.close_reason: str | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._next_packet_id = 0
+        self._inflight: dict[int, tuple[Message, int, bool]] = {}
+        self._pending: deque[tuple[Message, int, bool]] = deque()
+        self._send_quota = limits.MAX_INFLIGHT
+        self._aliases: dict[int, str] = {}
+
+    # ------------------------------------------------------------------ thread-safe API
+
+    def deliver(self, message: Message, qos: int, retain: bool) -> None:
+        """Queue `message` for the client (from any thread; called under the mock lock)."""
+        if threading.get_ident() == self.listener.thread_id:
+            self.loop.call_soon(self._send_message, message, qos, retain)
+        else:
+            self.loop.call_soon_threadsafe(self._send_message, message, qos, retain)
+
+    def close(self, reason: str) -> None:
+        """End the connection for `reason` (DeleteConnection, takeover); idempotent."""
+        if self.close_reason is not None:
+            return
+        self.close_reason = reason
+        session = self.session
+        if session is not None and session.outbox is self:
+            session.outbox = None
+            session.disconnected_at = time.monotonic()
+        if threading.get_ident() == self.listener.thread_id:
+            self._server_close(reason)
+        else:
+            self.loop.call_soon_threadsafe(self._server_close, reason)
+
+    def discard_session(self) -> None:
+        if self.session is not None:
+            self.session.persistent = False
+
+    # ------------------------------------------------------------------ main loop
+
+    async def run(self) -> None:
+        lifecycle, publish_will, by_client = "CONNECTION_LOST", True, False
+        self._arm_watchdog(limits.CONNECT_TIMEOUT_SECONDS)
+        try:
+            await self._handshake()
+            while True:
+                packet_type, flags, body = await self._read_packet()
+                packet = codec.decode(packet_type, flags, body, self.version)
+                if isinstance(packet, codec.Disconnect):
+                    publish_will = packet.reason == codec.DISCONNECT_WITH_WILL
+                    if "session_expiry_interval" in packet.properties and self.session:
+                        self.session.expiry_seconds = min(
+                            packet.properties["session_expiry_interval"],
+                            DEFAULT_SESSION_EXPIRY_SECONDS,
+                        )
+                        self.session.persistent = self.session.expiry_seconds > 0
+                    lifecycle, by_client = "CLIENT_INITIATED_DISCONNECT", True
+                    break
+                self._handle(packet)
+        except Closing as closing:
+            lifecycle = closing.lifecycle
+            if closing.reason is not None:
+                self._send_disconnect(closing.reason)
+        except ProtocolError as error:
+            lifecycle = "CLIENT_ERROR"
+            if self.record is not None:
+                self._send_disconnect(error.reason)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            lifecycle = self.close_reason or "CONNECTION_LOST"
+        finally:
+            if self.close_reason is not None:
+                lifecycle = self.close_reason
+            self._finish(lifecycle, publish_will, by_client)
+
+    async def _read_packet(self) -> tuple[int, int, bytes]:
+        head = await self.reader.readexactly(2)
+        length_bytes = bytearray(head[1:])
+        while length_bytes[-1] & 0x80:
+            if len(length_bytes) == 4:
+                raise ProtocolError("The remaining length is longer than four bytes.")
+            length_bytes += await self.reader.readexactly(1)
+        decoded = codec.decode_varint_prefix(bytes(length_bytes))
+        assert decoded is not None  # the loop above read until the last length byte
+        length = decoded[0]
+        if length > limits.MAX_PACKET_BYTES:
+            raise Closing("CLIENT_ERROR", codec.PACKET_TOO_LARGE)
+        body = await self.reader.readexactly(length) if length else b""
+        self.last_activity = time.monotonic()
+        return head[0] >> 4, head[0] & 0x0F, body
+
+    def _write(self, data: bytes) -> None:
+        if not self.closed:
+            self.writer.write(data)
+
+    def _send_disconnect(self, reason: int) -> None:
+        if self.version == MQTT_5:
+            self._write(codec.encode_disconnect(reason))
+
+    def _server_close(self, reason: str) -> None:
+        code = _DISCONNECT_CODES.get(reason)
+        if code is not None and self.record is not None:
+            self._send_disconnect(code)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.writer.close()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+    # ------------------------------------------------------------------ keep-alive
+
+    def _arm_watchdog(self, allowed: float) -> None:
+        self._watchdog = self.loop.call_later(allowed, self._check_idle, allowed)
+
+    def _check_idle(self, allowed: float) -> None:
+        idle = time.monotonic() - self.last_activity
+        if idle >= allowed:
+            reason = "MQTT_KEEP_ALIVE_TIMEOUT" if self.record is not None else "CONNECTION_LOST"
+            self.close(reason)
+            return
+        self._watchdog = self.loop.call_later(allowed - idle, self._check_idle, allowed)
+
+    # ------------------------------------------------------------------ CONNECT
+
+    async def _handshake(self) -> None:
+        packet_type, flags, body = await self._read_packet()
+        if packet_type != codec.CONNECT:
+            raise ProtocolError("The first packet is not CONNECT.", codec.PROTOCOL_ERROR)
+        try:
+            connect = codec.decode_connect(flags, body)
+        except ProtocolError as error:
+            if error.reason == codec.UNSUPPORTED_PROTOCOL_VERSION:
+                self._write(codec.encode_connack(codec.MQTT_311, False, 0x01))
+            raise Closing("CLIENT_ERROR") from None
+        self.version = connect.version
+        if isinstance(self.principal, CertificateRefused):
+            # AWS refuses the connection of an unknown or inactive certificate without
+            # an MQTT answer.
+            raise Closing("AUTHORIZATION_ERROR")
+        self._accept(connect, self.principal)
+
+    def _refuse(self, v3_code: int, v5_code: int, lifecycle: str) -> Closing:
+        code = v5_code if self.version == MQTT_5 else v3_code
+        self._write(codec.encode_connack(self.version, False, code))
+        return Closing(lifecycle)
+
+    def _accept(self, connect: codec.Connect, principal: Principal) -> None:
+        v5 = self.version == MQTT_5
+        client_id = connect.client_id
+        assigned = None
+        if not client_id:
+            if not connect.clean_start and not v5:
+                raise self._refuse(codec.V3_IDENTIFIER_REJECTED, 0, "CLIENT_ERROR")
+            client_id = assigned = f"iotmock-{uuid.uuid4().hex}"
+        if len(client_id.encode()) > limits.MAX_CLIENT_ID_BYTES:
+            raise self._refuse(
+                codec.V3_IDENTIFIER_REJECTED, codec.CLIENT_ID_NOT_VALID, "CLIENT_ERROR"
+            )
+        if v5 and "authentication_method" in connect.properties:
+            raise self._refuse(0, codec.BAD_AUTHENTICATION_METHOD, "CLIENT_ERROR")
+        self.client_id = client_id
+        authorizer = self.authorizer = Authorizer(principal, client_id)
+        backend = principal.backend
+        with self.mock.lock:
+            if not authorizer.allowed("iot:Connect", "client/" + client_id):
+                # MQTT 3.1.1 gets no CONNACK: AWS closes the connection.
+                if v5:
+                    raise self._refuse(0, codec.NOT_AUTHORIZED, "AUTHORIZATION_ERROR")
+                raise Closing("AUTHORIZATION_ERROR")
+            will = connect.will
+            if will is not None and not self._will_allowed(will):
+                if v5:
+                    raise self._refuse(0, codec.NOT_AUTHORIZED, "AUTHORIZATION_ERROR")
+                raise Closing("AUTHORIZATION_ERROR")
+            ctx = self._context()
+            record = Connection(
+                client_id=client_id,
+                session_id=str(uuid.uuid4()),
+                connected_at_ms=_clock.now_millis(),
+                principal=principal.certificate.certificate_id,
+                will_topic=will.topic if will is not None else None,
+                will_payload=will.payload if will is not None else b"",
+                will_qos=min(will.qos, 1) if will is not None else 0,
+                will_retain=will.retain if will is not None else False,
+                ip_address=self.ip_address,
+                transport=self,
+            )
+            # Registering closes an older connection with this client id (takeover).
+            open_connection(ctx, record)
+            self.record = record
+            session_present, expiry = self._attach_session(connect, authorizer, backend)
+        keep_alive = limits.keep_alive_seconds(connect.keep_alive)
+        self.keep_alive = keep_alive * 1.5
+        properties: dict[str, Any] = {}
+        if v5:
+            properties = {
+                "maximum_qos": 1,
+                "retain_available": 1,
+                "maximum_packet_size": limits.MAX_PACKET_BYTES,
+                "topic_alias_maximum": limits.MAX_TOPIC_ALIASES,
+                "receive_maximum": limits.MAX_INFLIGHT,
+                "wildcard_subscription_available": 1,
+                "subscription_identifier_available": 0,
+                "shared_subscription_available": 0,
+            }
+            if keep_alive != connect.keep_alive:
+                properties["server_keep_alive"] = keep_alive
+            if assigned is not None:
+                properties["assigned_client_identifier"] = assigned
+            requested = connect.properties.get("session_expiry_interval", 0)
+            if expiry != requested:
+                properties["session_expiry_interval"] = expiry
+            self._send_quota = min(
+                limits.MAX_INFLIGHT, connect.properties.get("receive_maximum", 65535)
+            )
+        self._write(codec.encode_connack(self.version, session_present, 0, properties))
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._arm_watchdog(self.keep_alive)
+        self._resume()
+
+    def _will_allowed(self, will: codec.Will) -> bool:
+        try:
+            check_publish_topic(will.topic, retain=will.retain)
+        except ServiceError:
+            return False
+        return self._may_publish(will.topic, will.retain)
+
+    def _attach_session(
+        self, connect: codec.Connect, authorizer: Authorizer, backend: Any
+    ) -> tuple[bool, int]:
+        """Resume or start the client's session; (session present, expiry seconds)."""
+        broker = self.listener.broker
+        if self.version == MQTT_5:
+            expiry = min(
+                connect.properties.get("session_expiry_interval", 0),
+                DEFAULT_SESSION_EXPIRY_SECONDS,
+            )
+        else:
+            expiry = 0 if connect.clean_start else DEFAULT_SESSION_EXPIRY_SECONDS
+        found = broker.find(backend, self.client_id)
+        resumable = (
+            found is not None
+            and not connect.clean_start
+            and (found.persistent or found.outbox is not None)
+        )
+        if found is not None and resumable:
+            session = found
+            session.authorizer = authorizer
+        else:
+            if found is not None:
+                broker.remove(found)
+            session = Session(self.client_id, backend, authorizer, persistent=False)
+            broker.sessions(backend)[self.client_id] = session
+        session.expiry_seconds = expiry
+        session.persistent = expiry > 0
+        session.outbox = self
+        self.session = session
+        return found is not None and resumable, expiry
+
+    def _resume(self) -> None:
+        """Send what the session kept while the client was away."""
+        session = self.session
+        if session is None:
+            return
+        with self.mock.lock:
+            queued = list(session.queue)
+            session.queue.clear()
+        for message, qos in queued:
+            self._send_message(message, qos, False, dup=True)
+
+    def _context(self) -> RequestContext:
+        assert self.authorizer is not None
+        backend = self.authorizer.backend
+        return RequestContext(
+            self.mock, backend, "iot-data", "Publish", backend.account_id, backend.region
+        )
+
+    # ------------------------------------------------------------------ packets
+
+    def _handle(self, packet: codec.Packet) -> None:
+        if isinstance(packet, codec.Publish):
+            self._on_publish(packet)
+        elif isinstance(packet, codec.PubAck):
+            self._on_puback(packet)
+        elif isinstance(packet, codec.Subscribe):
+            self._on_subscribe(packet)
+        elif isinstance(packet, codec.Unsubscribe):
+            self._on_unsubscribe(packet)
+        elif isinstance(packet, codec.PingReq):
+            self._write(codec.encode_pingresp())
+        elif isinstance(packet, codec.Unsupported):
+            # QoS 2 flows and AUTH exchanges are not served.
+            raise Closing("CLIENT_ERROR", codec.PROTOCOL_ERROR)
+        else:  # a second CONNECT
+            raise Closing("CLIENT_ERROR", codec.PROTOCOL_ERROR)
+
+    def _may_publish(self, topic: str, retain: bool) -> bool:
+        assert self.authorizer is not None
+        resource = "topic/" + topic
+        if not self.authorizer.allowed("iot:Publish", resource):
+            return False
+        return not retain or self.authorizer.allowed("iot:RetainPublish", resource)
+
+    def _on_publish(self, packet: codec.Publish) -> None:
+        v5 = self.version == MQTT_5
+        if packet.qos == 2:
+            raise Closing("CLIENT_ERROR", codec.QOS_NOT_SUPPORTED)
+        topic = self._resolve_alias(packet)
+        if len(packet.payload) > limits.MAX_PAYLOAD_BYTES:
+            raise Closing("CLIENT_ERROR", codec.PACKET_TOO_LARGE)
+        try:
+            check_publish_topic(topic, retain=packet.retain)
+        except ServiceError:
+            raise Closing("CLIENT_ERROR", codec.TOPIC_NAME_INVALID) from None
+        with self.mock.lock:
+            allowed = self._may_publish(topic, packet.retain)
+            if allowed:
+                publish_from_client(
+                    self._context(),
+                    topic,
+                    packet.payload,
+                    qos=packet.qos,
+                    retain=packet.retain,
+                    client_id=self.client_id,
+                    **_message_details(packet.properties),
+                )
+        if not allowed:
+            if not v5:
+                raise Closing("AUTHORIZATION_ERROR")
+            if packet.qos == 1 and packet.packet_id is not None:
+                self._write(codec.encode_puback(self.version, packet.packet_id, 0x87))
+            return
+        if packet.qos == 1 and packet.packet_id is not None:
+            self._write(codec.encode_puback(self.version, packet.packet_id))
+
+    def _resolve_alias(self, packet: codec.Publish) -> str:
+        alias = packet.properties.get("topic_alias")
+        if alias is None:
+            if not packet.topic:
+                raise Closing("CLIENT_ERROR", codec.TOPIC_NAME_INVALID)
+            return packet.topic
+        if not 1 <= alias <= limits.MAX_TOPIC_ALIASES:
+            raise Closing("CLIENT_ERROR", codec.TOPIC_ALIAS_INVALID)
+        if packet.topic:
+            self._aliases[alias] = packet.topic
+            return packet.topic
+        known = self._aliases.get(alias)
+        if known is None:
+            raise Closing("CLIENT_ERROR", codec.PROTOCOL_ERROR)
+        return known
+
+    def _on_subscribe(self, packet: codec.Subscribe) -> None:
+        v5 = self.version == MQTT_5
+        if "subscription_identifier" in packet.properties:
+            raise Closing("CLIENT_ERROR", codec.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED)
+        if not v5 and any(request.qos == 2 for request in packet.requests):
+            # AWS sends no SUBACK for QoS 2 (3.1.1): the connection ends.
+            raise Closing("CLIENT_ERROR")
+        session = self.session
+        assert session is not None and self.authorizer is not None
+        codes: list[int] = []
+        granted: list[tuple[codec.SubscriptionRequest, bool]] = []
+        failure = codec.V3_SUBACK_FAILURE
+        with self.mock.lock:
+            for index, request in enumerate(packet.requests):
+                topic_filter = request.topic_filter
+                code = self._subscription_refusal(index, topic_filter, session)
+                if code is not None:
+                    codes.append(code if v5 else failure)
+                    continue
+                qos = min(request.qos, 1)
+                is_new = topic_filter not in session.subscriptions
+                session.subscriptions[topic_filter] = Subscription(
+                    topic_filter, qos, request.no_local, request.retain_as_published
+                )
+                codes.append(qos)
+                granted.append((request, is_new))
+            self._write(codec.encode_suback(self.version, packet.packet_id, codes))
+            if granted:
+                self._subscription_event("subscribed", [r.topic_filter for r, _ in granted])
+                self._send_retained(granted)
+
+    def _subscription_refusal(self, index: int, topic_filter: str, session: Session) -> int | None:
+        """The MQTT 5 reason a subscription is refused, or None when granted."""
+        assert self.authorizer is not None
+        if topic_filter.startswith("$share/"):
+            return codec.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED
+        if limits.check_topic_filter(topic_filter) is not None:
+            return codec.TOPIC_FILTER_INVALID
+        over_request = index >= limits.MAX_SUBSCRIPTIONS_PER_SUBSCRIBE
+        over_connection = (
+            topic_filter not in session.subscriptions
+            and len(session.subscriptions) >= limits.MAX_SUBSCRIPTIONS_PER_CONNECTION
+        )
+        if over_request or over_connection:
+            return 0x97  # Quota exceeded
+        if not self.authorizer.allowed("iot:Subscribe", "topicfilter/" + topic_filter):
+            return codec.NOT_AUTHORIZED
+        return None
+
+    def _send_retained(self, granted: list[tuple[codec.SubscriptionRequest, bool]]) -> None:
+        """Retained messages matching new subscriptions (MQTT retain handling)."""
+        assert self.authorizer is not None
+        retained = self.authorizer.backend.store(MessagingStore).retained
+        for request, is_new in granted:
+            if request.retain_handling == 2 or (request.retain_handling == 1 and not is_new):
+                continue
+            for item in retained.values():
+                if not topic_matches(request.topic_filter, item.topic):
+                    continue
+                if not self.authorizer.allowed("iot:Receive", "topic/" + item.topic):
+                    continue
+                message = Message(
+                    item.topic,
+                    item.payload,
+                    qos=item.qos,
+                    retain=True,
+                    user_properties=(
+                        json.loads(item.user_properties) if item.user_properties else None
+                    ),
+                )
+                self.deliver(message, min(request.qos, 1, item.qos), True)
+
+    def _on_unsubscribe(self, packet: codec.Unsubscribe) -> None:
+        session = self.session
+        assert session is not None
+        codes = []
+        with self.mock.lock:
+            for topic_filter in packet.topic_filters:
+                found = session.subscriptions.pop(topic_filter, None)
+                codes.append(codec.SUCCESS if found else codec.NO_SUBSCRIPTION_EXISTED)
+            self._write(codec.encode_unsuback(self.version, packet.packet_id, codes))
+            self._subscription_event("unsubscribed", packet.topic_filters)
+
+    def _subscription_event(self, event_type: str, topics: list[str]) -> None:
+        """`$aws/events/subscriptions/<event_type>/<clientId>` (AWS lifecycle events)."""
+        assert self.record is not None
+        event = {
+            "clientId": self.client_id,
+            "timestamp": _clock.now_millis(),
+            "eventType": event_type,
+            "sessionIdentifier": self.record.session_id,
+            "principalIdentifier": self.record.principal,
+            "topics": topics,
+        }
+        topic = f"$aws/events/subscriptions/{event_type}/{self.client_id}"
+        publish(self._context(), topic, event, source="lifecycle")
+
+    # ------------------------------------------------------------------ outgoing
+
+    def _send_message(self, message: Message, qos: int, retain: bool, dup: bool = False) -> None:
+        if self.closed:
+            if qos == 1:
+                self._pending.append((message, qos, retain))
+            return
+        if qos == 0:
+            self._write(self._encode(message, 0, retain, None, False))
+            return
+        if len(self._inflight) >= self._send_quota:
+            self._pending.append((message, qos, retain))
+            return
+        packet_id = self._packet_id()
+        self._inflight[packet_id] = (message, qos, retain)
+        self._write(self._encode(message, qos, retain, packet_id, dup))
+
+    def _packet_id(self) -> int:
+        while True:
+            self._next_packet_id = self._next_packet_id % 65535 + 1
+            if self._next_packet_id not in self._inflight:
+                return self._next_packet_id
+
+    def _encode(
+        self, message: Message, qos: int, retain: bool, packet_id: int | None, dup: bool
+    ) -> bytes:
+        properties = _publish_properties(message) if self.version == MQTT_5 else None
+        return codec.encode_publish(
+            self.version,
+            message.topic,
+            message.payload,
+            qos=qos,
+            retain=retain,
+            dup=dup,
+            packet_id=packet_id,
+            properties=properties,
+        )
+
+    def _on_puback(self, packet: codec.PubAck) -> None:
+        if self._inflight.pop(packet.packet_id, None) is None:
+            return
+        if self._pending and len(self._inflight) < self._send_quota:
+            message, qos, retain = self._pending.popleft()
+            self._send_message(message, qos, retain)
+
+    # ------------------------------------------------------------------ end
+
+    def _finish(self, lifecycle: str, publish_will: bool, by_client: bool) -> None:
+        self._shutdown()
+        if self.listener.stopping:
+            return
+        with self.mock.lock:
+            if self.record is not None:
+                close_connection(
+                    self._context(),
+                    self.record,
+                    lifecycle,
+                    publish_will=publish_will,
+                    client_initiated=by_client,
+                )
+            self._release_session()
+
+    def _release_session(self) -> None:
+        """Keep a persistent session (with the unacknowledged messages) for later."""
+        session = self.session
+        if session is None:
+            return
+        unacked = [(m, q) for m, q, _ in self._inflight.values()]
+        unacked += [(m, q) for m, q, _ in self._pending]
+        if session.outbox is not None and session.outbox is not self:
+            for message, qos in unacked:  # taken over by a client resuming the session
+                session.outbox.deliver(message, qos, False)
+            return
+        session.outbox = None
+        session.disconnected_at = time.monotonic()
+        if session.persistent:
+            session.queue.extendleft(reversed(unacked))
+        else:
+            self.listener.broker.remove(session)
+
+
+def _message_details(properties: dict[str, Any]) -> dict[str, Any]:
+    """MQTT 5 PUBLISH properties as the message fields iot-data Publish records."""
+    details: dict[str, Any] = {}
+    if not properties:
+        return details
+    if "user_property" in properties:
+        details["user_properties"] = [{k: v} for k, v in properties["user_property"]]
+    if "content_type" in properties:
+        details["content_type"] = properties["content_type"]
+    if "response_topic" in properties:
+        details["response_topic"] = properties["response_topic"]
+    if "correlation_data" in properties:
+        details["correlation_data"] = base64.b64encode(properties["correlation_data"]).decode()
+    if "message_expiry_interval" in properties:
+        details["message_expiry"] = properties["message_expiry_interval"]
+    if "payload_format_indicator" in properties:
+        indicator = properties["payload_format_indicator"]
+        details["payload_format_indicator"] = "UTF8_DATA" if indicator else "UNSPECIFIED_BYTES"
+    return details
+
+
+def _publish_properties(message: Message) -> dict[str, Any]:
+    """The MQTT 5 properties a subscriber receives with `message`."""
+    properties: dict[str, Any] = {}
+    if message.payload_format_indicator == "UTF8_DATA":
+        properties["payload_format_indicator"] = 1
+    if message.message_expiry is not None:
+        properties["message_expiry_interval"] = int(message.message_expiry)
+    if message.content_type:
+        properties["content_type"] = message.content_type
+    if message.response_topic:
+        properties["response_topic"] = message.response_topic
+    if message.correlation_data:
+        try:
+            properties["correlation_data"] = base64.b64decode(message.correlation_data)
+        except ValueError:
+            properties["correlation_data"] = message.correlation_data.encode()
+    if message.user_properties:
+        pairs: list[tuple[str, str]] = []
+        for item in message.user_properties:
+            if isinstance(item, dict):
+                pairs.extend((str(k), str(v)) for k, v in item.items())
+        if pairs:
+            properties["user_property"] = pairs
+    return properties
