@@ -1,0 +1,217 @@
+"""Real device clients (paho-mqtt 3.1.1 and 5, the AWS IoT Device SDK v2) against the
+MQTT endpoint: shadows and jobs end to end, checked through boto3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from mqtt_devices import REGION, WAIT, Device, mqtt_mock, provision
+
+from iotmock import IotMock
+
+__all__ = ["mqtt_mock"]
+
+SHADOW = "$aws/things/{}/shadow"
+JOBS = "$aws/things/{}/jobs"
+
+
+@pytest.mark.parametrize("version", [4, 5])
+def test_device_updates_reads_and_receives_its_shadow(
+    mqtt_mock: IotMock, tmp_path: Path, version: int
+) -> None:
+    thing = f"lamp-{version}"
+    credentials = provision(tmp_path, thing=thing)
+    device = Device(mqtt_mock, credentials, thing, version=version)
+    device.connect()
+    shadow = SHADOW.format(thing)
+    assert device.subscribe(f"{shadow}/update/accepted") == [1]
+    assert device.subscribe(f"{shadow}/update/delta") == [1]
+    assert device.subscribe(f"{shadow}/get/accepted") == [1]
+
+    # The device reports; the app (boto3) asks for a change; the device gets the delta.
+    assert device.publish(f"{shadow}/update", {"state": {"reported": {"on": False}}}) == 0
+    accepted = json.loads(device.expect(f"{shadow}/update/accepted").payload)
+    assert accepted["state"] == {"reported": {"on": False}}
+    assert accepted["version"] == 1
+    data = boto3.client("iot-data", region_name=REGION)
+    data.update_thing_shadow(
+        thingName=thing, payload=json.dumps({"state": {"desired": {"on": True}}})
+    )
+    delta = json.loads(device.expect(f"{shadow}/update/delta").payload)
+    assert delta["state"] == {"on": True}
+    assert delta["version"] == 2
+
+    # The device applies it and reads its shadow back.
+    device.publish(f"{shadow}/update", {"state": {"reported": {"on": True}, "desired": None}})
+    device.publish(f"{shadow}/get", b"")
+    document = json.loads(device.expect(f"{shadow}/get/accepted").payload)
+    assert document["state"] == {"reported": {"on": True}}
+    assert document["version"] == 3
+    device.close()
+
+    stored = json.loads(data.get_thing_shadow(thingName=thing)["payload"].read())
+    assert stored["state"] == {"reported": {"on": True}}
+    assert stored["version"] == 3
+
+
+def _create_job(thing: str) -> None:
+    iot = boto3.client("iot", region_name=REGION)
+    thing_arn = iot.describe_thing(thingName=thing)["thingArn"]
+    iot.create_job(
+        jobId="update-firmware",
+        targets=[thing_arn],
+        document=json.dumps({"operation": "update", "version": "2.0"}),
+    )
+
+
+@pytest.mark.parametrize("version", [4, 5])
+def test_device_runs_a_job_to_completion(mqtt_mock: IotMock, tmp_path: Path, version: int) -> None:
+    thing = f"pump-{version}"
+    credentials = provision(tmp_path, thing=thing)
+    device = Device(mqtt_mock, credentials, thing, version=version)
+    device.connect()
+    jobs = JOBS.format(thing)
+    assert device.subscribe(f"{jobs}/notify-next") == [1]
+    assert device.subscribe(f"{jobs}/+/update/accepted") == [1]
+
+    _create_job(thing)
+    notified = json.loads(device.expect(f"{jobs}/notify-next").payload)
+    execution = notified["execution"]
+    assert execution["jobId"] == "update-firmware"
+    assert execution["status"] == "QUEUED"
+    assert execution["jobDocument"] == {"operation": "update", "version": "2.0"}
+
+    device.publish(
+        f"{jobs}/update-firmware/update",
+        {"status": "SUCCEEDED", "statusDetails": {"installed": "2.0"}, "expectedVersion": 1},
+    )
+    accepted = json.loads(device.expect(f"{jobs}/update-firmware/update/accepted").payload)
+    assert "timestamp" in accepted
+    # With nothing left to do, notify-next carries no execution.
+    assert "execution" not in json.loads(device.expect(f"{jobs}/notify-next").payload)
+    device.close()
+
+    iot = boto3.client("iot", region_name=REGION)
+    described = iot.describe_job_execution(jobId="update-firmware", thingName=thing)["execution"]
+    assert described["status"] == "SUCCEEDED"
+    assert described["statusDetails"] == {"detailsMap": {"installed": "2.0"}}
+    assert iot.describe_job(jobId="update-firmware")["job"]["status"] == "COMPLETED"
+
+
+# --------------------------------------------------------------------------- AWS IoT Device SDK
+
+
+def _sdk_connection(mock: IotMock, credentials: Any, client_id: str) -> Any:
+    from awscrt import mqtt
+    from awsiot import mqtt_connection_builder
+
+    assert mock.mqtt is not None
+    connection = mqtt_connection_builder.mtls_from_path(
+        endpoint="localhost",
+        port=mock.mqtt.port,
+        cert_filepath=credentials.cert_file,
+        pri_key_filepath=credentials.key_file,
+        ca_filepath=mock.mqtt.ca_file,
+        client_id=client_id,
+        clean_session=True,
+        keep_alive_secs=30,
+    )
+    assert isinstance(connection, mqtt.Connection)
+    return connection
+
+
+def test_device_sdk_shadow_and_job(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    """The AWS IoT Device SDK v2's shadow and jobs clients, as a real device uses them."""
+    from concurrent.futures import Future
+
+    from awscrt import mqtt
+    from awsiot import iotjobs, iotshadow
+
+    thing = "sdk-device"
+    credentials = provision(tmp_path, thing=thing)
+    connection = _sdk_connection(mqtt_mock, credentials, thing)
+    connection.connect().result(WAIT)
+    try:
+        shadow = iotshadow.IotShadowClient(connection)
+        deltas: Future[Any] = Future()
+        subscribed, _ = shadow.subscribe_to_shadow_delta_updated_events(
+            iotshadow.ShadowDeltaUpdatedSubscriptionRequest(thing_name=thing),
+            mqtt.QoS.AT_LEAST_ONCE,
+            lambda event: deltas.done() or deltas.set_result(event),
+        )
+        subscribed.result(WAIT)
+        accepted: Future[Any] = Future()
+        subscribed, _ = shadow.subscribe_to_update_shadow_accepted(
+            iotshadow.UpdateShadowSubscriptionRequest(thing_name=thing),
+            mqtt.QoS.AT_LEAST_ONCE,
+            lambda response: accepted.done() or accepted.set_result(response),
+        )
+        subscribed.result(WAIT)
+        shadow.publish_update_shadow(
+            iotshadow.UpdateShadowRequest(
+                thing_name=thing,
+                state=iotshadow.ShadowState(reported={"color": "red"}),
+            ),
+            mqtt.QoS.AT_LEAST_ONCE,
+        ).result(WAIT)
+        assert accepted.result(WAIT).state.reported == {"color": "red"}
+
+        data = boto3.client("iot-data", region_name=REGION)
+        data.update_thing_shadow(
+            thingName=thing, payload=json.dumps({"state": {"desired": {"color": "blue"}}})
+        )
+        assert deltas.result(WAIT).state == {"color": "blue"}
+
+        jobs = iotjobs.IotJobsClient(connection)
+        notified: Future[Any] = Future()
+        subscribed, _ = jobs.subscribe_to_next_job_execution_changed_events(
+            iotjobs.NextJobExecutionChangedSubscriptionRequest(thing_name=thing),
+            mqtt.QoS.AT_LEAST_ONCE,
+            lambda event: notified.done() or notified.set_result(event),
+        )
+        subscribed.result(WAIT)
+        updated: Future[Any] = Future()
+        subscribed, _ = jobs.subscribe_to_update_job_execution_accepted(
+            iotjobs.UpdateJobExecutionSubscriptionRequest(thing_name=thing, job_id="+"),
+            mqtt.QoS.AT_LEAST_ONCE,
+            lambda response: updated.done() or updated.set_result(response),
+        )
+        subscribed.result(WAIT)
+        _create_job(thing)
+        execution = notified.result(WAIT).execution
+        assert execution.job_id == "update-firmware"
+        assert execution.job_document == {"operation": "update", "version": "2.0"}
+        jobs.publish_update_job_execution(
+            iotjobs.UpdateJobExecutionRequest(
+                thing_name=thing,
+                job_id="update-firmware",
+                status="SUCCEEDED",
+                status_details={"result": "ok"},
+            ),
+            mqtt.QoS.AT_LEAST_ONCE,
+        ).result(WAIT)
+        updated.result(WAIT)
+    finally:
+        connection.disconnect().result(WAIT)
+
+    iot = boto3.client("iot", region_name=REGION)
+    described = iot.describe_job_execution(jobId="update-firmware", thingName=thing)["execution"]
+    assert described["status"] == "SUCCEEDED"
+    assert described["statusDetails"] == {"detailsMap": {"result": "ok"}}
+    stored = json.loads(data.get_thing_shadow(thingName=thing)["payload"].read())
+    assert stored["state"]["reported"] == {"color": "red"}
+
+
+def test_device_sdk_refused_with_an_inactive_certificate(
+    mqtt_mock: IotMock, tmp_path: Path
+) -> None:
+    from awscrt.exceptions import AwsCrtError
+
+    credentials = provision(tmp_path, thing="sleepy", active=False)
+    connection = _sdk_connection(mqtt_mock, credentials, "sleepy")
+    with pytest.raises(AwsCrtError):
+        connection.connect().result(WAIT)
