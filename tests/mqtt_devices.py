@@ -3,6 +3,7 @@ so every wait is bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import socket
@@ -72,10 +73,8 @@ def provision(
     iot.create_policy(policyName=policy_name, policyDocument=json.dumps(policy or ALLOW_ALL))
     iot.attach_policy(policyName=policy_name, target=certificate["certificateArn"])
     if thing is not None:
-        try:
+        with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
             iot.create_thing(thingName=thing)
-        except iot.exceptions.ResourceAlreadyExistsException:
-            pass
         iot.attach_thing_principal(thingName=thing, principal=certificate["certificateArn"])
     return write_credentials(directory, certificate)
 
