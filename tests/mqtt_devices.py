@@ -9,6 +9,7 @@ import queue
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -162,10 +163,14 @@ class Device:
             properties=properties,
         )
         self.client.loop_start()
-        try:
-            return self.connack.get(timeout=WAIT)
-        except queue.Empty:
-            raise AssertionError("no CONNACK") from None
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                return self.connack.get(timeout=0.05)
+            except queue.Empty:
+                if self.disconnected.is_set():
+                    break
+        raise AssertionError("no CONNACK")
 
     def subscribe(self, topic_filter: str, qos: int = 1) -> list[int]:
         self.client.subscribe(topic_filter, qos=qos)

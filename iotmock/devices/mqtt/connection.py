@@ -588,19 +588,18 @@ class DeviceConnection:
     # ------------------------------------------------------------------ end
 
     def _finish(self, lifecycle: str, publish_will: bool, by_client: bool) -> None:
+        if not self.listener.stopping:
+            with self.mock.lock:
+                if self.record is not None:
+                    close_connection(
+                        self._context(),
+                        self.record,
+                        lifecycle,
+                        publish_will=publish_will,
+                        client_initiated=by_client,
+                    )
+                self._release_session()
         self._shutdown()
-        if self.listener.stopping:
-            return
-        with self.mock.lock:
-            if self.record is not None:
-                close_connection(
-                    self._context(),
-                    self.record,
-                    lifecycle,
-                    publish_will=publish_will,
-                    client_initiated=by_client,
-                )
-            self._release_session()
 
     def _release_session(self) -> None:
         """Keep a persistent session (with the unacknowledged messages) for later."""

@@ -315,8 +315,6 @@ def close_connection(
     if store.connections.get(connection.client_id) is not connection:
         return
     del store.connections[connection.client_id]
-    if connection.transport is not None:
-        connection.transport.close(reason)
     if publish_will and connection.will_topic is not None:
         if connection.will_retain:
             _retain(ctx, connection.will_topic, connection.will_payload, connection.will_qos, None)
@@ -336,6 +334,9 @@ def close_connection(
         clientInitiatedDisconnect=client_initiated,
         disconnectReason=reason,
     )
+    # Last, so a client that sees its socket close finds the will and event published.
+    if connection.transport is not None:
+        connection.transport.close(reason)
 
 
 @operation("iot-data", "DeleteConnection")
