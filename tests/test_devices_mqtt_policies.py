@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from mqtt_devices import REGION, Credentials, Device, mqtt_mock, provision
@@ -82,10 +83,8 @@ def test_certificate_must_be_active(mqtt_mock: IotMock, tmp_path: Path, status: 
     iot.update_certificate(certificateId=credentials.certificate_id, newStatus=status)
     assert_refused(Device(mqtt_mock, credentials, "device-1", version=5))
     assert_refused(Device(mqtt_mock, credentials, "device-1", version=4))
-    iot.update_certificate(certificateId=credentials.certificate_id, newStatus="ACTIVE") if (
-        status == "INACTIVE"
-    ) else None
-    if status == "INACTIVE":
+    if status == "INACTIVE":  # a revoked certificate cannot be made active again
+        iot.update_certificate(certificateId=credentials.certificate_id, newStatus="ACTIVE")
         _flags, reason, _ = Device(mqtt_mock, credentials, "device-1").connect()
         assert reason.value == 0
 
@@ -117,7 +116,7 @@ def test_certificate_of_a_registered_ca_follows_the_ca_status(
         setAsActive=True,
     )["certificateId"]
     key = new_ec_key()
-    subject = ca.name.__class__([ca.name.rdns[0].__class__([_cn("fleet-7")])])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fleet-7")])
     pem = to_pem(ca.issue(key.public_key(), subject=subject))
     registered = iot.register_certificate(
         certificatePem=pem, caCertificatePem=ca.pem, status="ACTIVE"
@@ -131,12 +130,6 @@ def test_certificate_of_a_registered_ca_follows_the_ca_status(
 
     iot.update_ca_certificate(certificateId=ca_id, newStatus="INACTIVE")
     assert_refused(Device(mqtt_mock, credentials, "fleet-7"))
-
-
-def _cn(value: str) -> Any:
-    from cryptography import x509
-
-    return x509.NameAttribute(NameOID.COMMON_NAME, value)
 
 
 # --------------------------------------------------------------------------- connect

@@ -1,0 +1,254 @@
+"""Sessions on the MQTT endpoint: lifecycle events, takeover, last will, retained
+messages, persistent sessions, DeleteConnection, and the shared message path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+from mqtt_devices import REGION, WAIT, Device, mqtt_mock, provision
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from iotmock import IotMock
+
+__all__ = ["mqtt_mock"]
+
+
+def _data() -> object:
+    return boto3.client("iot-data", region_name=REGION)
+
+
+def test_lifecycle_events(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    credentials = provision(tmp_path)
+    watcher = Device(mqtt_mock, credentials, "watcher")
+    watcher.connect()
+    assert watcher.subscribe("$aws/events/#") == [1]
+
+    device = Device(mqtt_mock, credentials, "sensor-9", version=4)
+    device.connect()
+    connected = json.loads(watcher.expect("$aws/events/presence/connected/sensor-9").payload)
+    assert connected["clientId"] == "sensor-9"
+    assert connected["eventType"] == "connected"
+    assert connected["principalIdentifier"] == credentials.certificate_id
+    assert connected["ipAddress"] == "127.0.0.1"
+    assert connected["versionNumber"] == 0
+    session = connected["sessionIdentifier"]
+
+    device.subscribe("alerts/#")
+    subscribed = json.loads(watcher.expect("$aws/events/subscriptions/subscribed/sensor-9").payload)
+    assert subscribed["topics"] == ["alerts/#"]
+    assert subscribed["sessionIdentifier"] == session
+    device.client.unsubscribe("alerts/#")
+    unsubscribed = json.loads(
+        watcher.expect("$aws/events/subscriptions/unsubscribed/sensor-9").payload
+    )
+    assert unsubscribed["topics"] == ["alerts/#"]
+
+    device.close()
+    gone = json.loads(watcher.expect("$aws/events/presence/disconnected/sensor-9").payload)
+    assert gone["clientInitiatedDisconnect"] is True
+    assert gone["disconnectReason"] == "CLIENT_INITIATED_DISCONNECT"
+    assert gone["versionNumber"] == 1
+    watcher.close()
+
+
+def test_duplicate_client_id_takes_over(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    credentials = provision(tmp_path)
+    first = Device(mqtt_mock, credentials, "twin")
+    first.connect()
+    second = Device(mqtt_mock, credentials, "twin")
+    second.connect()
+    assert first.disconnected.wait(WAIT)
+    assert first.disconnect_reason.value == 0x8E  # Session taken over
+    first.client.loop_stop()
+    events = [m.json() for m in mqtt_mock.messages("$aws/events/presence/+/twin")]
+    assert [e["eventType"] for e in events] == ["connected", "disconnected", "connected"]
+    assert events[1]["disconnectReason"] == "DUPLICATE_CLIENTID"
+    # The new connection works.
+    assert second.publish("twin/ping", b"1") == 0
+    second.close()
+
+
+def test_last_will_on_lost_connection_not_on_disconnect(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    credentials = provision(tmp_path)
+    watcher = Device(mqtt_mock, credentials, "watcher")
+    watcher.connect()
+    watcher.subscribe("status/+")
+
+    polite = Device(mqtt_mock, credentials, "polite", version=4)
+    polite.connect(will=("status/polite", b"gone", False))
+    polite.close()
+    lost = Device(mqtt_mock, credentials, "lost", version=5)
+    lost.connect(will=("status/lost", b"offline", True))
+    lost.drop()
+
+    will = watcher.expect("status/lost")
+    assert will.payload == b"offline"
+    watcher.expect_nothing()
+    retained = _data().get_retained_message(topic="status/lost")  # type: ignore[attr-defined]
+    assert retained["payload"] == b"offline"
+    event = mqtt_mock.messages("$aws/events/presence/disconnected/lost")[-1].json()
+    assert event["disconnectReason"] == "CONNECTION_LOST"
+    assert event["clientInitiatedDisconnect"] is False
+    watcher.close()
+
+
+def test_retained_messages_on_subscribe(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    data = _data()
+    data.publish(topic="config/fan", payload=b'{"speed":3}', retain=True, qos=1)  # type: ignore[attr-defined]
+    credentials = provision(tmp_path)
+    device = Device(mqtt_mock, credentials, "fan-1", version=4)
+    device.connect()
+    assert device.publish("config/heater", b'{"on":true}', retain=True) == 0
+    assert device.subscribe("config/+") == [1]
+    received = {}
+    for topic in ("config/fan", "config/heater"):
+        message = device.expect(topic)
+        received[topic] = (message.payload, message.retain)
+    assert received == {
+        "config/fan": (b'{"speed":3}', True),
+        "config/heater": (b'{"on":true}', True),
+    }
+    stored = data.get_retained_message(topic="config/heater")  # type: ignore[attr-defined]
+    assert stored["payload"] == b'{"on":true}'
+    # A message published while subscribed is not flagged retained.
+    data.publish(topic="config/fan", payload=b'{"speed":4}', retain=True, qos=1)  # type: ignore[attr-defined]
+    live = device.expect("config/fan")
+    assert (live.payload, live.retain) == (b'{"speed":4}', False)
+    device.close()
+
+
+def test_persistent_session_mqtt311_queues_qos1(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    credentials = provision(tmp_path)
+    device = Device(mqtt_mock, credentials, "sleeper", version=4, clean=False)
+    flags, _reason, _ = device.connect()
+    assert flags.session_present is False
+    device.subscribe("orders/#", qos=1)
+    device.close()
+
+    data = _data()
+    data.publish(topic="orders/1", payload=b"qos1", qos=1)  # type: ignore[attr-defined]
+    data.publish(topic="orders/2", payload=b"qos0", qos=0)  # type: ignore[attr-defined]
+
+    again = Device(mqtt_mock, credentials, "sleeper", version=4, clean=False)
+    flags, _reason, _ = again.connect()
+    assert flags.session_present is True
+    assert again.expect("orders/1").payload == b"qos1"
+    again.expect_nothing()
+    # The session kept its subscription.
+    data.publish(topic="orders/3", payload=b"live", qos=1)  # type: ignore[attr-defined]
+    assert again.expect("orders/3").payload == b"live"
+    again.close()
+
+    # A clean session forgets it.
+    fresh = Device(mqtt_mock, credentials, "sleeper", version=4, clean=True)
+    flags, _reason, _ = fresh.connect()
+    assert flags.session_present is False
+    data.publish(topic="orders/4", payload=b"x", qos=1)  # type: ignore[attr-defined]
+    fresh.expect_nothing()
+    fresh.close()
+
+
+def test_persistent_session_mqtt5_session_expiry(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    credentials = provision(tmp_path)
+    device = Device(mqtt_mock, credentials, "v5-sleeper", clean=False)
+    _flags, _reason, properties = device.connect(session_expiry=7200)
+    # AWS caps the session expiry at one hour and says so in CONNACK.
+    assert properties.SessionExpiryInterval == 3600
+    device.subscribe("news/#", qos=1)
+    device.close()
+    _data().publish(topic="news/1", payload=b"while away", qos=1)  # type: ignore[attr-defined]
+    again = Device(mqtt_mock, credentials, "v5-sleeper", clean=False)
+    flags, _reason, _ = again.connect(session_expiry=600)
+    assert flags.session_present is True
+    assert again.expect("news/1").payload == b"while away"
+    again.close()
+
+
+def test_delete_connection_closes_the_device_socket(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    credentials = provision(tmp_path)
+    watcher = Device(mqtt_mock, credentials, "watcher")
+    watcher.connect()
+    watcher.subscribe("status/#")
+    device = Device(mqtt_mock, credentials, "doomed")
+    device.connect(will=("status/doomed", b"bye", False))
+    _data().delete_connection(clientId="doomed")  # type: ignore[attr-defined]
+    assert device.disconnected.wait(WAIT)
+    assert device.disconnect_reason.value == 0x98  # Administrative action
+    device.client.loop_stop()
+    assert watcher.expect("status/doomed").payload == b"bye"
+    event = mqtt_mock.messages("$aws/events/presence/disconnected/doomed")[-1].json()
+    assert event["disconnectReason"] == "API_INITIATED_DISCONNECT"
+
+    again = Device(mqtt_mock, credentials, "doomed-2", version=4)
+    again.connect(will=("status/doomed-2", b"bye", False))
+    _data().delete_connection(clientId="doomed-2", preventWillMessage=True)  # type: ignore[attr-defined]
+    assert again.disconnected.wait(WAIT)
+    again.client.loop_stop()
+    watcher.expect_nothing()
+    watcher.close()
+
+
+def test_iot_data_publish_reaches_devices_with_mqtt5_properties(
+    mqtt_mock: IotMock, tmp_path: Path
+) -> None:
+    credentials = provision(tmp_path)
+    v5 = Device(mqtt_mock, credentials, "v5")
+    v5.connect()
+    v5.subscribe("cmd/#")
+    v3 = Device(mqtt_mock, credentials, "v3", version=4)
+    v3.connect()
+    v3.subscribe("cmd/#")
+    _data().publish(  # type: ignore[attr-defined]
+        topic="cmd/reboot",
+        payload=b"now",
+        qos=1,
+        contentType="text/plain",
+        responseTopic="cmd/replies",
+        userProperties=json.dumps([{"origin": "ops"}]),
+    )
+    received = v5.expect("cmd/reboot")
+    assert received.payload == b"now"
+    assert received.qos == 1
+    assert received.properties.ContentType == "text/plain"
+    assert received.properties.ResponseTopic == "cmd/replies"
+    assert received.properties.UserProperty == [("origin", "ops")]
+    assert v3.expect("cmd/reboot").payload == b"now"
+    v5.close()
+    v3.close()
+
+
+def test_device_publish_goes_through_rules_and_republish_reaches_devices(
+    mqtt_mock: IotMock, tmp_path: Path
+) -> None:
+    iot = boto3.client("iot", region_name=REGION)
+    iot.create_topic_rule(
+        ruleName="relay",
+        topicRulePayload={
+            "sql": "SELECT temp * 2 AS doubled, clientid() AS who FROM 'in/+'",
+            "actions": [
+                {
+                    "republish": {
+                        "roleArn": "arn:aws:iam::123456789012:role/r",
+                        "topic": "out/doubled",
+                        "qos": 1,
+                    }
+                }
+            ],
+        },
+    )
+    credentials = provision(tmp_path)
+    device = Device(mqtt_mock, credentials, "thermo")
+    device.connect()
+    device.subscribe("out/#")
+    properties = Properties(PacketTypes.PUBLISH)
+    properties.UserProperty = [("unit", "C")]
+    device.client.publish("in/kitchen", json.dumps({"temp": 21}), qos=1, properties=properties)
+    relayed = device.expect("out/doubled")
+    assert json.loads(relayed.payload) == {"doubled": 42, "who": "thermo"}
+    recorded = mqtt_mock.messages("in/kitchen")[-1]
+    assert recorded.client_id == "thermo"
+    assert recorded.user_properties == [{"unit": "C"}]
+    device.close()
