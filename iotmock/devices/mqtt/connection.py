@@ -131,7 +131,7 @@ class DeviceConnection:
 
     async def run(self) -> None:
         lifecycle, publish_will, by_client = "CONNECTION_LOST", True, False
-        self._arm_watchdog(limits.CONNECT_TIMEOUT_SECONDS)
+        self._arm_watchdog(self.listener.connect_timeout)
         try:
             await self._handshake()
             while True:

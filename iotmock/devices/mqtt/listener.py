@@ -17,7 +17,7 @@ from ..._events import subscribe
 from ..._registry import RequestContext
 from ...handlers.iot.endpoints import endpoint_address
 from ...messages import Message
-from . import tls
+from . import limits, tls
 from .auth import CertificateRefused, Principal, identify, trusted_pems
 from .connection import DeviceConnection
 from .session import Broker
@@ -40,7 +40,9 @@ class MqttListener:
         self.loop = asyncio.new_event_loop()
         self.thread_id: int | None = None
         self.stopping = False
+        # Set before start(): seconds allowed for the TLS handshake, then for CONNECT.
         self.handshake_timeout = HANDSHAKE_TIMEOUT_SECONDS
+        self.connect_timeout = limits.CONNECT_TIMEOUT_SECONDS
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[DeviceConnection] = set()
