@@ -149,8 +149,8 @@ class IotMock:
                 self._restore_environment()
         # Outside the lock: the listener's connections take it while they close.
         if last and self.mqtt is not None:
-            self.mqtt.stop()
-            self.mqtt = None
+            listener, self.mqtt = self.mqtt, None
+            listener.stop()
         _intercept.deactivate(self)
 
     @property

@@ -13,11 +13,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from mqtt_devices import WAIT, Credentials, Device, provision, read_until_closed, tls_socket
 
 from iotmock import IotMock, mock_iot
-from iotmock.devices.mqtt import MqttListener, codec
+from iotmock.devices.mqtt import MqttListener, codec, limits
 
 
 @pytest.fixture
@@ -186,3 +187,46 @@ def test_good_connect_gets_connack(quick_mock: IotMock, credentials: Credentials
     sock = tls_socket(quick_mock, credentials)
     sock.sendall(GOOD_CONNECT + b"\xe0\x00")  # CONNECT, DISCONNECT
     assert _assert_closed(sock) == b"\x20\x02\x00\x00"
+
+
+def test_server_certificate_names_the_ats_endpoint(
+    quick_mock: IotMock, credentials: Credentials
+) -> None:
+    """A device configured with the real endpoint address verifies the server."""
+    assert quick_mock.mqtt is not None
+    address = boto3.client("iot", region_name="us-east-1").describe_endpoint(
+        endpointType="iot:Data-ATS"
+    )["endpointAddress"]
+    context = ssl.create_default_context(cafile=quick_mock.mqtt.ca_file)
+    context.load_cert_chain(credentials.cert_file, credentials.key_file)
+    raw = socket.create_connection(("127.0.0.1", quick_mock.mqtt.port), timeout=WAIT)
+    with context.wrap_socket(raw, server_hostname=address) as sock:
+        sock.sendall(GOOD_CONNECT + b"\xe0\x00")
+        assert read_until_closed(sock) == b"\x20\x02\x00\x00"
+    raw = socket.create_connection(("127.0.0.1", quick_mock.mqtt.port), timeout=WAIT)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        context.wrap_socket(raw, server_hostname="elsewhere.example.com")
+    raw.close()
+
+
+def test_keep_alive_timeout_closes_and_publishes_the_will(
+    quick_mock: IotMock, credentials: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # AWS's shortest keep-alive is 30 s (45 s to time out): shrink it for the test.
+    monkeypatch.setattr(limits, "keep_alive_seconds", lambda requested: 1)
+    will_flags = 0x02 | 0x04  # clean session, will at QoS 0
+    body = (
+        (struct.pack("!H", 4) + b"MQTT" + bytes((4, will_flags)) + struct.pack("!H", 60))
+        + _utf8("idle")
+        + _utf8("status/idle")
+        + _utf8("timed out")
+    )
+    sock = tls_socket(quick_mock, credentials)
+    sock.sendall(_packet(0x10, body))
+    started = time.monotonic()
+    assert read_until_closed(sock) == b"\x20\x02\x00\x00"  # CONNACK, then silence, then close
+    assert 1.4 < time.monotonic() - started < WAIT
+    sock.close()
+    event = quick_mock.messages("$aws/events/presence/disconnected/idle")[-1].json()
+    assert event["disconnectReason"] == "MQTT_KEEP_ALIVE_TIMEOUT"
+    assert [m.payload for m in quick_mock.messages("status/idle")] == [b"timed out"]

@@ -252,3 +252,43 @@ def test_device_publish_goes_through_rules_and_republish_reaches_devices(
     assert recorded.client_id == "thermo"
     assert recorded.user_properties == [{"unit": "C"}]
     device.close()
+
+
+def test_simulated_and_real_connections_share_one_registry(
+    mqtt_mock: IotMock, tmp_path: Path
+) -> None:
+    device = Device(mqtt_mock, provision(tmp_path), "shared-id")
+    device.connect()
+    # A simulated client with the same id takes over the real one...
+    mqtt_mock.connect_client("shared-id")
+    assert device.disconnected.wait(WAIT)
+    assert device.disconnect_reason.value == 0x8E
+    device.client.loop_stop()
+    # ...and a real one takes over the simulated one.
+    again = Device(mqtt_mock, provision(tmp_path), "shared-id", version=4)
+    again.connect()
+    events = [m.json() for m in mqtt_mock.messages("$aws/events/presence/+/shared-id")]
+    assert [(e["eventType"], e.get("disconnectReason")) for e in events] == [
+        ("connected", None),
+        ("disconnected", "DUPLICATE_CLIENTID"),
+        ("connected", None),
+        ("disconnected", "DUPLICATE_CLIENTID"),
+        ("connected", None),
+    ]
+    again.close()
+
+
+def test_device_of_another_account(mqtt_mock: IotMock, tmp_path: Path) -> None:
+    with mqtt_mock.as_account("111122223333"):
+        credentials = provision(tmp_path, thing="remote")
+    device = Device(mqtt_mock, credentials, "remote")
+    device.connect()
+    device.subscribe("$aws/things/remote/shadow/update/accepted")
+    device.publish("$aws/things/remote/shadow/update", {"state": {"reported": {"a": 1}}})
+    assert json.loads(device.expect("$aws/things/remote/shadow/update/accepted").payload)[
+        "state"
+    ] == {"reported": {"a": 1}}
+    device.close()
+    assert mqtt_mock.messages("$aws/things/remote/shadow/update") == []
+    remote = mqtt_mock.messages("$aws/things/remote/shadow/update", account_id="111122223333")
+    assert [m.client_id for m in remote] == ["remote"]

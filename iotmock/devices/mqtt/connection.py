@@ -100,6 +100,7 @@ class DeviceConnection:
         self._send_quota = limits.MAX_INFLIGHT
         self._aliases: dict[int, str] = {}
         self._out: list[bytes] = []
+        self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ thread-safe API
 
@@ -115,10 +116,11 @@ class DeviceConnection:
         if self.close_reason is not None:
             return
         self.close_reason = reason
-        session = self.session
-        if session is not None and session.outbox is self:
-            session.outbox = None
-            session.disconnected_at = time.monotonic()
+        with self.mock.lock:  # sessions change under the lock only
+            session = self.session
+            if session is not None and session.outbox is self:
+                session.outbox = None
+                session.disconnected_at = time.monotonic()
         if threading.get_ident() == self.listener.thread_id:
             self._server_close(reason)
         else:
@@ -132,6 +134,7 @@ class DeviceConnection:
 
     async def run(self) -> None:
         lifecycle, publish_will, by_client = "CONNECTION_LOST", True, False
+        self._task = asyncio.current_task()
         self._arm_watchdog(self.listener.connect_timeout)
         try:
             await self._handshake()
@@ -159,6 +162,9 @@ class DeviceConnection:
                 self._send_disconnect(error.reason)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             lifecycle = self.close_reason or "CONNECTION_LOST"
+        except asyncio.CancelledError:
+            # `_server_close`, or the listener stopping: the connection ends here.
+            lifecycle = self.close_reason or "SERVER_INITIATED_DISCONNECT"
         finally:
             if self.close_reason is not None:
                 lifecycle = self.close_reason
@@ -202,7 +208,12 @@ class DeviceConnection:
         code = _DISCONNECT_CODES.get(reason)
         if code is not None and self.record is not None:
             self._send_disconnect(code)
-        self._shutdown()
+        # End the read loop: `run` then records the disconnection (will, lifecycle
+        # event) before the socket closes, so the client never sees it closed earlier.
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        else:
+            self._shutdown()
 
     def _shutdown(self) -> None:
         if not self.closed:

@@ -160,7 +160,8 @@ class MqttListener:
     # ------------------------------------------------------------------ routing
 
     def route(self, ctx: RequestContext, message: Message) -> None:
-        self.broker.route(ctx.backend, message)
+        if not self.stopping:
+            self.broker.route(ctx.backend, message)
 
 
 def _quiet_exceptions(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
