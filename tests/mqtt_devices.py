@@ -222,6 +222,17 @@ class Device:
         self.client.loop_stop()
 
 
+def subscribed_device(
+    mock: IotMock, credentials: Credentials, client_id: str, *filters: str, version: int = 5
+) -> Device:
+    """A connected device subscribed (QoS 1) to `filters`."""
+    device = Device(mock, credentials, client_id, version=version)
+    device.connect()
+    for topic_filter in filters:
+        assert device.subscribe(topic_filter) == [1]
+    return device
+
+
 def tls_socket(mock: IotMock, credentials: Credentials | None) -> ssl.SSLSocket:
     """A raw TLS connection to the endpoint (for hand-made packets)."""
     assert mock.mqtt is not None

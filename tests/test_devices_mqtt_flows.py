@@ -4,12 +4,14 @@ MQTT endpoint: shadows and jobs end to end, checked through boto3."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from mqtt_devices import REGION, WAIT, Device, mqtt_mock, provision
+from mqtt_devices import REGION, WAIT, mqtt_mock, provision, subscribed_device
 
 from iotmock import IotMock
 
@@ -25,12 +27,16 @@ def test_device_updates_reads_and_receives_its_shadow(
 ) -> None:
     thing = f"lamp-{version}"
     credentials = provision(tmp_path, thing=thing)
-    device = Device(mqtt_mock, credentials, thing, version=version)
-    device.connect()
     shadow = SHADOW.format(thing)
-    assert device.subscribe(f"{shadow}/update/accepted") == [1]
-    assert device.subscribe(f"{shadow}/update/delta") == [1]
-    assert device.subscribe(f"{shadow}/get/accepted") == [1]
+    device = subscribed_device(
+        mqtt_mock,
+        credentials,
+        thing,
+        f"{shadow}/update/accepted",
+        f"{shadow}/update/delta",
+        f"{shadow}/get/accepted",
+        version=version,
+    )
 
     # The device reports; the app (boto3) asks for a change; the device gets the delta.
     assert device.publish(f"{shadow}/update", {"state": {"reported": {"on": False}}}) == 0
@@ -72,11 +78,15 @@ def _create_job(thing: str) -> None:
 def test_device_runs_a_job_to_completion(mqtt_mock: IotMock, tmp_path: Path, version: int) -> None:
     thing = f"pump-{version}"
     credentials = provision(tmp_path, thing=thing)
-    device = Device(mqtt_mock, credentials, thing, version=version)
-    device.connect()
     jobs = JOBS.format(thing)
-    assert device.subscribe(f"{jobs}/notify-next") == [1]
-    assert device.subscribe(f"{jobs}/+/update/accepted") == [1]
+    device = subscribed_device(
+        mqtt_mock,
+        credentials,
+        thing,
+        f"{jobs}/notify-next",
+        f"{jobs}/+/update/accepted",
+        version=version,
+    )
 
     _create_job(thing)
     notified = json.loads(device.expect(f"{jobs}/notify-next").payload)
@@ -124,10 +134,20 @@ def _sdk_connection(mock: IotMock, credentials: Any, client_id: str) -> Any:
     return connection
 
 
+def _first_message(subscribe: Callable[..., Any], request: Any) -> Future[Any]:
+    """Subscribe with a Device SDK service client; the future gets the first message."""
+    from awscrt import mqtt
+
+    first: Future[Any] = Future()
+    subscribed, _ = subscribe(
+        request, mqtt.QoS.AT_LEAST_ONCE, lambda m: first.done() or first.set_result(m)
+    )
+    subscribed.result(WAIT)
+    return first
+
+
 def test_device_sdk_shadow_and_job(mqtt_mock: IotMock, tmp_path: Path) -> None:
     """The AWS IoT Device SDK v2's shadow and jobs clients, as a real device uses them."""
-    from concurrent.futures import Future
-
     from awscrt import mqtt
     from awsiot import iotjobs, iotshadow
 
@@ -137,20 +157,14 @@ def test_device_sdk_shadow_and_job(mqtt_mock: IotMock, tmp_path: Path) -> None:
     connection.connect().result(WAIT)
     try:
         shadow = iotshadow.IotShadowClient(connection)
-        deltas: Future[Any] = Future()
-        subscribed, _ = shadow.subscribe_to_shadow_delta_updated_events(
+        deltas = _first_message(
+            shadow.subscribe_to_shadow_delta_updated_events,
             iotshadow.ShadowDeltaUpdatedSubscriptionRequest(thing_name=thing),
-            mqtt.QoS.AT_LEAST_ONCE,
-            lambda event: deltas.done() or deltas.set_result(event),
         )
-        subscribed.result(WAIT)
-        accepted: Future[Any] = Future()
-        subscribed, _ = shadow.subscribe_to_update_shadow_accepted(
+        accepted = _first_message(
+            shadow.subscribe_to_update_shadow_accepted,
             iotshadow.UpdateShadowSubscriptionRequest(thing_name=thing),
-            mqtt.QoS.AT_LEAST_ONCE,
-            lambda response: accepted.done() or accepted.set_result(response),
         )
-        subscribed.result(WAIT)
         shadow.publish_update_shadow(
             iotshadow.UpdateShadowRequest(
                 thing_name=thing,
@@ -167,20 +181,14 @@ def test_device_sdk_shadow_and_job(mqtt_mock: IotMock, tmp_path: Path) -> None:
         assert deltas.result(WAIT).state == {"color": "blue"}
 
         jobs = iotjobs.IotJobsClient(connection)
-        notified: Future[Any] = Future()
-        subscribed, _ = jobs.subscribe_to_next_job_execution_changed_events(
+        notified = _first_message(
+            jobs.subscribe_to_next_job_execution_changed_events,
             iotjobs.NextJobExecutionChangedSubscriptionRequest(thing_name=thing),
-            mqtt.QoS.AT_LEAST_ONCE,
-            lambda event: notified.done() or notified.set_result(event),
         )
-        subscribed.result(WAIT)
-        updated: Future[Any] = Future()
-        subscribed, _ = jobs.subscribe_to_update_job_execution_accepted(
+        updated = _first_message(
+            jobs.subscribe_to_update_job_execution_accepted,
             iotjobs.UpdateJobExecutionSubscriptionRequest(thing_name=thing, job_id="+"),
-            mqtt.QoS.AT_LEAST_ONCE,
-            lambda response: updated.done() or updated.set_result(response),
         )
-        subscribed.result(WAIT)
         _create_job(thing)
         execution = notified.result(WAIT).execution
         assert execution.job_id == "update-firmware"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import boto3
-from mqtt_devices import REGION, WAIT, Device, mqtt_mock, provision
+from mqtt_devices import REGION, WAIT, Device, mqtt_mock, provision, subscribed_device
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -22,9 +22,7 @@ def _data() -> object:
 
 def test_lifecycle_events(mqtt_mock: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    watcher = Device(mqtt_mock, credentials, "watcher")
-    watcher.connect()
-    assert watcher.subscribe("$aws/events/#") == [1]
+    watcher = subscribed_device(mqtt_mock, credentials, "watcher", "$aws/events/#")
 
     device = Device(mqtt_mock, credentials, "sensor-9", version=4)
     device.connect()
@@ -73,9 +71,7 @@ def test_duplicate_client_id_takes_over(mqtt_mock: IotMock, tmp_path: Path) -> N
 
 def test_last_will_on_lost_connection_not_on_disconnect(mqtt_mock: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    watcher = Device(mqtt_mock, credentials, "watcher")
-    watcher.connect()
-    watcher.subscribe("status/+")
+    watcher = subscribed_device(mqtt_mock, credentials, "watcher", "status/+")
 
     polite = Device(mqtt_mock, credentials, "polite", version=4)
     polite.connect(will=("status/polite", b"gone", False))
@@ -169,9 +165,7 @@ def test_persistent_session_mqtt5_session_expiry(mqtt_mock: IotMock, tmp_path: P
 
 def test_delete_connection_closes_the_device_socket(mqtt_mock: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    watcher = Device(mqtt_mock, credentials, "watcher")
-    watcher.connect()
-    watcher.subscribe("status/#")
+    watcher = subscribed_device(mqtt_mock, credentials, "watcher", "status/#")
     device = Device(mqtt_mock, credentials, "doomed")
     device.connect(will=("status/doomed", b"bye", False))
     _data().delete_connection(clientId="doomed")  # type: ignore[attr-defined]
@@ -195,12 +189,8 @@ def test_iot_data_publish_reaches_devices_with_mqtt5_properties(
     mqtt_mock: IotMock, tmp_path: Path
 ) -> None:
     credentials = provision(tmp_path)
-    v5 = Device(mqtt_mock, credentials, "v5")
-    v5.connect()
-    v5.subscribe("cmd/#")
-    v3 = Device(mqtt_mock, credentials, "v3", version=4)
-    v3.connect()
-    v3.subscribe("cmd/#")
+    v5 = subscribed_device(mqtt_mock, credentials, "v5", "cmd/#")
+    v3 = subscribed_device(mqtt_mock, credentials, "v3", "cmd/#", version=4)
     _data().publish(  # type: ignore[attr-defined]
         topic="cmd/reboot",
         payload=b"now",
@@ -240,9 +230,7 @@ def test_device_publish_goes_through_rules_and_republish_reaches_devices(
         },
     )
     credentials = provision(tmp_path)
-    device = Device(mqtt_mock, credentials, "thermo")
-    device.connect()
-    device.subscribe("out/#")
+    device = subscribed_device(mqtt_mock, credentials, "thermo", "out/#")
     properties = Properties(PacketTypes.PUBLISH)
     properties.UserProperty = [("unit", "C")]
     device.client.publish("in/kitchen", json.dumps({"temp": 21}), qos=1, properties=properties)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import threading
 import time
@@ -41,7 +42,7 @@ from ...messages import Message, publish, topic_matches
 from . import codec, limits
 from .auth import Authorizer, CertificateRefused, Principal
 from .codec import MQTT_5, ProtocolError
-from .session import DEFAULT_SESSION_EXPIRY_SECONDS, Session, Subscription
+from .session import DEFAULT_SESSION_EXPIRY_SECONDS, Session
 
 if TYPE_CHECKING:
     from .listener import MqttListener
@@ -487,9 +488,8 @@ class DeviceConnection:
                     continue
                 qos = min(request.qos, 1)
                 is_new = topic_filter not in session.subscriptions
-                session.subscriptions[topic_filter] = Subscription(
-                    topic_filter, qos, request.no_local, request.retain_as_published
-                )
+                # The session keeps the request with the QoS granted.
+                session.subscriptions[topic_filter] = dataclasses.replace(request, qos=qos)
                 codes.append(qos)
                 granted.append((request, is_new))
             self._write(codec.encode_suback(self.version, packet.packet_id, codes))

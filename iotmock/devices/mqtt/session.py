@@ -20,6 +20,7 @@ from typing import Protocol
 from ...messages import Message, topic_matches
 from ...state import Backend
 from .auth import Authorizer
+from .codec import SubscriptionRequest as Subscription
 
 # AWS keeps a persistent session one hour after the client disconnects (the default of
 # the account-level "persistent session expiry period").
@@ -34,14 +35,6 @@ class Outbox(Protocol):
 
     def deliver(self, message: Message, qos: int, retain: bool) -> None:
         """Send `message` to the client (any thread)."""
-
-
-@dataclass(slots=True)
-class Subscription:
-    topic_filter: str
-    qos: int
-    no_local: bool = False
-    retain_as_published: bool = False
 
 
 @dataclass(slots=True, eq=False)
