@@ -148,9 +148,15 @@ def test_connect_denied_by_policy(mqtt_mock: IotMock, tmp_path: Path) -> None:
     device.client.loop_stop()
     # An allowed client id connects.
     assert Device(mqtt_mock, credentials, "allowed-1", version=4).connect()[1].value == 0
-    # The denied attempts left no connected lifecycle event.
-    connected = [m.topic for m in mqtt_mock.messages("$aws/events/presence/connected/+")]
-    assert connected == ["$aws/events/presence/connected/allowed-1"]
+    # The denied attempts left connect_failed events, no connected event.
+    events = [m.json() for m in mqtt_mock.messages("$aws/events/presence/+/+")]
+    assert [(e["eventType"], e["clientId"]) for e in events] == [
+        ("connect_failed", "other"),
+        ("connect_failed", "other"),
+        ("connected", "allowed-1"),
+    ]
+    assert events[0]["failureType"] == "AUTHORIZATION_FAILURE"
+    assert events[0]["principalIdentifier"] == credentials.certificate_id
 
 
 def test_policy_variables_thing_name_and_client_id(mqtt_mock: IotMock, tmp_path: Path) -> None:
@@ -211,7 +217,7 @@ def test_publish_denied_mqtt311_closes_the_connection(mqtt_mock: IotMock, tmp_pa
     assert [m.topic for m in mqtt_mock.messages("ok/#")] == ["ok/1"]
     assert mqtt_mock.messages("forbidden/#") == []
     event = mqtt_mock.messages("$aws/events/presence/disconnected/p3")[-1].json()
-    assert event["disconnectReason"] == "AUTHORIZATION_ERROR"
+    assert event["disconnectReason"] == "AUTH_ERROR"
 
 
 def test_publish_denied_mqtt5_puback_not_authorized(mqtt_mock: IotMock, tmp_path: Path) -> None:
@@ -264,3 +270,24 @@ def test_detaching_the_policy_applies_to_a_connected_device(
         iot.detach_policy(policyName=attached["policyName"], target=credentials.certificate_arn)
     assert device.publish("a/b", b"2") == NOT_AUTHORIZED
     device.close()
+
+
+def test_deactivating_the_certificate_disconnects_its_devices(
+    mqtt_mock: IotMock, tmp_path: Path
+) -> None:
+    credentials = provision(tmp_path)
+    device = Device(mqtt_mock, credentials, "revoked-soon")
+    device.connect(will=("status/revoked-soon", b"gone", False))
+    assert device.subscribe("news/#") == [1]
+    boto3.client("iot", region_name=REGION).update_certificate(
+        certificateId=credentials.certificate_id, newStatus="REVOKED"
+    )
+    # The next message for the device (or from it) ends the connection.
+    boto3.client("iot-data", region_name=REGION).publish(topic="news/1", payload=b"x")
+    assert device.disconnected.wait(5)
+    assert device.disconnect_reason.value == NOT_AUTHORIZED
+    device.client.loop_stop()
+    assert device.messages.empty()
+    event = mqtt_mock.messages("$aws/events/presence/disconnected/revoked-soon")[-1].json()
+    assert event["disconnectReason"] == "AUTH_ERROR"
+    assert [m.payload for m in mqtt_mock.messages("status/revoked-soon")] == [b"gone"]

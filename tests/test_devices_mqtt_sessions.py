@@ -280,3 +280,14 @@ def test_device_of_another_account(mqtt_mock: IotMock, tmp_path: Path) -> None:
     assert mqtt_mock.messages("$aws/things/remote/shadow/update") == []
     remote = mqtt_mock.messages("$aws/things/remote/shadow/update", account_id="111122223333")
     assert [m.client_id for m in remote] == ["remote"]
+
+
+def test_client_ids_with_wildcards_have_no_lifecycle_events(
+    mqtt_mock: IotMock, tmp_path: Path
+) -> None:
+    device = Device(mqtt_mock, provision(tmp_path), "odd+id", version=4)
+    device.connect()
+    device.subscribe("a/b")
+    device.close()
+    mqtt_mock.connect_client("odd#id")
+    assert mqtt_mock.messages("$aws/events/#") == []

@@ -64,6 +64,7 @@ _DISCONNECT_CODES = {
     "API_INITIATED_DISCONNECT": codec.ADMINISTRATIVE_ACTION,
     "SERVER_INITIATED_DISCONNECT": codec.ADMINISTRATIVE_ACTION,
     "MQTT_KEEP_ALIVE_TIMEOUT": codec.KEEP_ALIVE_TIMEOUT,
+    "AUTH_ERROR": codec.NOT_AUTHORIZED,
 }
 
 
@@ -196,7 +197,9 @@ class DeviceConnection:
             self.loop.call_soon(self._flush)
         self._out.append(data)
 
-    def _flush(self) -> None:
+    def _flush(self, closing: bool = False) -> None:
+        if self.close_reason is not None and not closing:
+            return  # a server-side close sends its DISCONNECT once `run` has finished
         if self._out and not self.closed:
             self.writer.write(b"".join(self._out))
         self._out.clear()
@@ -218,7 +221,7 @@ class DeviceConnection:
 
     def _shutdown(self) -> None:
         if not self.closed:
-            self._flush()
+            self._flush(closing=True)
             self.closed = True
             self.writer.close()
         if self._watchdog is not None:
@@ -253,7 +256,7 @@ class DeviceConnection:
         if isinstance(self.principal, CertificateRefused):
             # AWS refuses the connection of an unknown or inactive certificate without
             # an MQTT answer.
-            raise Closing("AUTHORIZATION_ERROR")
+            raise Closing("AUTH_ERROR")
         self._accept(connect, self.principal)
 
     def _refuse(self, v3_code: int, v5_code: int, lifecycle: str) -> Closing:
@@ -279,16 +282,15 @@ class DeviceConnection:
         authorizer = self.authorizer = Authorizer(principal, client_id)
         backend = principal.backend
         with self.mock.lock:
-            if not authorizer.allowed("iot:Connect", "client/" + client_id):
+            will = connect.will
+            if not authorizer.allowed("iot:Connect", "client/" + client_id) or (
+                will is not None and not self._will_allowed(will)
+            ):
+                self._connect_failed_event(principal)
                 # MQTT 3.1.1 gets no CONNACK: AWS closes the connection.
                 if v5:
-                    raise self._refuse(0, codec.NOT_AUTHORIZED, "AUTHORIZATION_ERROR")
-                raise Closing("AUTHORIZATION_ERROR")
-            will = connect.will
-            if will is not None and not self._will_allowed(will):
-                if v5:
-                    raise self._refuse(0, codec.NOT_AUTHORIZED, "AUTHORIZATION_ERROR")
-                raise Closing("AUTHORIZATION_ERROR")
+                    raise self._refuse(0, codec.NOT_AUTHORIZED, "AUTH_ERROR")
+                raise Closing("AUTH_ERROR")
             ctx = self._context()
             record = Connection(
                 client_id=client_id,
@@ -396,6 +398,10 @@ class DeviceConnection:
     # ------------------------------------------------------------------ packets
 
     def _handle(self, packet: codec.Packet) -> None:
+        assert self.authorizer is not None
+        if self.authorizer.principal.certificate.status != "ACTIVE":
+            # AWS disconnects the devices of a certificate that leaves ACTIVE.
+            raise Closing("AUTH_ERROR", codec.NOT_AUTHORIZED)
         if isinstance(packet, codec.Publish):
             self._on_publish(packet)
         elif isinstance(packet, codec.PubAck):
@@ -444,7 +450,7 @@ class DeviceConnection:
                 )
         if not allowed:
             if not v5:
-                raise Closing("AUTHORIZATION_ERROR")
+                raise Closing("AUTH_ERROR")
             if packet.qos == 1 and packet.packet_id is not None:
                 self._write(codec.encode_puback(self.version, packet.packet_id, 0x87))
             return
@@ -549,9 +555,25 @@ class DeviceConnection:
             self._write(codec.encode_unsuback(self.version, packet.packet_id, codes))
             self._subscription_event("unsubscribed", packet.topic_filters)
 
+    def _connect_failed_event(self, principal: Principal) -> None:
+        """`$aws/events/presence/connect_failed/<clientId>`: the policy denied CONNECT."""
+        if not _has_lifecycle_events(self.client_id):
+            return
+        event = {
+            "clientId": self.client_id,
+            "timestamp": _clock.now_millis(),
+            "eventType": "connect_failed",
+            "failureType": "AUTHORIZATION_FAILURE",
+            "principalIdentifier": principal.certificate.certificate_id,
+        }
+        topic = f"$aws/events/presence/connect_failed/{self.client_id}"
+        publish(self._context(), topic, event, source="lifecycle")
+
     def _subscription_event(self, event_type: str, topics: list[str]) -> None:
         """`$aws/events/subscriptions/<event_type>/<clientId>` (AWS lifecycle events)."""
         assert self.record is not None
+        if not _has_lifecycle_events(self.client_id):
+            return
         event = {
             "clientId": self.client_id,
             "timestamp": _clock.now_millis(),
@@ -641,6 +663,11 @@ class DeviceConnection:
             session.queue.extendleft(reversed(unacked))
         else:
             self.listener.broker.remove(session)
+
+
+def _has_lifecycle_events(client_id: str) -> bool:
+    # AWS publishes no lifecycle events for client ids containing MQTT wildcards.
+    return "#" not in client_id and "+" not in client_id
 
 
 def _message_details(properties: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,9 @@ class Outbox(Protocol):
     def deliver(self, message: Message, qos: int, retain: bool) -> None:
         """Send `message` to the client (any thread)."""
 
+    def close(self, reason: str) -> None:
+        """End the connection for `reason` (any thread)."""
+
 
 @dataclass(slots=True, eq=False)
 class Session:
@@ -110,6 +113,11 @@ class Broker:
                 continue
             if session.outbox is None and session.expired(now):
                 del sessions[client_id]
+                continue
+            if session.authorizer.principal.certificate.status != "ACTIVE":
+                # AWS disconnects the devices of a certificate that leaves ACTIVE.
+                if session.outbox is not None:
+                    session.outbox.close("AUTH_ERROR")
                 continue
             if not session.authorizer.allowed("iot:Receive", "topic/" + topic):
                 continue

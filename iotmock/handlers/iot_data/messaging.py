@@ -250,6 +250,8 @@ def list_retained_messages(ctx: RequestContext, params: Params) -> dict[str, Any
 def _lifecycle_event(
     ctx: RequestContext, connection: Connection, event_type: str, **extra: Any
 ) -> None:
+    if "#" in connection.client_id or "+" in connection.client_id:
+        return  # AWS publishes no lifecycle events for client ids with MQTT wildcards
     store = ctx.backend.store(MessagingStore)
     version = store.client_versions.get(connection.client_id, -1) + 1
     store.client_versions[connection.client_id] = version
