@@ -4,6 +4,7 @@ messages, persistent sessions, DeleteConnection, and the shared message path."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import boto3
@@ -155,11 +156,18 @@ def test_persistent_session_mqtt5_session_expiry(mqtt_mock: IotMock, tmp_path: P
     assert properties.SessionExpiryInterval == 3600
     device.subscribe("news/#", qos=1)
     device.close()
-    _data().publish(topic="news/1", payload=b"while away", qos=1)  # type: ignore[attr-defined]
+    data = _data()
+    data.publish(topic="news/1", payload=b"while away", qos=1, messageExpiry=600)  # type: ignore[attr-defined]
+    data.publish(topic="news/2", payload=b"stale soon", qos=1, messageExpiry=1)  # type: ignore[attr-defined]
+    time.sleep(1.1)
     again = Device(mqtt_mock, credentials, "v5-sleeper", clean=False)
     flags, _reason, _ = again.connect(session_expiry=600)
     assert flags.session_present is True
-    assert again.expect("news/1").payload == b"while away"
+    kept = again.expect("news/1")
+    assert kept.payload == b"while away"
+    # MQTT 5 message expiry: the interval left is sent, the expired message is dropped.
+    assert 598 <= kept.properties.MessageExpiryInterval <= 600
+    again.expect_nothing()
     again.close()
 
 

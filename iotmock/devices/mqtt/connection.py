@@ -385,7 +385,16 @@ class DeviceConnection:
         with self.mock.lock:
             queued = list(session.queue)
             session.queue.clear()
-        for message, qos in queued:
+        now = time.monotonic()
+        for message, qos, queued_at in queued:
+            expiry = message.message_expiry
+            if expiry is not None:
+                # MQTT 5 message expiry: drop what expired while waiting, and tell the
+                # client how long the rest has left.
+                remaining = int(expiry - (now - queued_at))
+                if remaining <= 0:
+                    continue
+                message = dataclasses.replace(message, message_expiry=remaining)
             self._send_message(message, qos, False, dup=True)
 
     def _context(self) -> RequestContext:
@@ -651,10 +660,11 @@ class DeviceConnection:
         session = self.session
         if session is None:
             return
-        unacked = [(m, q) for m, q, _ in self._inflight.values()]
-        unacked += [(m, q) for m, q, _ in self._pending]
+        now = time.monotonic()
+        unacked = [(m, q, now) for m, q, _ in self._inflight.values()]
+        unacked += [(m, q, now) for m, q, _ in self._pending]
         if session.outbox is not None and session.outbox is not self:
-            for message, qos in unacked:  # taken over by a client resuming the session
+            for message, qos, _ in unacked:  # taken over by a client resuming the session
                 session.outbox.deliver(message, qos, False)
             return
         session.outbox = None

@@ -48,8 +48,9 @@ class Session:
     persistent: bool
     expiry_seconds: float = 0
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    # (message, qos) waiting for the client to come back (persistent sessions only).
-    queue: deque[tuple[Message, int]] = field(default_factory=deque)
+    # (message, qos, when queued) waiting for the client to come back (persistent
+    # sessions only); `when` is time.monotonic(), for MQTT 5 message expiry.
+    queue: deque[tuple[Message, int, float]] = field(default_factory=deque)
     outbox: Outbox | None = None
     disconnected_at: float = 0.0
 
@@ -125,7 +126,7 @@ class Broker:
             if session.outbox is not None:
                 session.outbox.deliver(message, qos, retain)
             elif qos == 1:
-                session.queue.append((message, qos))
+                session.queue.append((message, qos, now))
                 if len(session.queue) > MAX_QUEUED_MESSAGES:
                     session.queue.popleft()
 
