@@ -14,3 +14,11 @@ def iot_mock() -> Iterator[IotMock]:
     """An active IoT mock with fresh state for this test."""
     with IotMock() as mock:
         yield mock
+
+
+@pytest.fixture
+def iot_mqtt() -> Iterator[IotMock]:
+    """An active IoT mock with fresh state and its MQTT endpoint started for this test
+    (`iot_mqtt.mqtt.port`, `iot_mqtt.mqtt.ca_file`; see docs/devices.md)."""
+    with IotMock(mqtt=True) as mock:
+        yield mock

@@ -11,18 +11,16 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import paho.mqtt.client as paho
-import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from iotmock import IotMock, mock_iot
+from iotmock import IotMock
 
 REGION = "us-east-1"
 WAIT = 5.0
@@ -30,14 +28,6 @@ ALLOW_ALL = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}],
 }
-
-
-@pytest.fixture
-def mqtt_mock() -> Iterator[IotMock]:
-    """A mock with its MQTT endpoint on 127.0.0.1 (stopped with the mock)."""
-    with mock_iot(mqtt=True) as mock:
-        yield mock
-    assert mock.mqtt is None
 
 
 @dataclass

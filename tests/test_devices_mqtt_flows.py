@@ -11,11 +11,9 @@ from typing import Any
 
 import boto3
 import pytest
-from mqtt_devices import REGION, WAIT, mqtt_mock, provision, subscribed_device
+from mqtt_devices import REGION, WAIT, provision, subscribed_device
 
 from iotmock import IotMock
-
-__all__ = ["mqtt_mock"]
 
 SHADOW = "$aws/things/{}/shadow"
 JOBS = "$aws/things/{}/jobs"
@@ -23,13 +21,13 @@ JOBS = "$aws/things/{}/jobs"
 
 @pytest.mark.parametrize("version", [4, 5])
 def test_device_updates_reads_and_receives_its_shadow(
-    mqtt_mock: IotMock, tmp_path: Path, version: int
+    iot_mqtt: IotMock, tmp_path: Path, version: int
 ) -> None:
     thing = f"lamp-{version}"
     credentials = provision(tmp_path, thing=thing)
     shadow = SHADOW.format(thing)
     device = subscribed_device(
-        mqtt_mock,
+        iot_mqtt,
         credentials,
         thing,
         f"{shadow}/update/accepted",
@@ -75,12 +73,12 @@ def _create_job(thing: str) -> None:
 
 
 @pytest.mark.parametrize("version", [4, 5])
-def test_device_runs_a_job_to_completion(mqtt_mock: IotMock, tmp_path: Path, version: int) -> None:
+def test_device_runs_a_job_to_completion(iot_mqtt: IotMock, tmp_path: Path, version: int) -> None:
     thing = f"pump-{version}"
     credentials = provision(tmp_path, thing=thing)
     jobs = JOBS.format(thing)
     device = subscribed_device(
-        mqtt_mock,
+        iot_mqtt,
         credentials,
         thing,
         f"{jobs}/notify-next",
@@ -146,14 +144,14 @@ def _first_message(subscribe: Callable[..., Any], request: Any) -> Future[Any]:
     return first
 
 
-def test_device_sdk_shadow_and_job(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_device_sdk_shadow_and_job(iot_mqtt: IotMock, tmp_path: Path) -> None:
     """The AWS IoT Device SDK v2's shadow and jobs clients, as a real device uses them."""
     from awscrt import mqtt
     from awsiot import iotjobs, iotshadow
 
     thing = "sdk-device"
     credentials = provision(tmp_path, thing=thing)
-    connection = _sdk_connection(mqtt_mock, credentials, thing)
+    connection = _sdk_connection(iot_mqtt, credentials, thing)
     connection.connect().result(WAIT)
     try:
         shadow = iotshadow.IotShadowClient(connection)
@@ -214,12 +212,10 @@ def test_device_sdk_shadow_and_job(mqtt_mock: IotMock, tmp_path: Path) -> None:
     assert stored["state"]["reported"] == {"color": "red"}
 
 
-def test_device_sdk_refused_with_an_inactive_certificate(
-    mqtt_mock: IotMock, tmp_path: Path
-) -> None:
+def test_device_sdk_refused_with_an_inactive_certificate(iot_mqtt: IotMock, tmp_path: Path) -> None:
     from awscrt.exceptions import AwsCrtError
 
     credentials = provision(tmp_path, thing="sleepy", active=False)
-    connection = _sdk_connection(mqtt_mock, credentials, "sleepy")
+    connection = _sdk_connection(iot_mqtt, credentials, "sleepy")
     with pytest.raises(AwsCrtError):
         connection.connect().result(WAIT)

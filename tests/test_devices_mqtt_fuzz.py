@@ -230,3 +230,20 @@ def test_keep_alive_timeout_closes_and_publishes_the_will(
     event = quick_mock.messages("$aws/events/presence/disconnected/idle")[-1].json()
     assert event["disconnectReason"] == "MQTT_KEEP_ALIVE_TIMEOUT"
     assert [m.payload for m in quick_mock.messages("status/idle")] == [b"timed out"]
+
+
+def test_endpoint_stops_with_the_mock(tmp_path: Path) -> None:
+    with mock_iot(mqtt=True) as mock:
+        assert mock.mqtt is not None
+        assert mock.mqtt.host == "127.0.0.1"
+        port, ca_file = mock.mqtt.port, Path(mock.mqtt.ca_file)
+        assert ca_file.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        device = Device(mock, provision(tmp_path), "short-lived")
+        device.connect()
+    # Stopping the mock closed the connection, the listening socket and the CA file.
+    assert mock.mqtt is None
+    assert device.disconnected.wait(WAIT)
+    device.client.loop_stop()
+    assert not ca_file.exists()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()

@@ -6,39 +6,37 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mqtt_devices import WAIT, Device, mqtt_mock, provision
+from mqtt_devices import WAIT, Device, provision
 
 from iotmock import IotMock
 
-__all__ = ["mqtt_mock"]
 
-
-def test_qos2_publish(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_qos2_publish(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
     # MQTT 3.1.1: no PUBACK/PUBREC; the connection ends.
-    v3 = Device(mqtt_mock, credentials, "q3", version=4)
+    v3 = Device(iot_mqtt, credentials, "q3", version=4)
     v3.connect()
     v3.client.publish("a/b", b"x", qos=2)
     assert v3.disconnected.wait(WAIT)
     v3.client.loop_stop()
     # MQTT 5: CONNACK announced Maximum QoS 1; a QoS 2 PUBLISH is disconnected with 0x9B.
-    v5 = Device(mqtt_mock, credentials, "q5")
+    v5 = Device(iot_mqtt, credentials, "q5")
     _flags, _reason, properties = v5.connect()
     assert properties.MaximumQoS == 1
     v5.client.publish("a/b", b"x", qos=2)
     assert v5.disconnected.wait(WAIT)
     assert v5.disconnect_reason.value == 0x9B
     v5.client.loop_stop()
-    assert mqtt_mock.messages("a/b") == []
+    assert iot_mqtt.messages("a/b") == []
 
 
-def test_qos2_subscribe(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_qos2_subscribe(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    v5 = Device(mqtt_mock, credentials, "s5")
+    v5 = Device(iot_mqtt, credentials, "s5")
     v5.connect()
     assert v5.subscribe("x/#", qos=2) == [1]  # granted QoS 1
     v5.close()
-    v3 = Device(mqtt_mock, credentials, "s3", version=4)
+    v3 = Device(iot_mqtt, credentials, "s3", version=4)
     v3.connect()
     v3.client.subscribe("x/#", qos=2)
     assert v3.disconnected.wait(WAIT)  # AWS sends no SUBACK
@@ -47,19 +45,19 @@ def test_qos2_subscribe(mqtt_mock: IotMock, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("version", "code"), [(4, 0x85), (5, 0x85)])
 def test_client_id_longer_than_128_bytes(
-    mqtt_mock: IotMock, tmp_path: Path, version: int, code: int
+    iot_mqtt: IotMock, tmp_path: Path, version: int, code: int
 ) -> None:
     # (paho reports MQTT 3.1.1's return code 2, identifier rejected, as 0x85.)
-    device = Device(mqtt_mock, provision(tmp_path), "c" * 129, version=version)
+    device = Device(iot_mqtt, provision(tmp_path), "c" * 129, version=version)
     _flags, reason, _ = device.connect()
     assert reason.value == code
     device.client.loop_stop()
-    assert Device(mqtt_mock, provision(tmp_path), "c" * 128).connect()[1].value == 0
+    assert Device(iot_mqtt, provision(tmp_path), "c" * 128).connect()[1].value == 0
 
 
-def test_topic_limits(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_topic_limits(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    device = Device(mqtt_mock, credentials, "t5")
+    device = Device(iot_mqtt, credentials, "t5")
     device.connect()
     # Topic filters: 7 slashes at most, 256 bytes, wildcards as whole levels.
     assert device.subscribe("a/b/c/d/e/f/g/h", qos=0) == [0]
@@ -77,18 +75,18 @@ def test_topic_limits(mqtt_mock: IotMock, tmp_path: Path) -> None:
     device.client.loop_stop()
 
 
-def test_reserved_topics(mqtt_mock: IotMock, tmp_path: Path) -> None:
-    device = Device(mqtt_mock, provision(tmp_path), "r3", version=4)
+def test_reserved_topics(iot_mqtt: IotMock, tmp_path: Path) -> None:
+    device = Device(iot_mqtt, provision(tmp_path), "r3", version=4)
     device.connect()
     device.client.publish("$aws/events/presence/connected/fake", b"{}", qos=1)
     assert device.disconnected.wait(WAIT)
     device.client.loop_stop()
-    assert mqtt_mock.messages("$aws/events/presence/connected/fake") == []
+    assert iot_mqtt.messages("$aws/events/presence/connected/fake") == []
 
 
 @pytest.mark.parametrize("version", [4, 5])
-def test_payload_over_128_kb(mqtt_mock: IotMock, tmp_path: Path, version: int) -> None:
-    device = Device(mqtt_mock, provision(tmp_path), "big", version=version)
+def test_payload_over_128_kb(iot_mqtt: IotMock, tmp_path: Path, version: int) -> None:
+    device = Device(iot_mqtt, provision(tmp_path), "big", version=version)
     device.connect()
     assert device.publish("big/ok", b"x" * 128 * 1024) == 0
     device.client.publish("big/no", b"x" * (128 * 1024 + 1), qos=1)
@@ -96,14 +94,14 @@ def test_payload_over_128_kb(mqtt_mock: IotMock, tmp_path: Path, version: int) -
     if version == 5:
         assert device.disconnect_reason.value == 0x95  # Packet too large
     device.client.loop_stop()
-    assert [m.topic for m in mqtt_mock.messages("big/#")] == ["big/ok"]
+    assert [m.topic for m in iot_mqtt.messages("big/#")] == ["big/ok"]
 
 
 @pytest.mark.parametrize(("asked", "applied"), [(5, 30), (0, 1200), (60, None), (4000, 1200)])
 def test_keep_alive_is_adjusted(
-    mqtt_mock: IotMock, tmp_path: Path, asked: int, applied: int | None
+    iot_mqtt: IotMock, tmp_path: Path, asked: int, applied: int | None
 ) -> None:
-    device = Device(mqtt_mock, provision(tmp_path), "ka")
+    device = Device(iot_mqtt, provision(tmp_path), "ka")
     _flags, _reason, properties = device.connect(keepalive=asked)
     # MQTT 5 CONNACK says which keep-alive the server applies, when it changed it.
     assert getattr(properties, "ServerKeepAlive", None) == applied

@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from mqtt_devices import REGION, Credentials, Device, mqtt_mock, provision
+from mqtt_devices import REGION, Credentials, Device, provision
 
 from iotmock import IotMock
 from iotmock.crypto import (
@@ -22,8 +22,6 @@ from iotmock.crypto import (
     to_pem,
     verification_certificate,
 )
-
-__all__ = ["mqtt_mock"]
 
 NOT_AUTHORIZED = 0x87
 V3_FAILURE = 0x80
@@ -67,45 +65,45 @@ def _attach_allow_all(certificate_arn: str) -> None:
 # --------------------------------------------------------------------------- certificates
 
 
-def test_unknown_certificate_is_refused(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_unknown_certificate_is_refused(iot_mqtt: IotMock, tmp_path: Path) -> None:
     stranger_ca = make_ca("Stranger CA")
     key = new_ec_key()
     pem = to_pem(stranger_ca.issue(key.public_key()))
-    assert_refused(Device(mqtt_mock, _own_credentials(tmp_path, pem, key), "stranger"))
+    assert_refused(Device(iot_mqtt, _own_credentials(tmp_path, pem, key), "stranger"))
     # The listener still serves known devices.
-    Device(mqtt_mock, provision(tmp_path), "friend").connect()
+    Device(iot_mqtt, provision(tmp_path), "friend").connect()
 
 
 @pytest.mark.parametrize("status", ["INACTIVE", "REVOKED"])
-def test_certificate_must_be_active(mqtt_mock: IotMock, tmp_path: Path, status: str) -> None:
+def test_certificate_must_be_active(iot_mqtt: IotMock, tmp_path: Path, status: str) -> None:
     credentials = provision(tmp_path)
     iot = boto3.client("iot", region_name=REGION)
     iot.update_certificate(certificateId=credentials.certificate_id, newStatus=status)
-    assert_refused(Device(mqtt_mock, credentials, "device-1", version=5))
-    assert_refused(Device(mqtt_mock, credentials, "device-1", version=4))
+    assert_refused(Device(iot_mqtt, credentials, "device-1", version=5))
+    assert_refused(Device(iot_mqtt, credentials, "device-1", version=4))
     if status == "INACTIVE":  # a revoked certificate cannot be made active again
         iot.update_certificate(certificateId=credentials.certificate_id, newStatus="ACTIVE")
-        _flags, reason, _ = Device(mqtt_mock, credentials, "device-1").connect()
+        _flags, reason, _ = Device(iot_mqtt, credentials, "device-1").connect()
         assert reason.value == 0
 
 
-def test_certificate_registered_without_ca_connects(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_certificate_registered_without_ca_connects(iot_mqtt: IotMock, tmp_path: Path) -> None:
     maker = make_ca("Device Maker")
     key = new_ec_key()
     pem = to_pem(maker.issue(key.public_key()))
     iot = boto3.client("iot", region_name=REGION)
     registered = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")
     _attach_allow_all(registered["certificateArn"])
-    device = Device(mqtt_mock, _own_credentials(tmp_path, pem, key), "maker-1")
+    device = Device(iot_mqtt, _own_credentials(tmp_path, pem, key), "maker-1")
     _flags, reason, _ = device.connect()
     assert reason.value == 0
-    event = mqtt_mock.messages("$aws/events/presence/connected/maker-1")[-1].json()
+    event = iot_mqtt.messages("$aws/events/presence/connected/maker-1")[-1].json()
     assert event["principalIdentifier"] == registered["certificateId"]
     device.close()
 
 
 def test_certificate_of_a_registered_ca_follows_the_ca_status(
-    mqtt_mock: IotMock, tmp_path: Path
+    iot_mqtt: IotMock, tmp_path: Path
 ) -> None:
     iot = boto3.client("iot", region_name=REGION)
     ca = make_ca("Fleet CA")
@@ -124,32 +122,32 @@ def test_certificate_of_a_registered_ca_follows_the_ca_status(
     _attach_allow_all(registered["certificateArn"])
     credentials = _own_credentials(tmp_path, pem, key)
 
-    device = Device(mqtt_mock, credentials, "fleet-7")
+    device = Device(iot_mqtt, credentials, "fleet-7")
     assert device.connect()[1].value == 0
     device.close()
 
     iot.update_ca_certificate(certificateId=ca_id, newStatus="INACTIVE")
-    assert_refused(Device(mqtt_mock, credentials, "fleet-7"))
+    assert_refused(Device(iot_mqtt, credentials, "fleet-7"))
 
 
 # --------------------------------------------------------------------------- connect
 
 
-def test_connect_denied_by_policy(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_connect_denied_by_policy(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(
         tmp_path, policy=policy(allow("iot:Connect", f"{ARN}:client/allowed-*"))
     )
     # MQTT 3.1.1: the connection is closed, no CONNACK.
-    assert_refused(Device(mqtt_mock, credentials, "other", version=4))
+    assert_refused(Device(iot_mqtt, credentials, "other", version=4))
     # MQTT 5: CONNACK 0x87 Not authorized.
-    device = Device(mqtt_mock, credentials, "other", version=5)
+    device = Device(iot_mqtt, credentials, "other", version=5)
     _flags, reason, _ = device.connect()
     assert reason.value == NOT_AUTHORIZED
     device.client.loop_stop()
     # An allowed client id connects.
-    assert Device(mqtt_mock, credentials, "allowed-1", version=4).connect()[1].value == 0
+    assert Device(iot_mqtt, credentials, "allowed-1", version=4).connect()[1].value == 0
     # The denied attempts left connect_failed events, no connected event.
-    events = [m.json() for m in mqtt_mock.messages("$aws/events/presence/+/+")]
+    events = [m.json() for m in iot_mqtt.messages("$aws/events/presence/+/+")]
     assert [(e["eventType"], e["clientId"]) for e in events] == [
         ("connect_failed", "other"),
         ("connect_failed", "other"),
@@ -159,7 +157,7 @@ def test_connect_denied_by_policy(mqtt_mock: IotMock, tmp_path: Path) -> None:
     assert events[0]["principalIdentifier"] == credentials.certificate_id
 
 
-def test_policy_variables_thing_name_and_client_id(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_policy_variables_thing_name_and_client_id(iot_mqtt: IotMock, tmp_path: Path) -> None:
     document = policy(
         allow("iot:Connect", f"{ARN}:client/${{iot:Connection.Thing.ThingName}}"),
         allow("iot:Subscribe", f"{ARN}:topicfilter/things/${{iot:ClientId}}/*"),
@@ -173,8 +171,8 @@ def test_policy_variables_thing_name_and_client_id(mqtt_mock: IotMock, tmp_path:
         thingName="boiler", attributePayload={"attributes": {"model": "b200"}}
     )
     # A client id that is not the attached thing's name has no thing name to match.
-    assert Device(mqtt_mock, credentials, "kettle").connect()[1].value == NOT_AUTHORIZED
-    device = Device(mqtt_mock, credentials, "boiler")
+    assert Device(iot_mqtt, credentials, "kettle").connect()[1].value == NOT_AUTHORIZED
+    device = Device(iot_mqtt, credentials, "boiler")
     assert device.connect()[1].value == 0
     assert device.subscribe("things/boiler/temperature") == [1]
     assert device.subscribe("things/kettle/temperature") == [NOT_AUTHORIZED]
@@ -188,13 +186,13 @@ def test_policy_variables_thing_name_and_client_id(mqtt_mock: IotMock, tmp_path:
 
 @pytest.mark.parametrize(("version", "denied"), [(4, V3_FAILURE), (5, NOT_AUTHORIZED)])
 def test_subscribe_denied_per_filter(
-    mqtt_mock: IotMock, tmp_path: Path, version: int, denied: int
+    iot_mqtt: IotMock, tmp_path: Path, version: int, denied: int
 ) -> None:
     document = policy(
         allow("iot:Connect", "*"),
         allow("iot:Subscribe", f"{ARN}:topicfilter/sensors/*"),
     )
-    device = Device(mqtt_mock, provision(tmp_path, policy=document), "s1", version=version)
+    device = Device(iot_mqtt, provision(tmp_path, policy=document), "s1", version=version)
     device.connect()
     device.client.subscribe([("sensors/+/temp", 1), ("actuators/#", 1), ("sensors/a", 0)])
     assert device.subacks.get(timeout=5) == [1, denied, 0]
@@ -206,34 +204,34 @@ def test_subscribe_denied_per_filter(
 # --------------------------------------------------------------------------- publish
 
 
-def test_publish_denied_mqtt311_closes_the_connection(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_publish_denied_mqtt311_closes_the_connection(iot_mqtt: IotMock, tmp_path: Path) -> None:
     document = policy(allow("iot:Connect", "*"), allow("iot:Publish", f"{ARN}:topic/ok/*"))
-    device = Device(mqtt_mock, provision(tmp_path, policy=document), "p3", version=4)
+    device = Device(iot_mqtt, provision(tmp_path, policy=document), "p3", version=4)
     device.connect()
     assert device.publish("ok/1", b"fine") == 0
     device.client.publish("forbidden/1", b"no", qos=1)
     assert device.disconnected.wait(5)
     device.client.loop_stop()
-    assert [m.topic for m in mqtt_mock.messages("ok/#")] == ["ok/1"]
-    assert mqtt_mock.messages("forbidden/#") == []
-    event = mqtt_mock.messages("$aws/events/presence/disconnected/p3")[-1].json()
+    assert [m.topic for m in iot_mqtt.messages("ok/#")] == ["ok/1"]
+    assert iot_mqtt.messages("forbidden/#") == []
+    event = iot_mqtt.messages("$aws/events/presence/disconnected/p3")[-1].json()
     assert event["disconnectReason"] == "AUTH_ERROR"
 
 
-def test_publish_denied_mqtt5_puback_not_authorized(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_publish_denied_mqtt5_puback_not_authorized(iot_mqtt: IotMock, tmp_path: Path) -> None:
     document = policy(allow("iot:Connect", "*"), allow("iot:Publish", f"{ARN}:topic/ok/*"))
-    device = Device(mqtt_mock, provision(tmp_path, policy=document), "p5", version=5)
+    device = Device(iot_mqtt, provision(tmp_path, policy=document), "p5", version=5)
     device.connect()
     assert device.publish("forbidden/1", b"no") == NOT_AUTHORIZED
     assert device.publish("ok/1", b"fine") == 0
     assert not device.disconnected.is_set()
-    assert [m.topic for m in mqtt_mock.messages("#") if not m.topic.startswith("$")] == ["ok/1"]
+    assert [m.topic for m in iot_mqtt.messages("#") if not m.topic.startswith("$")] == ["ok/1"]
     device.close()
 
 
-def test_retained_publish_needs_retain_publish(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_retained_publish_needs_retain_publish(iot_mqtt: IotMock, tmp_path: Path) -> None:
     document = policy(allow(["iot:Connect", "iot:Publish"], "*"))
-    device = Device(mqtt_mock, provision(tmp_path, policy=document), "r5", version=5)
+    device = Device(iot_mqtt, provision(tmp_path, policy=document), "r5", version=5)
     device.connect()
     assert device.publish("status/r5", b"up", retain=True) == NOT_AUTHORIZED
     assert device.publish("status/r5", b"up") == 0
@@ -242,12 +240,12 @@ def test_retained_publish_needs_retain_publish(mqtt_mock: IotMock, tmp_path: Pat
     device.close()
 
 
-def test_receive_is_checked_per_message(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_receive_is_checked_per_message(iot_mqtt: IotMock, tmp_path: Path) -> None:
     document = policy(
         allow(["iot:Connect", "iot:Subscribe"], "*"),
         allow("iot:Receive", f"{ARN}:topic/public/*"),
     )
-    device = Device(mqtt_mock, provision(tmp_path, policy=document), "listener")
+    device = Device(iot_mqtt, provision(tmp_path, policy=document), "listener")
     device.connect()
     assert device.subscribe("+/news") == [1]
     data = boto3.client("iot-data", region_name=REGION)
@@ -259,10 +257,10 @@ def test_receive_is_checked_per_message(mqtt_mock: IotMock, tmp_path: Path) -> N
 
 
 def test_detaching_the_policy_applies_to_a_connected_device(
-    mqtt_mock: IotMock, tmp_path: Path
+    iot_mqtt: IotMock, tmp_path: Path
 ) -> None:
     credentials = provision(tmp_path)
-    device = Device(mqtt_mock, credentials, "d1")
+    device = Device(iot_mqtt, credentials, "d1")
     device.connect()
     assert device.publish("a/b", b"1") == 0
     iot = boto3.client("iot", region_name=REGION)
@@ -273,10 +271,10 @@ def test_detaching_the_policy_applies_to_a_connected_device(
 
 
 def test_deactivating_the_certificate_disconnects_its_devices(
-    mqtt_mock: IotMock, tmp_path: Path
+    iot_mqtt: IotMock, tmp_path: Path
 ) -> None:
     credentials = provision(tmp_path)
-    device = Device(mqtt_mock, credentials, "revoked-soon")
+    device = Device(iot_mqtt, credentials, "revoked-soon")
     device.connect(will=("status/revoked-soon", b"gone", False))
     assert device.subscribe("news/#") == [1]
     boto3.client("iot", region_name=REGION).update_certificate(
@@ -288,6 +286,6 @@ def test_deactivating_the_certificate_disconnects_its_devices(
     assert device.disconnect_reason.value == NOT_AUTHORIZED
     device.client.loop_stop()
     assert device.messages.empty()
-    event = mqtt_mock.messages("$aws/events/presence/disconnected/revoked-soon")[-1].json()
+    event = iot_mqtt.messages("$aws/events/presence/disconnected/revoked-soon")[-1].json()
     assert event["disconnectReason"] == "AUTH_ERROR"
-    assert [m.payload for m in mqtt_mock.messages("status/revoked-soon")] == [b"gone"]
+    assert [m.payload for m in iot_mqtt.messages("status/revoked-soon")] == [b"gone"]

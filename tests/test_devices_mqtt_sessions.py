@@ -8,24 +8,22 @@ import time
 from pathlib import Path
 
 import boto3
-from mqtt_devices import REGION, WAIT, Device, mqtt_mock, provision, subscribed_device
+from mqtt_devices import REGION, WAIT, Device, provision, subscribed_device
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from iotmock import IotMock
-
-__all__ = ["mqtt_mock"]
 
 
 def _data() -> object:
     return boto3.client("iot-data", region_name=REGION)
 
 
-def test_lifecycle_events(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_lifecycle_events(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    watcher = subscribed_device(mqtt_mock, credentials, "watcher", "$aws/events/#")
+    watcher = subscribed_device(iot_mqtt, credentials, "watcher", "$aws/events/#")
 
-    device = Device(mqtt_mock, credentials, "sensor-9", version=4)
+    device = Device(iot_mqtt, credentials, "sensor-9", version=4)
     device.connect()
     connected = json.loads(watcher.expect("$aws/events/presence/connected/sensor-9").payload)
     assert connected["clientId"] == "sensor-9"
@@ -53,16 +51,16 @@ def test_lifecycle_events(mqtt_mock: IotMock, tmp_path: Path) -> None:
     watcher.close()
 
 
-def test_duplicate_client_id_takes_over(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_duplicate_client_id_takes_over(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    first = Device(mqtt_mock, credentials, "twin")
+    first = Device(iot_mqtt, credentials, "twin")
     first.connect()
-    second = Device(mqtt_mock, credentials, "twin")
+    second = Device(iot_mqtt, credentials, "twin")
     second.connect()
     assert first.disconnected.wait(WAIT)
     assert first.disconnect_reason.value == 0x8E  # Session taken over
     first.client.loop_stop()
-    events = [m.json() for m in mqtt_mock.messages("$aws/events/presence/+/twin")]
+    events = [m.json() for m in iot_mqtt.messages("$aws/events/presence/+/twin")]
     assert [e["eventType"] for e in events] == ["connected", "disconnected", "connected"]
     assert events[1]["disconnectReason"] == "DUPLICATE_CLIENTID"
     # The new connection works.
@@ -70,14 +68,14 @@ def test_duplicate_client_id_takes_over(mqtt_mock: IotMock, tmp_path: Path) -> N
     second.close()
 
 
-def test_last_will_on_lost_connection_not_on_disconnect(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_last_will_on_lost_connection_not_on_disconnect(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    watcher = subscribed_device(mqtt_mock, credentials, "watcher", "status/+")
+    watcher = subscribed_device(iot_mqtt, credentials, "watcher", "status/+")
 
-    polite = Device(mqtt_mock, credentials, "polite", version=4)
+    polite = Device(iot_mqtt, credentials, "polite", version=4)
     polite.connect(will=("status/polite", b"gone", False))
     polite.close()
-    lost = Device(mqtt_mock, credentials, "lost", version=5)
+    lost = Device(iot_mqtt, credentials, "lost", version=5)
     lost.connect(will=("status/lost", b"offline", True))
     lost.drop()
 
@@ -86,17 +84,17 @@ def test_last_will_on_lost_connection_not_on_disconnect(mqtt_mock: IotMock, tmp_
     watcher.expect_nothing()
     retained = _data().get_retained_message(topic="status/lost")  # type: ignore[attr-defined]
     assert retained["payload"] == b"offline"
-    event = mqtt_mock.messages("$aws/events/presence/disconnected/lost")[-1].json()
+    event = iot_mqtt.messages("$aws/events/presence/disconnected/lost")[-1].json()
     assert event["disconnectReason"] == "CONNECTION_LOST"
     assert event["clientInitiatedDisconnect"] is False
     watcher.close()
 
 
-def test_retained_messages_on_subscribe(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_retained_messages_on_subscribe(iot_mqtt: IotMock, tmp_path: Path) -> None:
     data = _data()
     data.publish(topic="config/fan", payload=b'{"speed":3}', retain=True, qos=1)  # type: ignore[attr-defined]
     credentials = provision(tmp_path)
-    device = Device(mqtt_mock, credentials, "fan-1", version=4)
+    device = Device(iot_mqtt, credentials, "fan-1", version=4)
     device.connect()
     assert device.publish("config/heater", b'{"on":true}', retain=True) == 0
     assert device.subscribe("config/+") == [1]
@@ -117,9 +115,9 @@ def test_retained_messages_on_subscribe(mqtt_mock: IotMock, tmp_path: Path) -> N
     device.close()
 
 
-def test_persistent_session_mqtt311_queues_qos1(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_persistent_session_mqtt311_queues_qos1(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    device = Device(mqtt_mock, credentials, "sleeper", version=4, clean=False)
+    device = Device(iot_mqtt, credentials, "sleeper", version=4, clean=False)
     flags, _reason, _ = device.connect()
     assert flags.session_present is False
     device.subscribe("orders/#", qos=1)
@@ -129,7 +127,7 @@ def test_persistent_session_mqtt311_queues_qos1(mqtt_mock: IotMock, tmp_path: Pa
     data.publish(topic="orders/1", payload=b"qos1", qos=1)  # type: ignore[attr-defined]
     data.publish(topic="orders/2", payload=b"qos0", qos=0)  # type: ignore[attr-defined]
 
-    again = Device(mqtt_mock, credentials, "sleeper", version=4, clean=False)
+    again = Device(iot_mqtt, credentials, "sleeper", version=4, clean=False)
     flags, _reason, _ = again.connect()
     assert flags.session_present is True
     assert again.expect("orders/1").payload == b"qos1"
@@ -140,7 +138,7 @@ def test_persistent_session_mqtt311_queues_qos1(mqtt_mock: IotMock, tmp_path: Pa
     again.close()
 
     # A clean session forgets it.
-    fresh = Device(mqtt_mock, credentials, "sleeper", version=4, clean=True)
+    fresh = Device(iot_mqtt, credentials, "sleeper", version=4, clean=True)
     flags, _reason, _ = fresh.connect()
     assert flags.session_present is False
     data.publish(topic="orders/4", payload=b"x", qos=1)  # type: ignore[attr-defined]
@@ -148,9 +146,9 @@ def test_persistent_session_mqtt311_queues_qos1(mqtt_mock: IotMock, tmp_path: Pa
     fresh.close()
 
 
-def test_persistent_session_mqtt5_session_expiry(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_persistent_session_mqtt5_session_expiry(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    device = Device(mqtt_mock, credentials, "v5-sleeper", clean=False)
+    device = Device(iot_mqtt, credentials, "v5-sleeper", clean=False)
     _flags, _reason, properties = device.connect(session_expiry=7200)
     # AWS caps the session expiry at one hour and says so in CONNACK.
     assert properties.SessionExpiryInterval == 3600
@@ -160,7 +158,7 @@ def test_persistent_session_mqtt5_session_expiry(mqtt_mock: IotMock, tmp_path: P
     data.publish(topic="news/1", payload=b"while away", qos=1, messageExpiry=600)  # type: ignore[attr-defined]
     data.publish(topic="news/2", payload=b"stale soon", qos=1, messageExpiry=1)  # type: ignore[attr-defined]
     time.sleep(1.1)
-    again = Device(mqtt_mock, credentials, "v5-sleeper", clean=False)
+    again = Device(iot_mqtt, credentials, "v5-sleeper", clean=False)
     flags, _reason, _ = again.connect(session_expiry=600)
     assert flags.session_present is True
     kept = again.expect("news/1")
@@ -171,20 +169,20 @@ def test_persistent_session_mqtt5_session_expiry(mqtt_mock: IotMock, tmp_path: P
     again.close()
 
 
-def test_delete_connection_closes_the_device_socket(mqtt_mock: IotMock, tmp_path: Path) -> None:
+def test_delete_connection_closes_the_device_socket(iot_mqtt: IotMock, tmp_path: Path) -> None:
     credentials = provision(tmp_path)
-    watcher = subscribed_device(mqtt_mock, credentials, "watcher", "status/#")
-    device = Device(mqtt_mock, credentials, "doomed")
+    watcher = subscribed_device(iot_mqtt, credentials, "watcher", "status/#")
+    device = Device(iot_mqtt, credentials, "doomed")
     device.connect(will=("status/doomed", b"bye", False))
     _data().delete_connection(clientId="doomed")  # type: ignore[attr-defined]
     assert device.disconnected.wait(WAIT)
     assert device.disconnect_reason.value == 0x98  # Administrative action
     device.client.loop_stop()
     assert watcher.expect("status/doomed").payload == b"bye"
-    event = mqtt_mock.messages("$aws/events/presence/disconnected/doomed")[-1].json()
+    event = iot_mqtt.messages("$aws/events/presence/disconnected/doomed")[-1].json()
     assert event["disconnectReason"] == "API_INITIATED_DISCONNECT"
 
-    again = Device(mqtt_mock, credentials, "doomed-2", version=4)
+    again = Device(iot_mqtt, credentials, "doomed-2", version=4)
     again.connect(will=("status/doomed-2", b"bye", False))
     _data().delete_connection(clientId="doomed-2", preventWillMessage=True)  # type: ignore[attr-defined]
     assert again.disconnected.wait(WAIT)
@@ -194,11 +192,11 @@ def test_delete_connection_closes_the_device_socket(mqtt_mock: IotMock, tmp_path
 
 
 def test_iot_data_publish_reaches_devices_with_mqtt5_properties(
-    mqtt_mock: IotMock, tmp_path: Path
+    iot_mqtt: IotMock, tmp_path: Path
 ) -> None:
     credentials = provision(tmp_path)
-    v5 = subscribed_device(mqtt_mock, credentials, "v5", "cmd/#")
-    v3 = subscribed_device(mqtt_mock, credentials, "v3", "cmd/#", version=4)
+    v5 = subscribed_device(iot_mqtt, credentials, "v5", "cmd/#")
+    v3 = subscribed_device(iot_mqtt, credentials, "v3", "cmd/#", version=4)
     _data().publish(  # type: ignore[attr-defined]
         topic="cmd/reboot",
         payload=b"now",
@@ -219,7 +217,7 @@ def test_iot_data_publish_reaches_devices_with_mqtt5_properties(
 
 
 def test_device_publish_goes_through_rules_and_republish_reaches_devices(
-    mqtt_mock: IotMock, tmp_path: Path
+    iot_mqtt: IotMock, tmp_path: Path
 ) -> None:
     iot = boto3.client("iot", region_name=REGION)
     iot.create_topic_rule(
@@ -238,32 +236,32 @@ def test_device_publish_goes_through_rules_and_republish_reaches_devices(
         },
     )
     credentials = provision(tmp_path)
-    device = subscribed_device(mqtt_mock, credentials, "thermo", "out/#")
+    device = subscribed_device(iot_mqtt, credentials, "thermo", "out/#")
     properties = Properties(PacketTypes.PUBLISH)
     properties.UserProperty = [("unit", "C")]
     device.client.publish("in/kitchen", json.dumps({"temp": 21}), qos=1, properties=properties)
     relayed = device.expect("out/doubled")
     assert json.loads(relayed.payload) == {"doubled": 42, "who": "thermo"}
-    recorded = mqtt_mock.messages("in/kitchen")[-1]
+    recorded = iot_mqtt.messages("in/kitchen")[-1]
     assert recorded.client_id == "thermo"
     assert recorded.user_properties == [{"unit": "C"}]
     device.close()
 
 
 def test_simulated_and_real_connections_share_one_registry(
-    mqtt_mock: IotMock, tmp_path: Path
+    iot_mqtt: IotMock, tmp_path: Path
 ) -> None:
-    device = Device(mqtt_mock, provision(tmp_path), "shared-id")
+    device = Device(iot_mqtt, provision(tmp_path), "shared-id")
     device.connect()
     # A simulated client with the same id takes over the real one...
-    mqtt_mock.connect_client("shared-id")
+    iot_mqtt.connect_client("shared-id")
     assert device.disconnected.wait(WAIT)
     assert device.disconnect_reason.value == 0x8E
     device.client.loop_stop()
     # ...and a real one takes over the simulated one.
-    again = Device(mqtt_mock, provision(tmp_path), "shared-id", version=4)
+    again = Device(iot_mqtt, provision(tmp_path), "shared-id", version=4)
     again.connect()
-    events = [m.json() for m in mqtt_mock.messages("$aws/events/presence/+/shared-id")]
+    events = [m.json() for m in iot_mqtt.messages("$aws/events/presence/+/shared-id")]
     assert [(e["eventType"], e.get("disconnectReason")) for e in events] == [
         ("connected", None),
         ("disconnected", "DUPLICATE_CLIENTID"),
@@ -274,10 +272,10 @@ def test_simulated_and_real_connections_share_one_registry(
     again.close()
 
 
-def test_device_of_another_account(mqtt_mock: IotMock, tmp_path: Path) -> None:
-    with mqtt_mock.as_account("111122223333"):
+def test_device_of_another_account(iot_mqtt: IotMock, tmp_path: Path) -> None:
+    with iot_mqtt.as_account("111122223333"):
         credentials = provision(tmp_path, thing="remote")
-    device = Device(mqtt_mock, credentials, "remote")
+    device = Device(iot_mqtt, credentials, "remote")
     device.connect()
     device.subscribe("$aws/things/remote/shadow/update/accepted")
     device.publish("$aws/things/remote/shadow/update", {"state": {"reported": {"a": 1}}})
@@ -285,17 +283,17 @@ def test_device_of_another_account(mqtt_mock: IotMock, tmp_path: Path) -> None:
         "state"
     ] == {"reported": {"a": 1}}
     device.close()
-    assert mqtt_mock.messages("$aws/things/remote/shadow/update") == []
-    remote = mqtt_mock.messages("$aws/things/remote/shadow/update", account_id="111122223333")
+    assert iot_mqtt.messages("$aws/things/remote/shadow/update") == []
+    remote = iot_mqtt.messages("$aws/things/remote/shadow/update", account_id="111122223333")
     assert [m.client_id for m in remote] == ["remote"]
 
 
 def test_client_ids_with_wildcards_have_no_lifecycle_events(
-    mqtt_mock: IotMock, tmp_path: Path
+    iot_mqtt: IotMock, tmp_path: Path
 ) -> None:
-    device = Device(mqtt_mock, provision(tmp_path), "odd+id", version=4)
+    device = Device(iot_mqtt, provision(tmp_path), "odd+id", version=4)
     device.connect()
     device.subscribe("a/b")
     device.close()
-    mqtt_mock.connect_client("odd#id")
-    assert mqtt_mock.messages("$aws/events/#") == []
+    iot_mqtt.connect_client("odd#id")
+    assert iot_mqtt.messages("$aws/events/#") == []
