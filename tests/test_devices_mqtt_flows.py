@@ -219,3 +219,72 @@ def test_device_sdk_refused_with_an_inactive_certificate(iot_mqtt: IotMock, tmp_
     connection = _sdk_connection(iot_mqtt, credentials, "sleepy")
     with pytest.raises(AwsCrtError):
         connection.connect().result(WAIT)
+
+
+def test_device_sdk_mqtt5_client(iot_mqtt: IotMock, tmp_path: Path) -> None:
+    """The Device SDK's MQTT 5 client: connect, subscribe, publish, and a shadow reply."""
+    from awscrt import mqtt5
+    from awsiot import mqtt5_client_builder
+
+    assert iot_mqtt.mqtt is not None
+    thing = "sdk5"
+    arn = "arn:aws:iot:us-east-1:123456789012"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iot:Connect", "iot:Subscribe", "iot:Receive"],
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iot:Publish",
+                "Resource": f"{arn}:topic/$aws/things/{thing}/*",
+            },
+        ],
+    }
+    credentials = provision(tmp_path, thing=thing, policy=policy)
+    connected: Future[Any] = Future()
+    received: Future[Any] = Future()
+    stopped: Future[Any] = Future()
+    client = mqtt5_client_builder.mtls_from_path(
+        endpoint="localhost",
+        port=iot_mqtt.mqtt.port,
+        cert_filepath=credentials.cert_file,
+        pri_key_filepath=credentials.key_file,
+        ca_filepath=iot_mqtt.mqtt.ca_file,
+        client_id=thing,
+        on_lifecycle_connection_success=lambda data: connected.done() or connected.set_result(data),
+        on_lifecycle_stopped=lambda data: stopped.set_result(data),
+        on_publish_received=lambda data: received.done() or received.set_result(data),
+    )
+    client.start()
+    try:
+        connack = connected.result(WAIT).connack_packet
+        assert connack.maximum_qos == mqtt5.QoS.AT_LEAST_ONCE
+        accepted = f"$aws/things/{thing}/shadow/update/accepted"
+        suback = client.subscribe(
+            mqtt5.SubscribePacket(
+                subscriptions=[mqtt5.Subscription(accepted, mqtt5.QoS.AT_LEAST_ONCE)]
+            )
+        ).result(WAIT)
+        assert suback.reason_codes == [mqtt5.SubackReasonCode.GRANTED_QOS_1]
+        puback = client.publish(
+            mqtt5.PublishPacket(
+                topic=f"$aws/things/{thing}/shadow/update",
+                payload=json.dumps({"state": {"reported": {"mode": "eco"}}}).encode(),
+                qos=mqtt5.QoS.AT_LEAST_ONCE,
+            )
+        ).result(WAIT)
+        assert puback.puback.reason_code == mqtt5.PubackReasonCode.SUCCESS
+        publish = received.result(WAIT).publish_packet
+        assert publish.topic == accepted
+        assert json.loads(publish.payload)["state"] == {"reported": {"mode": "eco"}}
+        denied = client.publish(
+            mqtt5.PublishPacket(topic="elsewhere", payload=b"{}", qos=mqtt5.QoS.AT_LEAST_ONCE)
+        ).result(WAIT)
+        assert denied.puback.reason_code == mqtt5.PubackReasonCode.NOT_AUTHORIZED
+    finally:
+        client.stop()
+        stopped.result(WAIT)
