@@ -82,6 +82,13 @@ def server_identity(hostnames: Iterable[str]) -> ServerIdentity:
         .not_valid_after(CA_NOT_AFTER)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        # Key identifiers: clients verifying strictly (Python 3.13's default context,
+        # VERIFY_X509_STRICT) refuse a certificate without an Authority Key Identifier.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()),
+            critical=False,
+        )
         .add_extension(
             x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
         )
