@@ -297,3 +297,29 @@ def test_client_ids_with_wildcards_have_no_lifecycle_events(
     device.close()
     iot_mqtt.connect_client("odd#id")
     assert iot_mqtt.messages("$aws/events/#") == []
+
+
+def test_exclusive_thing_is_named_in_lifecycle_events(iot_mqtt: IotMock, tmp_path: Path) -> None:
+    credentials = provision(tmp_path)
+    iot = boto3.client("iot", region_name=REGION)
+    iot.create_thing(thingName="solo")
+    iot.attach_thing_principal(
+        thingName="solo",
+        principal=credentials.certificate_arn,
+        thingPrincipalType="EXCLUSIVE_THING",
+    )
+    device = Device(iot_mqtt, credentials, "solo-client")
+    device.connect()
+    device.subscribe("x/y")
+    device.close()
+    other = Device(iot_mqtt, provision(tmp_path), "plain-client")
+    other.connect()
+    other.close()
+    events = [m.json() for m in iot_mqtt.messages("$aws/events/#")]
+    assert [(e["eventType"], e.get("thingName")) for e in events] == [
+        ("connected", "solo"),
+        ("subscribed", "solo"),
+        ("disconnected", "solo"),
+        ("connected", None),
+        ("disconnected", None),
+    ]

@@ -87,6 +87,14 @@ class Authorizer:
         self.client_id = client_id
         self._arn_prefix = self.backend.arn("")
 
+    def exclusive_thing(self) -> str | None:
+        """The thing attached to the certificate as EXCLUSIVE_THING, if any."""
+        attached = self.backend.principal_things.get(self.principal.certificate.arn, {})
+        for thing_name, kind in attached.items():
+            if kind == "EXCLUSIVE_THING":
+                return thing_name
+        return None
+
     def allowed(self, action: str, resource: str) -> bool:
         """Whether `action` (iot:Connect, ...) is ALLOWED on `resource` ("client/x",
         "topic/a/b", "topicfilter/a/#")."""

@@ -303,6 +303,7 @@ class DeviceConnection:
                 will_retain=will.retain if will is not None else False,
                 ip_address=self.ip_address,
                 transport=self,
+                thing_name=authorizer.exclusive_thing(),
             )
             # Registering closes an older connection with this client id (takeover).
             open_connection(ctx, record)
@@ -591,6 +592,8 @@ class DeviceConnection:
             "principalIdentifier": self.record.principal,
             "topics": topics,
         }
+        if self.record.thing_name is not None:
+            event["thingName"] = self.record.thing_name
         topic = f"$aws/events/subscriptions/{event_type}/{self.client_id}"
         publish(self._context(), topic, event, source="lifecycle")
 

@@ -76,6 +76,8 @@ class Connection:
     will_retain: bool = False
     ip_address: str = "127.0.0.1"
     transport: Transport | None = None
+    # The thing of an exclusive-thing connection: lifecycle events name it.
+    thing_name: str | None = None
 
 
 @dataclass(slots=True)
@@ -264,6 +266,8 @@ def _lifecycle_event(
         **extra,
         "versionNumber": version,
     }
+    if connection.thing_name is not None:
+        event["thingName"] = connection.thing_name
     topic = f"$aws/events/presence/{event_type}/{connection.client_id}"
     publish(ctx, topic, _encode_json(event), source="lifecycle")
 
