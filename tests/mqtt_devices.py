@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,14 @@ class Device:
             sock.shutdown(socket.SHUT_RDWR)
         assert self.disconnected.wait(WAIT)
         self.client.loop_stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
+    """Poll `condition` (for what the server does after the client has moved on)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def subscribed_device(

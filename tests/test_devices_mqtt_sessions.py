@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import boto3
-from mqtt_devices import REGION, WAIT, Device, provision, subscribed_device
+from mqtt_devices import REGION, WAIT, Device, provision, subscribed_device, wait_until
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -315,6 +315,7 @@ def test_exclusive_thing_is_named_in_lifecycle_events(iot_mqtt: IotMock, tmp_pat
     other = Device(iot_mqtt, provision(tmp_path), "plain-client")
     other.connect()
     other.close()
+    wait_until(lambda: len(iot_mqtt.messages("$aws/events/#")) == 5)
     events = [m.json() for m in iot_mqtt.messages("$aws/events/#")]
     assert [(e["eventType"], e.get("thingName")) for e in events] == [
         ("connected", "solo"),
