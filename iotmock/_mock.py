@@ -16,6 +16,7 @@ from iotmock.core import intercept
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
 from iotmock.messaging.log import Message, MessageLog, topic_matches
+from iotmock.devices.mqtt.group import MqttGroup
 from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class IotMock:
     What a test does besides calling the AWS API is grouped by family: `m.rules`,
     `m.authorizers`, `m.certificates`, `m.registration`, `m.defender`, `m.audit`,
     `m.commands`, `m.devices` (see docs/usage.md). Each group loads its family on first use.
+    With `mqtt=True`, starting the mock also starts an MQTT endpoint real device clients
+    connect to: `m.mqtt.host`, `m.mqtt.port`, `m.mqtt.ca_file` (docs/devices.md).
     """
 
     rules: LazyGroup[RulesApi] = LazyGroup("iotmock.rules.mock_api", "RulesApi")
@@ -78,12 +81,16 @@ class IotMock:
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
         server: bool = False,
+        mqtt: bool = False,
     ) -> None:
         self.account_id = account_id
         self.region = region
         # server mode (iotmock/server): with server=True, the state is also served over
         # HTTP while the mock is active, for child processes (m.server.url).
         self.server = ServerGroup(self, enabled=server)
+        # The MQTT endpoint (iotmock/devices/mqtt): with mqtt=True, real device clients
+        # connect over TLS while the mock is active (m.mqtt.port, m.mqtt.ca_file).
+        self.mqtt = MqttGroup(self, enabled=mqtt)
         # One lock for all handler calls of this mock: botocore clients are used from
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
@@ -104,6 +111,11 @@ class IotMock:
             if found is None:
                 found = self._backends[key] = Backend(*key)
             return found
+
+    def backends(self) -> list[Backend]:
+        """The state of every account and region used so far."""
+        with self.lock:
+            return list(self._backends.values())
 
     def reset(self) -> None:
         """Forget all state of every account and region."""
@@ -147,6 +159,7 @@ class IotMock:
             self._depth += 1
         if first:
             self.server.start()  # server mode: no-op unless server=True
+            self.mqtt.start()  # MQTT endpoint: no-op unless mqtt=True
         intercept.activate(self)
         return self
 
@@ -159,7 +172,9 @@ class IotMock:
             last = self._depth == 0
             if last:
                 self._restore_environment()
+        # Outside the lock: the listener's connections take it while they close.
         if last:
+            self.mqtt.stop()
             self.server.stop()  # server mode: no-op unless running
         intercept.deactivate(self)
 
@@ -230,7 +245,12 @@ class IotMock:
         return self._decorate_sync(target)
 
     def _fresh(self) -> IotMock:
-        return IotMock(account_id=self.account_id, region=self.region, server=self.server.enabled)
+        return IotMock(
+            account_id=self.account_id,
+            region=self.region,
+            server=self.server.enabled,
+            mqtt=self.mqtt.enabled,
+        )
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
@@ -310,7 +330,13 @@ def mock_iot(target: type[T], /) -> type[T]: ...
 
 @overload
 def mock_iot(
-    target: None = None, /, *, account_id: str = ..., region: str = ..., server: bool = ...
+    target: None = None,
+    /,
+    *,
+    account_id: str = ...,
+    region: str = ...,
+    server: bool = ...,
+    mqtt: bool = ...,
 ) -> IotMock: ...
 
 
@@ -321,10 +347,13 @@ def mock_iot(
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
     server: bool = False,
+    mqtt: bool = False,
 ) -> Any:
     """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`.
-    `server=True` also serves the state over HTTP while active (docs/server.md)."""
-    mock = IotMock(account_id=account_id, region=region, server=server)
+    `server=True` also serves the state over HTTP while active (docs/server.md);
+    `mqtt=True` also starts an MQTT endpoint for real device clients (`m.mqtt`,
+    docs/devices.md)."""
+    mock = IotMock(account_id=account_id, region=region, server=server, mqtt=mqtt)
     if target is None:
         return mock
     return mock(target)
