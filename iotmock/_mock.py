@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from iotmock.core import intercept
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
-from iotmock.messaging.log import Message, MessageLog, topic_matches
 from iotmock.devices.mqtt.group import MqttGroup
+from iotmock.messaging.log import Message, MessageLog, topic_matches
 from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
