@@ -126,13 +126,33 @@ class Delivery:
     qos: int
     retained: bool = False
     retain: bool = False
-    acknowledged: threading.Event = field(default_factory=threading.Event)
     # When it was queued for an offline session (ms), for MQTT 5 message expiry.
     queued_at_ms: int | None = None
     redelivery: bool = False
+    # Acknowledged yet; the Event exists only once someone waits (most never do, and an
+    # Event per message is a measurable part of a delivery's cost).
+    done: bool = False
+    _event: threading.Event | None = field(default=None, repr=False)
 
     def acknowledge(self) -> None:
-        self.acknowledged.set()
+        with _ACK_LOCK:
+            self.done = True
+            if self._event is not None:
+                self._event.set()
+
+    @property
+    def acknowledged(self) -> threading.Event:
+        """An Event set when the client acknowledges (wait on it)."""
+        with _ACK_LOCK:
+            if self._event is None:
+                self._event = threading.Event()
+                if self.done:
+                    self._event.set()
+            return self._event
+
+
+# Guards Delivery's lazily made Event (acknowledge runs on the transport's thread).
+_ACK_LOCK = threading.Lock()
 
 
 Deliver = Callable[[Delivery], None]
@@ -186,6 +206,7 @@ class Session:
     queued: list[Delivery] = field(default_factory=list)
     # QoS 1 deliveries handed to the live connection (acknowledged ones pruned lazily).
     unacked: list[Delivery] = field(default_factory=list)
+    prune_at: int = 64
     connected: bool = True
     disconnected_at_ms: int | None = None
     disconnect_reason: str | None = None
@@ -508,7 +529,7 @@ def _end(
         del store.sessions[session.client_id]
     elif not dropped:
         # QoS 1 messages the client did not acknowledge are sent again when it returns.
-        unacked = [d for d in session.unacked if not d.acknowledged.is_set()]
+        unacked = [d for d in session.unacked if not d.done]
         for delivery in unacked:
             delivery.redelivery = True
             delivery.queued_at_ms = session.disconnected_at_ms
@@ -843,8 +864,10 @@ def _track(session: Session, delivery: Delivery) -> None:
     if delivery.qos < 1:
         return
     unacked = session.unacked
-    if len(unacked) >= 64:
-        unacked[:] = [d for d in unacked if not d.acknowledged.is_set()]
+    if len(unacked) >= session.prune_at:
+        unacked[:] = [d for d in unacked if not d.done]
+        # Amortized: the next pruning waits until the list has doubled.
+        session.prune_at = max(64, 2 * len(unacked))
     unacked.append(delivery)
 
 
