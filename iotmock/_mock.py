@@ -135,7 +135,11 @@ class IotMock:
         if first and self.mqtt_enabled:
             from .devices.mqtt import start_listener
 
-            self.mqtt = start_listener(self)
+            try:
+                self.mqtt = start_listener(self)
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:

@@ -2,9 +2,11 @@
 certificates the mock knows, IoT policies enforced on the wire, and one message path
 shared with iot-data (see docs/devices.md).
 
-Modules: `codec` (packets), `tls` (server certificate, accepted client certificates),
-`auth` (certificate lookup, policy decisions), `session` (sessions, routing),
-`connection` (the protocol of one connection), `listener` (the asyncio server thread).
+Modules: `codec` (packets), `limits` (AWS's broker limits), `tls` (server certificate,
+accepted client certificates), `auth` (certificate lookup, policy decisions), `session`
+(sessions, routing), `properties` (MQTT 5 properties <-> message fields), `events`
+(connect-failure and subscription lifecycle events), `connection` (the protocol of one
+connection), `listener` (the asyncio server thread).
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ How AWS's behaviour maps onto the two protocol versions (docs/devices.md):
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 import threading
@@ -38,10 +37,11 @@ from ...handlers.iot_data.messaging import (
     open_connection,
     publish_from_client,
 )
-from ...messages import Message, publish, topic_matches
-from . import codec, limits
+from ...messages import Message, topic_matches
+from . import codec, events, limits
 from .auth import Authorizer, CertificateRefused, Principal
 from .codec import MQTT_5, ProtocolError
+from .properties import message_details, publish_properties
 from .session import DEFAULT_SESSION_EXPIRY_SECONDS, Session
 
 if TYPE_CHECKING:
@@ -456,7 +456,7 @@ class DeviceConnection:
                     qos=packet.qos,
                     retain=packet.retain,
                     client_id=self.client_id,
-                    **_message_details(packet.properties),
+                    **message_details(packet.properties),
                 )
         if not allowed:
             if not v5:
@@ -566,36 +566,11 @@ class DeviceConnection:
             self._subscription_event("unsubscribed", packet.topic_filters)
 
     def _connect_failed_event(self, principal: Principal) -> None:
-        """`$aws/events/presence/connect_failed/<clientId>`: the policy denied CONNECT."""
-        if not _has_lifecycle_events(self.client_id):
-            return
-        event = {
-            "clientId": self.client_id,
-            "timestamp": _clock.now_millis(),
-            "eventType": "connect_failed",
-            "failureType": "AUTHORIZATION_FAILURE",
-            "principalIdentifier": principal.certificate.certificate_id,
-        }
-        topic = f"$aws/events/presence/connect_failed/{self.client_id}"
-        publish(self._context(), topic, event, source="lifecycle")
+        events.connect_failed(self._context(), self.client_id, principal.certificate.certificate_id)
 
     def _subscription_event(self, event_type: str, topics: list[str]) -> None:
-        """`$aws/events/subscriptions/<event_type>/<clientId>` (AWS lifecycle events)."""
         assert self.record is not None
-        if not _has_lifecycle_events(self.client_id):
-            return
-        event = {
-            "clientId": self.client_id,
-            "timestamp": _clock.now_millis(),
-            "eventType": event_type,
-            "sessionIdentifier": self.record.session_id,
-            "principalIdentifier": self.record.principal,
-            "topics": topics,
-        }
-        if self.record.thing_name is not None:
-            event["thingName"] = self.record.thing_name
-        topic = f"$aws/events/subscriptions/{event_type}/{self.client_id}"
-        publish(self._context(), topic, event, source="lifecycle")
+        events.subscription_changed(self._context(), self.record, event_type, topics)
 
     # ------------------------------------------------------------------ outgoing
 
@@ -623,7 +598,7 @@ class DeviceConnection:
     def _encode(
         self, message: Message, qos: int, retain: bool, packet_id: int | None, dup: bool
     ) -> bytes:
-        properties = _publish_properties(message) if self.version == MQTT_5 else None
+        properties = publish_properties(message) if self.version == MQTT_5 else None
         return codec.encode_publish(
             self.version,
             message.topic,
@@ -676,55 +651,3 @@ class DeviceConnection:
             session.queue.extendleft(reversed(unacked))
         else:
             self.listener.broker.remove(session)
-
-
-def _has_lifecycle_events(client_id: str) -> bool:
-    # AWS publishes no lifecycle events for client ids containing MQTT wildcards.
-    return "#" not in client_id and "+" not in client_id
-
-
-def _message_details(properties: dict[str, Any]) -> dict[str, Any]:
-    """MQTT 5 PUBLISH properties as the message fields iot-data Publish records."""
-    details: dict[str, Any] = {}
-    if not properties:
-        return details
-    if "user_property" in properties:
-        details["user_properties"] = [{k: v} for k, v in properties["user_property"]]
-    if "content_type" in properties:
-        details["content_type"] = properties["content_type"]
-    if "response_topic" in properties:
-        details["response_topic"] = properties["response_topic"]
-    if "correlation_data" in properties:
-        details["correlation_data"] = base64.b64encode(properties["correlation_data"]).decode()
-    if "message_expiry_interval" in properties:
-        details["message_expiry"] = properties["message_expiry_interval"]
-    if "payload_format_indicator" in properties:
-        indicator = properties["payload_format_indicator"]
-        details["payload_format_indicator"] = "UTF8_DATA" if indicator else "UNSPECIFIED_BYTES"
-    return details
-
-
-def _publish_properties(message: Message) -> dict[str, Any]:
-    """The MQTT 5 properties a subscriber receives with `message`."""
-    properties: dict[str, Any] = {}
-    if message.payload_format_indicator == "UTF8_DATA":
-        properties["payload_format_indicator"] = 1
-    if message.message_expiry is not None:
-        properties["message_expiry_interval"] = int(message.message_expiry)
-    if message.content_type:
-        properties["content_type"] = message.content_type
-    if message.response_topic:
-        properties["response_topic"] = message.response_topic
-    if message.correlation_data:
-        try:
-            properties["correlation_data"] = base64.b64decode(message.correlation_data)
-        except ValueError:
-            properties["correlation_data"] = message.correlation_data.encode()
-    if message.user_properties:
-        pairs: list[tuple[str, str]] = []
-        for item in message.user_properties:
-            if isinstance(item, dict):
-                pairs.extend((str(k), str(v)) for k, v in item.items())
-        if pairs:
-            properties["user_property"] = pairs
-    return properties
