@@ -4,9 +4,10 @@ shared with iot-data (see docs/devices.md).
 
 Modules: `codec` (packets), `limits` (AWS's broker limits), `tls` (server certificate,
 accepted client certificates), `auth` (certificate lookup, policy decisions), `session`
-(sessions, routing), `properties` (MQTT 5 properties <-> message fields), `events`
-(connect-failure and subscription lifecycle events), `connection` (the protocol of one
-connection), `listener` (the asyncio server thread).
+(sessions, routing), `delivery` (QoS 1 packet ids, the in-flight window), `properties`
+(MQTT 5 properties <-> message fields), `events` (connect-failure and subscription
+lifecycle events), `connection` (the protocol of one connection), `listener` (the
+asyncio server thread).
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ import json
 import threading
 import time
 import uuid
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ... import _clock
@@ -41,7 +40,8 @@ from ...messages import Message, topic_matches
 from . import codec, events, limits
 from .auth import Authorizer, CertificateRefused, Principal
 from .codec import MQTT_5, ProtocolError
-from .properties import message_details, publish_properties
+from .delivery import Outgoing
+from .properties import message_details
 from .session import DEFAULT_SESSION_EXPIRY_SECONDS, Session
 
 if TYPE_CHECKING:
@@ -96,10 +96,7 @@ class DeviceConnection:
         self.closed = False
         self.close_reason: str | None = None
         self._watchdog: asyncio.TimerHandle | None = None
-        self._next_packet_id = 0
-        self._inflight: dict[int, tuple[Message, int, bool]] = {}
-        self._pending: deque[tuple[Message, int, bool]] = deque()
-        self._send_quota = limits.MAX_INFLIGHT
+        self.outgoing = Outgoing(self._write)
         self._aliases: dict[int, str] = {}
         self._out: list[bytes] = []
         self._task: asyncio.Task[None] | None = None
@@ -252,7 +249,7 @@ class DeviceConnection:
             if error.reason == codec.UNSUPPORTED_PROTOCOL_VERSION:
                 self._write(codec.encode_connack(codec.MQTT_311, False, 0x01))
             raise Closing("CLIENT_ERROR") from None
-        self.version = connect.version
+        self.version = self.outgoing.version = connect.version
         if isinstance(self.principal, CertificateRefused):
             # AWS refuses the connection of an unknown or inactive certificate without
             # an MQTT answer.
@@ -330,7 +327,7 @@ class DeviceConnection:
             requested = connect.properties.get("session_expiry_interval", 0)
             if expiry != requested:
                 properties["session_expiry_interval"] = expiry
-            self._send_quota = min(
+            self.outgoing.quota = min(
                 limits.MAX_INFLIGHT, connect.properties.get("receive_maximum", 65535)
             )
         self._write(codec.encode_connack(self.version, session_present, 0, properties))
@@ -576,46 +573,12 @@ class DeviceConnection:
 
     def _send_message(self, message: Message, qos: int, retain: bool, dup: bool = False) -> None:
         if self.closed:
-            if qos == 1:
-                self._pending.append((message, qos, retain))
-            return
-        if qos == 0:
-            self._write(self._encode(message, 0, retain, None, False))
-            return
-        if len(self._inflight) >= self._send_quota:
-            self._pending.append((message, qos, retain))
-            return
-        packet_id = self._packet_id()
-        self._inflight[packet_id] = (message, qos, retain)
-        self._write(self._encode(message, qos, retain, packet_id, dup))
-
-    def _packet_id(self) -> int:
-        while True:
-            self._next_packet_id = self._next_packet_id % 65535 + 1
-            if self._next_packet_id not in self._inflight:
-                return self._next_packet_id
-
-    def _encode(
-        self, message: Message, qos: int, retain: bool, packet_id: int | None, dup: bool
-    ) -> bytes:
-        properties = publish_properties(message) if self.version == MQTT_5 else None
-        return codec.encode_publish(
-            self.version,
-            message.topic,
-            message.payload,
-            qos=qos,
-            retain=retain,
-            dup=dup,
-            packet_id=packet_id,
-            properties=properties,
-        )
+            self.outgoing.hold(message, qos, retain)
+        else:
+            self.outgoing.send(message, qos, retain, dup)
 
     def _on_puback(self, packet: codec.PubAck) -> None:
-        if self._inflight.pop(packet.packet_id, None) is None:
-            return
-        if self._pending and len(self._inflight) < self._send_quota:
-            message, qos, retain = self._pending.popleft()
-            self._send_message(message, qos, retain)
+        self.outgoing.acknowledge(packet.packet_id)
 
     # ------------------------------------------------------------------ end
 
@@ -639,8 +602,7 @@ class DeviceConnection:
         if session is None:
             return
         now = time.monotonic()
-        unacked = [(m, q, now) for m, q, _ in self._inflight.values()]
-        unacked += [(m, q, now) for m, q, _ in self._pending]
+        unacked = [(m, q, now) for m, q in self.outgoing.unacknowledged()]
         if session.outbox is not None and session.outbox is not self:
             for message, qos, _ in unacked:  # taken over by a client resuming the session
                 session.outbox.deliver(message, qos, False)
