@@ -136,7 +136,7 @@ class IotMock:
             from .devices.mqtt import start_listener
 
             try:
-                self.mqtt = start_listener(self)
+                start_listener(self)  # sets self.mqtt
             except BaseException:
                 self.stop()
                 raise
@@ -153,8 +153,7 @@ class IotMock:
                 self._restore_environment()
         # Outside the lock: the listener's connections take it while they close.
         if last and self.mqtt is not None:
-            listener, self.mqtt = self.mqtt, None
-            listener.stop()
+            self.mqtt.stop()  # clears self.mqtt
         _intercept.deactivate(self)
 
     @property

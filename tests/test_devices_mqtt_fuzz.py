@@ -28,12 +28,13 @@ def quick_mock() -> Iterator[IotMock]:
         listener = MqttListener(mock)
         listener.handshake_timeout = 0.5
         listener.connect_timeout = 0.5
-        mock.mqtt = listener.start()
+        listener.start()
+        assert mock.mqtt is listener
         try:
             yield mock
         finally:
             listener.stop()
-            mock.mqtt = None
+        assert mock.mqtt is None
 
 
 def _utf8(text: str | bytes) -> bytes:
@@ -247,3 +248,15 @@ def test_endpoint_stops_with_the_mock(tmp_path: Path) -> None:
     assert not ca_file.exists()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
+
+
+def test_a_listener_started_by_hand_serves_the_message_path(
+    quick_mock: IotMock, credentials: Credentials
+) -> None:
+    """`iotmock serve` starts listeners this way: iot-data Publish reaches its devices."""
+    device = Device(quick_mock, credentials, "by-hand")
+    device.connect()
+    assert device.subscribe("served/#") == [1]
+    boto3.client("iot-data", region_name="us-east-1").publish(topic="served/1", payload=b"hi")
+    assert device.expect("served/1").payload == b"hi"
+    device.close()

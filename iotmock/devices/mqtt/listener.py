@@ -88,6 +88,8 @@ class MqttListener:
         ready.wait()
         if failure:
             raise failure[0]
+        # Messages the mock publishes reach this listener's devices through `mock.mqtt`.
+        self.mock.mqtt = self
         return self
 
     async def _open(self) -> None:
@@ -108,6 +110,8 @@ class MqttListener:
             return
         self._thread = None
         self.stopping = True
+        if self.mock.mqtt is self:
+            self.mock.mqtt = None
         if self.loop.is_running():
             future = asyncio.run_coroutine_threadsafe(self._close(), self.loop)
             with contextlib.suppress(Exception):
@@ -174,7 +178,8 @@ def _quiet_exceptions(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) 
 
 
 def start_listener(mock: IotMock, host: str = "127.0.0.1", port: int = 0) -> MqttListener:
-    """Start an MQTT endpoint for `mock` on `host`:`port` (0: a free port)."""
+    """Start an MQTT endpoint for `mock` on `host`:`port` (0: a free port); it becomes
+    `mock.mqtt` until `stop()`. One endpoint per mock."""
     return MqttListener(mock, host, port).start()
 
 
