@@ -315,8 +315,8 @@ def close_connection(
     publish_will: bool,
     client_initiated: bool = False,
 ) -> None:
-    """Unregister a connection: close its transport, publish its will (when asked) and the
-    `disconnected` event. A connection no longer registered is left alone."""
+    """Unregister a connection: publish its will (when asked) and the `disconnected`
+    event, then close its transport. A connection no longer registered is left alone."""
     store = ctx.backend.store(MessagingStore)
     if store.connections.get(connection.client_id) is not connection:
         return
