@@ -158,8 +158,14 @@ class IotMock:
                 self._patch_environment()
             self._depth += 1
         if first:
-            self.server.start()  # server mode: no-op unless server=True
-            self.mqtt.start()  # MQTT endpoint: no-op unless mqtt=True
+            try:
+                self.server.start()  # server mode: no-op unless server=True
+                self.mqtt.start()  # MQTT endpoint: no-op unless mqtt=True
+            except BaseException:
+                # A part that cannot start (a port in use...) leaves no half-started mock.
+                intercept.activate(self)
+                self.stop()
+                raise
         intercept.activate(self)
         return self
 

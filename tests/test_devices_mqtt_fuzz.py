@@ -5,20 +5,24 @@ timeouts; the random cases use a fixed seed."""
 from __future__ import annotations
 
 import contextlib
+import queue
 import random
 import socket
 import ssl
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import paho.mqtt.client as paho
 import pytest
 from mqtt_devices import WAIT, Credentials, Device, provision, read_until_closed, tls_socket
 
 from iotmock import IotMock, mock_iot
 from iotmock.devices.mqtt import codec, limits
+from iotmock.devices.mqtt.listener import start_listener
 
 
 @pytest.fixture
@@ -242,3 +246,55 @@ def test_endpoint_stops_with_the_mock(tmp_path: Path) -> None:
     assert not ca_file.exists()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
+
+
+def test_a_listener_started_by_hand_serves_the_message_path(
+    quick_mock: IotMock, credentials: Credentials
+) -> None:
+    """A second listener started by hand (not `m.mqtt`) serves the same sessions: routing
+    is the session layer's, so iot-data Publish reaches its devices."""
+    listener = start_listener(quick_mock)
+    try:
+        received: queue.Queue[bytes] = queue.Queue()
+        subscribed = threading.Event()
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="by-hand")
+        client.tls_set(
+            ca_certs=listener.ca_file,
+            certfile=credentials.cert_file,
+            keyfile=credentials.key_file,
+        )
+        client.on_message = lambda _c, _u, message: received.put(message.payload)
+        client.on_subscribe = lambda *_args: subscribed.set()
+        client.connect("localhost", listener.port)
+        client.loop_start()
+        try:
+            client.subscribe("served/#", qos=1)
+            assert subscribed.wait(WAIT)
+            data = boto3.client("iot-data", region_name="us-east-1")
+            data.publish(topic="served/1", payload=b"hi")
+            assert received.get(timeout=WAIT) == b"hi"
+        finally:
+            client.disconnect()
+            client.loop_stop()
+    finally:
+        listener.stop()
+
+
+def test_a_mock_whose_endpoint_cannot_start_is_left_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from botocore.endpoint import Endpoint
+
+    from iotmock.devices.mqtt.listener import MqttListener
+
+    original = Endpoint.make_request
+
+    def refuse(self: MqttListener) -> MqttListener:
+        raise OSError("address already in use")
+
+    monkeypatch.setattr(MqttListener, "start", refuse)
+    mock = mock_iot(mqtt=True)
+    with pytest.raises(OSError, match="already in use"):
+        mock.start()
+    assert not mock.started and not mock.mqtt.running
+    assert Endpoint.make_request is original  # botocore is not left patched

@@ -289,3 +289,26 @@ def test_deactivating_the_certificate_disconnects_its_devices(
     event = iot_mqtt.messages("$aws/events/presence/disconnected/revoked-soon")[-1].json()
     assert event["disconnectReason"] == "AUTH_ERROR"
     assert [m.payload for m in iot_mqtt.messages("status/revoked-soon")] == [b"gone"]
+
+
+def test_certificate_policy_variables(iot_mqtt: IotMock, tmp_path: Path) -> None:
+    """`${iot:Certificate.Subject.CommonName}` comes from the certificate presented."""
+    maker = make_ca("Meter Maker")
+    key = new_ec_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meter-42")])
+    pem = to_pem(maker.issue(key.public_key(), subject=subject))
+    iot = boto3.client("iot", region_name=REGION)
+    registered = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")
+    document = policy(
+        allow("iot:Connect", f"{ARN}:client/${{iot:Certificate.Subject.CommonName}}"),
+        allow("iot:Publish", f"{ARN}:topic/meters/${{iot:Certificate.Subject.CommonName}}/*"),
+    )
+    iot.create_policy(policyName="by-cn", policyDocument=json.dumps(document))
+    iot.attach_policy(policyName="by-cn", target=registered["certificateArn"])
+    credentials = _own_credentials(tmp_path, pem, key)
+    assert Device(iot_mqtt, credentials, "meter-7").connect()[1].value == NOT_AUTHORIZED
+    device = Device(iot_mqtt, credentials, "meter-42")
+    assert device.connect()[1].value == 0
+    assert device.publish("meters/meter-42/kwh", b"12.5") == 0
+    assert device.publish("meters/meter-7/kwh", b"99") == NOT_AUTHORIZED
+    device.close()

@@ -5,6 +5,7 @@ docs/devices.md.
 
 Modules: `codec` (packets), `limits` (packet and keep-alive limits), `tls` (server
 certificate, accepted client certificates), `auth` (which account a client certificate
-belongs to), `connection` (the protocol of one connection), `listener` (the asyncio
-server thread), `group` (`m.mqtt`). Importing this package starts nothing.
+belongs to), `delivery` (QoS 1 packet ids, the in-flight window), `properties` (MQTT 5
+properties <-> message fields), `connection` (the protocol of one connection),
+`listener` (the asyncio server thread), `group` (`m.mqtt`). Importing this package starts nothing.
 """

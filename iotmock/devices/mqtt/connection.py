@@ -24,11 +24,9 @@ How AWS's answers map onto the two protocol versions (docs/devices.md):
 from __future__ import annotations
 
 import asyncio
-import base64
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +35,9 @@ from iotmock.devices import sessions
 from iotmock.devices.errors import ConnectionRefused
 from iotmock.devices.mqtt import codec, limits
 from iotmock.devices.mqtt.codec import MQTT_5, ProtocolError
+from iotmock.devices.mqtt.delivery import Outgoing
+from iotmock.devices.mqtt.properties import message_details
 from iotmock.messaging.handlers import check_publish_topic
-from iotmock.messaging.log import Message
 
 if TYPE_CHECKING:
     from iotmock.devices.mqtt.listener import MqttListener
@@ -106,10 +105,7 @@ class DeviceConnection:
         self.closed = False
         self.close_reason: str | None = None
         self._watchdog: asyncio.TimerHandle | None = None
-        self._next_packet_id = 0
-        self._inflight: dict[int, sessions.Delivery] = {}
-        self._waiting: deque[sessions.Delivery] = deque()
-        self._send_quota = limits.MAX_INFLIGHT
+        self._outgoing = Outgoing(self._write)
         self._aliases: dict[int, str] = {}
         self._out: list[bytes] = []
         self._task: asyncio.Task[None] | None = None
@@ -252,7 +248,7 @@ class DeviceConnection:
             if error.reason == codec.UNSUPPORTED_PROTOCOL_VERSION:
                 self._write(codec.encode_connack(codec.MQTT_311, False, 0x01))
             raise Closing("CLIENT_ERROR") from None
-        self.version = connect.version
+        self.version = self._outgoing.version = connect.version
         if self.peer is None:
             # No client certificate: AWS closes the connection without an MQTT answer.
             raise Closing("AUTH_ERROR")
@@ -324,7 +320,7 @@ class DeviceConnection:
                 properties["assigned_client_identifier"] = assigned
             if session.session_expiry != requested:
                 properties["session_expiry_interval"] = session.session_expiry
-            self._send_quota = min(
+            self._outgoing.quota = min(
                 limits.MAX_INFLIGHT, connect.properties.get("receive_maximum", 65535)
             )
         self._write(codec.encode_connack(self.version, connected.session_present, 0, properties))
@@ -340,7 +336,7 @@ class DeviceConnection:
         if isinstance(packet, codec.Publish):
             self._on_publish(packet)
         elif isinstance(packet, codec.PubAck):
-            self._on_puback(packet)
+            self._outgoing.acknowledge(packet.packet_id)
         elif isinstance(packet, codec.Subscribe):
             self._on_subscribe(packet)
         elif isinstance(packet, codec.Unsubscribe):
@@ -373,7 +369,7 @@ class DeviceConnection:
             packet.payload,
             qos=packet.qos,
             retain=packet.retain,
-            **_message_details(packet.properties),
+            **message_details(packet.properties),
         )
         if not session.connected:
             return  # the service ended the session: `close` is on its way
@@ -428,45 +424,8 @@ class DeviceConnection:
     # ------------------------------------------------------------------ outgoing
 
     def _send(self, delivery: sessions.Delivery) -> None:
-        if self.closed:
-            return  # the session layer queues what a persistent session did not get
-        if delivery.qos == 0:
-            self._write(self._encode(delivery, None))
-            return
-        if len(self._inflight) >= self._send_quota:
-            self._waiting.append(delivery)
-            return
-        packet_id = self._packet_id()
-        self._inflight[packet_id] = delivery
-        self._write(self._encode(delivery, packet_id))
-
-    def _packet_id(self) -> int:
-        while True:
-            self._next_packet_id = self._next_packet_id % 65535 + 1
-            if self._next_packet_id not in self._inflight:
-                return self._next_packet_id
-
-    def _encode(self, delivery: sessions.Delivery, packet_id: int | None) -> bytes:
-        message = delivery.message
-        properties = _publish_properties(message) if self.version == MQTT_5 else None
-        return codec.encode_publish(
-            self.version,
-            message.topic,
-            message.payload,
-            qos=delivery.qos,
-            retain=delivery.retain,
-            dup=delivery.redelivery,
-            packet_id=packet_id,
-            properties=properties,
-        )
-
-    def _on_puback(self, packet: codec.PubAck) -> None:
-        delivery = self._inflight.pop(packet.packet_id, None)
-        if delivery is None:
-            return
-        delivery.acknowledge()
-        if self._waiting and len(self._inflight) < self._send_quota:
-            self._send(self._waiting.popleft())
+        if not self.closed:  # else the session layer keeps what a persistent session missed
+            self._outgoing.send(delivery)
 
     # ------------------------------------------------------------------ end
 
@@ -478,50 +437,3 @@ class DeviceConnection:
                 self.session, lifecycle, publish_will=publish_will, session_expiry=expiry
             )
         self._shutdown()
-
-
-def _message_details(properties: dict[str, Any]) -> dict[str, Any]:
-    """MQTT 5 PUBLISH properties as the message fields iot-data Publish records."""
-    details: dict[str, Any] = {}
-    if not properties:
-        return details
-    if "user_property" in properties:
-        details["user_properties"] = [{k: v} for k, v in properties["user_property"]]
-    if "content_type" in properties:
-        details["content_type"] = properties["content_type"]
-    if "response_topic" in properties:
-        details["response_topic"] = properties["response_topic"]
-    if "correlation_data" in properties:
-        details["correlation_data"] = base64.b64encode(properties["correlation_data"]).decode()
-    if "message_expiry_interval" in properties:
-        details["message_expiry"] = properties["message_expiry_interval"]
-    if "payload_format_indicator" in properties:
-        indicator = properties["payload_format_indicator"]
-        details["payload_format_indicator"] = "UTF8_DATA" if indicator else "UNSPECIFIED_BYTES"
-    return details
-
-
-def _publish_properties(message: Message) -> dict[str, Any]:
-    """The MQTT 5 properties a subscriber receives with `message`."""
-    properties: dict[str, Any] = {}
-    if message.payload_format_indicator == "UTF8_DATA":
-        properties["payload_format_indicator"] = 1
-    if message.message_expiry is not None:
-        properties["message_expiry_interval"] = int(message.message_expiry)
-    if message.content_type:
-        properties["content_type"] = message.content_type
-    if message.response_topic:
-        properties["response_topic"] = message.response_topic
-    if message.correlation_data:
-        try:
-            properties["correlation_data"] = base64.b64decode(message.correlation_data)
-        except ValueError:
-            properties["correlation_data"] = message.correlation_data.encode()
-    if message.user_properties:
-        pairs: list[tuple[str, str]] = []
-        for item in message.user_properties:
-            if isinstance(item, dict):
-                pairs.extend((str(k), str(v)) for k, v in item.items())
-        if pairs:
-            properties["user_property"] = pairs
-    return properties
