@@ -298,3 +298,15 @@ def test_a_mock_whose_endpoint_cannot_start_is_left_stopped(
         mock.start()
     assert not mock.started and not mock.mqtt.running
     assert Endpoint.make_request is original  # botocore is not left patched
+
+
+@pytest.mark.iot_mock(mqtt=True)
+def test_the_iot_mock_marker_starts_the_endpoint(iot_mock: IotMock) -> None:
+    assert iot_mock.mqtt.running and iot_mock.mqtt.connections == 0
+    context = ssl.create_default_context(cafile=iot_mock.mqtt.ca_file)
+    raw = socket.create_connection(("127.0.0.1", iot_mock.mqtt.port), timeout=WAIT)
+    # The server certificate verifies against the CA file (with TLS 1.3 the client's
+    # side of the handshake completes before the server asks for a client certificate).
+    sock = context.wrap_socket(raw, server_hostname="localhost")
+    assert sock.version() == "TLSv1.3"
+    sock.close()
