@@ -33,7 +33,7 @@ from iotmock.core.errors import ServiceError
 from iotmock.core.events import subscribe as on_event
 from iotmock.core.operations import RequestContext
 from iotmock.core.paging import SortedIndex
-from iotmock.devices import jitr, provisioning
+from iotmock.devices import jitr, lifecycle, provisioning
 from iotmock.devices.access import CONNECT, PUBLISH, RECEIVE, RETAIN_PUBLISH, SUBSCRIBE, Access
 from iotmock.devices.errors import ConnectionRefused
 from iotmock.identity import crypto
@@ -275,47 +275,8 @@ def context_of(session: Session, operation: str) -> RequestContext:
     return _context(session.mock, session.backend, operation)
 
 
-# --------------------------------------------------------------------------- lifecycle
-
-
-def has_lifecycle_events(client_id: str) -> bool:
-    """AWS publishes no lifecycle events for client ids containing `#` or `+`."""
-    return "#" not in client_id and "+" not in client_id
-
-
-def _event(session: Session, event_type: str, **extra: Any) -> dict[str, Any]:
-    event = {
-        "clientId": session.client_id,
-        "timestamp": clock.now_millis(),
-        "eventType": event_type,
-        "sessionIdentifier": session.session_id,
-        "principalIdentifier": session.principal,
-        **extra,
-    }
-    # thingName is included only for a connection using the exclusive thing feature.
-    if session.exclusive_thing is not None:
-        event["thingName"] = session.exclusive_thing
-    return event
-
-
 def _presence_event(ctx: RequestContext, session: Session, event_type: str, **extra: Any) -> None:
-    if not has_lifecycle_events(session.client_id):
-        return
-    store = store_of(ctx.backend)
-    version = store.versions.get(session.client_id, -1) + 1
-    store.versions[session.client_id] = version
-    event = _event(session, event_type, **extra, versionNumber=version)
-    topic = f"$aws/events/presence/{event_type}/{session.client_id}"
-    publish(ctx, topic, event, source="lifecycle")
-
-
-def _subscription_event(
-    ctx: RequestContext, session: Session, event_type: str, topics: list[str]
-) -> None:
-    if not has_lifecycle_events(session.client_id):
-        return
-    topic = f"$aws/events/subscriptions/{event_type}/{session.client_id}"
-    publish(ctx, topic, _event(session, event_type, topics=topics), source="lifecycle")
+    lifecycle.presence_event(ctx, session, store_of(ctx.backend).versions, event_type, **extra)
 
 
 # --------------------------------------------------------------------------- connect
@@ -412,7 +373,7 @@ def connect(
         certificate = _device_certificate(ctx, certificate_id, certificate_pem)
         access = Access(backend, certificate, client_id)
         if not access.allows(CONNECT, f"client/{client_id}"):
-            _connect_failed(ctx, client_id, certificate)
+            lifecycle.connect_failed(ctx, client_id, certificate)
             raise ConnectionRefused(
                 "NOT_AUTHORIZED",
                 f"The policies of certificate {certificate.certificate_id if certificate else ''}"
@@ -420,7 +381,7 @@ def connect(
             )
         if will is not None and not _will_allowed(access, will):
             # The will is authorized with the connection (DG:retained-message-policy-examples).
-            _connect_failed(ctx, client_id, certificate)
+            lifecycle.connect_failed(ctx, client_id, certificate)
             raise ConnectionRefused(
                 "NOT_AUTHORIZED",
                 f"The policies do not allow client {client_id} to publish its will message "
@@ -474,20 +435,6 @@ def connect(
         for delivery in pending:
             _track(session, delivery)
         return Connected(session, inherited is not None, pending)
-
-
-def _connect_failed(ctx: RequestContext, client_id: str, certificate: Certificate | None) -> None:
-    """`$aws/events/presence/connect_failed/<clientId>`: the policies refused CONNECT."""
-    if not has_lifecycle_events(client_id):
-        return
-    event = {
-        "clientId": client_id,
-        "timestamp": clock.now_millis(),
-        "eventType": "connect_failed",
-        "failureType": "AUTHORIZATION_FAILURE",
-        "principalIdentifier": certificate.certificate_id if certificate else ctx.account_id,
-    }
-    publish(ctx, f"$aws/events/presence/connect_failed/{client_id}", event, source="lifecycle")
 
 
 def _unexpired(queued: list[Delivery], now_ms: int) -> list[Delivery]:
@@ -732,7 +679,7 @@ def subscribe(session: Session, filters: Sequence[tuple[str, int] | Subscription
             if handling == 0 or (handling == 1 and is_new):
                 pending.extend(_retained_for(ctx, session, topic_filter, level))
         if accepted:
-            _subscription_event(ctx, session, "subscribed", accepted)
+            lifecycle.subscription_event(ctx, session, "subscribed", accepted)
         return Subscribed(granted, pending, reasons)
 
 
@@ -770,7 +717,7 @@ def unsubscribe(session: Session, filters: Sequence[str]) -> list[bool]:
         removed = [f for f, was in zip(filters, found, strict=True) if was]
         if removed and session.connected:
             ctx = context_of(session, "Unsubscribe")
-            _subscription_event(ctx, session, "unsubscribed", removed)
+            lifecycle.subscription_event(ctx, session, "unsubscribed", removed)
         return found
 
 
