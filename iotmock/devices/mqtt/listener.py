@@ -1,9 +1,11 @@
 """The MQTT endpoint: an asyncio TLS server in a daemon thread, serving one mock.
 
 `MqttListener(mock, host, port).start()` binds (port 0 picks a free port) and returns once
-the socket listens; `stop()` closes every connection and joins the thread. `IotMock`
-starts one with `mock_iot(mqtt=True)`; `iotmock serve` can start one with
-`start_listener(mock, host, port)`.
+the socket listens; `stop()` closes every connection (each reports its end to the session
+layer as SERVER_INITIATED_DISCONNECT) and joins the thread. `m.mqtt`
+(`mock_iot(mqtt=True)`, `iotmock serve --mqtt-port`) runs one; `start_listener(mock, host,
+port)` starts another: every listener serves the same sessions, since routing is the
+session layer's.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ class MqttListener:
         self.port = port
         self.loop = asyncio.new_event_loop()
         self.thread_id: int | None = None
-        self.stopping = False
         # Set before start(): seconds allowed for the TLS handshake, then for CONNECT.
         self.handshake_timeout = HANDSHAKE_TIMEOUT_SECONDS
         self.connect_timeout = limits.CONNECT_TIMEOUT_SECONDS
@@ -103,7 +104,6 @@ class MqttListener:
         if thread is None:
             return
         self._thread = None
-        self.stopping = True
         if self.loop.is_running():
             future = asyncio.run_coroutine_threadsafe(self._close(), self.loop)
             with contextlib.suppress(Exception):
