@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from iotmock.defender.mock_api import DefenderApi
     from iotmock.device_management.mock_api import CommandsApi
     from iotmock.devices.mock_api import DevicesApi
+    from iotmock.devices.mqtt.group import MqttGroup
     from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
     from iotmock.jobs.mock_api import JobsApi
     from iotmock.registry.mock_api import RegistrationApi
@@ -67,6 +68,8 @@ class IotMock:
     tasks created there); threads that started none get the most recently started mock
     (iotmock.core.intercept). `m.faults` and `m.calls` cover every family
     (docs/testing-failures.md).
+    With `mqtt=True`, starting the mock also starts an MQTT endpoint real device clients
+    connect to: `m.mqtt.host`, `m.mqtt.port`, `m.mqtt.ca_file` (docs/devices.md).
     """
 
     rules: LazyGroup[RulesApi] = LazyGroup("iotmock.rules.mock_api", "RulesApi")
@@ -98,6 +101,7 @@ class IotMock:
         region: str = DEFAULT_REGION,
         max_messages: int | None = None,
         server: bool = False,
+        mqtt: bool = False,
         scope: Scope = "test",
         state: SnapshotSource | None = None,
         deliver_to_moto: bool = True,
@@ -116,6 +120,11 @@ class IotMock:
         self.deliver_to_moto = deliver_to_moto
         # The snapshot each activation starts from (docs/snapshots.md).
         self._initial_state = snapshot.read_document(state) if state is not None else None
+        # The MQTT endpoint (iotmock/devices/mqtt): with mqtt=True, real device clients
+        # connect over TLS while the mock is active (m.mqtt.port, m.mqtt.ca_file).
+        # Created on first use: the devices family loads only when a mock starts.
+        self._mqtt_enabled = mqtt
+        self._mqtt: MqttGroup | None = None
         # One lock for all handler calls of this mock: botocore clients are used from
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
@@ -156,6 +165,11 @@ class IotMock:
             if found is None:
                 found = self._backends[key] = Backend(*key)
             return found
+
+    def backends(self) -> list[Backend]:
+        """The state of every account and region used so far."""
+        with self.lock:
+            return list(self._backends.values())
 
     def reset(self) -> None:
         """Forget all state of every account and region, and the recorded calls."""
@@ -255,7 +269,15 @@ class IotMock:
                 self._saved_environment = environment.patch(self.region)
             self._depth += 1
         if first:
-            self.server.start()  # server mode: no-op unless server=True
+            try:
+                self.server.start()  # server mode: no-op unless server=True
+                if self._mqtt_enabled or self._mqtt is not None:
+                    self.mqtt.start()  # MQTT endpoint: no-op unless enabled
+            except BaseException:
+                # A part that cannot start (a port in use...) leaves no half-started mock.
+                intercept.activate(self)
+                self.stop()
+                raise
         intercept.activate(self)
         return self
 
@@ -269,9 +291,22 @@ class IotMock:
             if last:
                 environment.restore(self._saved_environment)
                 self._saved_environment = {}
+        # Outside the lock: the listener's connections take it while they close.
         if last:
+            if self._mqtt is not None:
+                self._mqtt.stop()
             self.server.stop()  # server mode: no-op unless running
         intercept.deactivate(self)
+
+    @property
+    def mqtt(self) -> MqttGroup:
+        """The MQTT endpoint of `mock_iot(mqtt=True)`: `host`, `port`, `ca_file`,
+        `connections`, `running` (docs/devices.md)."""
+        if self._mqtt is None:
+            from iotmock.devices.mqtt.group import MqttGroup
+
+            self._mqtt = MqttGroup(self, enabled=self._mqtt_enabled)
+        return self._mqtt
 
     @property
     def started(self) -> bool:
@@ -331,6 +366,7 @@ class IotMock:
             max_messages=self.max_messages,
             scope=self.scope,
             server=self.server.enabled,
+            mqtt=self._mqtt.enabled if self._mqtt is not None else self._mqtt_enabled,
             state=self._initial_state,
             deliver_to_moto=self.deliver_to_moto,
         )
@@ -433,10 +469,12 @@ def mock_iot(target: None = None, /, **options: Any) -> IotMock: ...
 def mock_iot(target: Any = None, /, **options: Any) -> Any:
     """Mock AWS IoT: `@mock_iot`, `@mock_iot(...)`, `with mock_iot(...) as m:`; the
     keyword options are `IotMock`'s (`account_id`, `region`, `max_messages`, `scope`, `server`,
-    `state`, `deliver_to_moto`): `server=True` also serves the state over HTTP while active
-    (docs/server.md); `state` is a snapshot (`IotMock.snapshot()`, or the path of its JSON
-    file) each activation starts from instead of empty state; `deliver_to_moto=False` keeps
-    rule actions recorded only even when moto's `mock_aws` is active."""
+    `mqtt`, `state`, `deliver_to_moto`): `server=True` also serves the state over HTTP while
+    active (docs/server.md); `mqtt=True` also starts an MQTT endpoint for real device
+    clients (`m.mqtt`, docs/devices.md); `state` is a snapshot (`IotMock.snapshot()`, or
+    the path of its JSON file) each activation starts from instead of empty state;
+    `deliver_to_moto=False` keeps rule actions recorded only even when moto's `mock_aws`
+    is active."""
     mock = IotMock(**options)
     if target is None:
         return mock

@@ -7,6 +7,7 @@ imports nothing of iotmock until a test asks for the fixture or carries the mark
   closest `@pytest.mark.iot_mock(**options)` marker (any `IotMock` keyword), then the ini
   options `iot_mock_region` / `iot_mock_account_id`. On a test decorated with
   `@mock_iot`, the fixture yields the decorator's mock: one mock per test.
+- `iot_mqtt`: the same with the MQTT endpoint started (`mqtt=True`).
 - `@pytest.mark.iot_mock(...)` alone activates the fixture for the test (added to its
   fixtures at collection).
 - `iot_mock_aws_environment = true` (ini) gives the whole session fake credentials and a
@@ -49,8 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**options): run the test in an active iotmock mock (the iot_mock "
-        "fixture); options are IotMock's (region=, account_id=, server=True, state=..., "
-        "deliver_to_moto=False, ...)",
+        "fixture); options are IotMock's (region=, account_id=, server=True, mqtt=True, "
+        "state=..., deliver_to_moto=False, ...)",
     )
     _patch_session_environment(config)  # for sessions that skip initial conftests
 
@@ -111,3 +112,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "iot_mock" not in item.fixturenames:
             # A new list: parametrized tests share the one pytest built.
             item.fixturenames = ["iot_mock", *item.fixturenames]
+
+
+@pytest.fixture
+def iot_mqtt() -> Iterator[IotMock]:
+    """An active IoT mock with fresh state and its MQTT endpoint started for this test
+    (`iot_mqtt.mqtt.port`, `iot_mqtt.mqtt.ca_file`; see docs/devices.md)."""
+    from iotmock._mock import IotMock
+
+    with IotMock(mqtt=True) as mock:
+        yield mock

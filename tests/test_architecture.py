@@ -13,7 +13,9 @@ import iotmock
 from iotmock import IotMock
 from iotmock.core.mock_api import FamilyApi, LazyGroup
 from iotmock.core.operations import HANDLERS
+from iotmock.devices.mqtt.group import MqttGroup
 from iotmock.families import FAMILIES, load_all
+from iotmock.server.group import ServerGroup
 
 PACKAGE = pathlib.Path(iotmock.__file__).parent
 
@@ -22,6 +24,7 @@ LIFECYCLE = {
     "stop",
     "started",
     "backend",
+    "backends",
     "reset",
     "as_account",
     "messages",
@@ -29,6 +32,7 @@ LIFECYCLE = {
     "shadow",
     "snapshot",
     "restore",
+    "mqtt",  # a property: the MQTT endpoint's part is created on first use (cross-cutting)
 }
 GROUPS = {
     "rules",
@@ -82,6 +86,23 @@ def test_every_handler_lives_in_a_family_package_or_core() -> None:
 def test_the_mock_keeps_only_lifecycle_and_cross_cutting_members() -> None:
     public = {name for name in vars(IotMock) if not name.startswith("_")}
     assert public == LIFECYCLE | GROUPS
+
+
+# Cross-cutting parts serve every family, so they are instance attributes the mock starts
+# and stops with itself (not family groups): `m.server` (HTTP), `m.mqtt` (MQTT endpoint).
+CROSS_CUTTING = {"server": ServerGroup, "mqtt": MqttGroup}
+
+
+@pytest.mark.parametrize("name", sorted(CROSS_CUTTING))
+def test_cross_cutting_parts_start_and_stop_with_the_mock(name: str) -> None:
+    idle = getattr(IotMock(), name)
+    assert isinstance(idle, CROSS_CUTTING[name])
+    with IotMock() as mock:
+        assert not getattr(mock, name).running, "off unless asked for"
+    enabled = IotMock(**{name: True})
+    with enabled:
+        assert getattr(enabled, name).running
+    assert not getattr(enabled, name).running
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))

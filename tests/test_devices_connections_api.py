@@ -55,7 +55,7 @@ def test_get_connection_of_a_connected_client(iot_mock: IotMock, iot: Any, iot_d
             "lamp",
             certificate_id=created["certificateId"],
             clean_session=False,
-            session_expiry=7200,
+            session_expiry=1800,
             keep_alive=60,
         )
     found = iot_data.get_connection(clientId="lamp")
@@ -63,7 +63,7 @@ def test_get_connection_of_a_connected_client(iot_mock: IotMock, iot: Any, iot_d
     assert found["clientId"] == "lamp"
     assert found["thingName"] == "lamp"
     assert found["cleanSession"] is False
-    assert found["sessionExpiry"] == 7200
+    assert found["sessionExpiry"] == 1800
     assert found["keepAliveDuration"] == 60
     assert found["connectedSince"] == 1780300800000
     assert "sourceIp" not in found

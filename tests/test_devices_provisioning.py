@@ -276,7 +276,7 @@ def test_claim_policy_governs_the_provisioning_topics(iot_mock: IotMock, iot: An
     device = iot_mock.devices.connect("claim-2", certificate_id=other["certificateId"])
     assert device.subscribe("$aws/certificates/create/json/accepted") == 0x80
     device.publish("$aws/certificates/create/json", b"{}")
-    assert device.disconnect_reason == "FORBIDDEN_ACCESS"
+    assert device.disconnect_reason == "AUTH_ERROR"
     assert len(iot.list_certificates()["certificates"]) == 2  # nothing was created
 
 

@@ -58,7 +58,11 @@ def test_a_transport_drives_a_session(iot_mock: IotMock, iot_data: Any) -> None:
     second = Transport()
     back = second.connect(iot_mock, "c1", clean_session=False)
     assert back.session_present is True
-    assert [d.message.payload for d in back.pending] == [b"queued"]
+    # The unacknowledged QoS 1 delivery comes again (MQTT's DUP flag), then the queued one.
+    assert [(d.message.payload, d.redelivery) for d in back.pending] == [
+        (b"from device", True),
+        (b"queued", False),
+    ]
     # A takeover closes the live connection through its close callback.
     third = Transport()
     third.connect(iot_mock, "c1", will=Will("wills/c1", b"gone"))

@@ -238,15 +238,22 @@ def test_mqtt311_forbidden_publish_closes_the_connection(iot_mock: IotMock, iot:
     certificate_id = _certificate_with_policy(
         iot, "connect-only", [_allow("iot:Connect", f"{ARN}:client/*")]
     )
-    device = iot_mock.devices.connect(
-        "d", certificate_id=certificate_id, will_topic="w", will_payload="x"
-    )
+    # The will is authorized with the connection: a will the policies do not let the
+    # client publish refuses the CONNECT (and leaves a connect_failed event).
+    with pytest.raises(ConnectionRefused) as refused:
+        iot_mock.devices.connect(
+            "d", certificate_id=certificate_id, will_topic="w", will_payload="x"
+        )
+    assert refused.value.reason == "NOT_AUTHORIZED"
+    (failed,) = iot_mock.messages("$aws/events/presence/connect_failed/d")
+    assert failed.json()["failureType"] == "AUTHORIZATION_FAILURE"
+    device = iot_mock.devices.connect("d", certificate_id=certificate_id)
     assert device.publish("anything", b"x") == 0x87
     assert not device.connected
-    assert device.disconnect_reason == "FORBIDDEN_ACCESS"
+    # "AUTH_ERROR: the client failed to authenticate or authorization failed."
+    assert device.disconnect_reason == "AUTH_ERROR"
     (event,) = iot_mock.messages("$aws/events/presence/disconnected/d")
-    assert event.json()["disconnectReason"] == "FORBIDDEN_ACCESS"
-    assert iot_mock.messages("w") == []  # the will needs iot:Publish too
+    assert event.json()["disconnectReason"] == "AUTH_ERROR"
 
 
 def test_inactive_or_unknown_certificates_cannot_connect(iot_mock: IotMock, iot: Any) -> None:

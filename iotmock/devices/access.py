@@ -13,17 +13,18 @@ from iotmock.core.backend import Backend
 from iotmock.identity.authorization import EvaluationContext, NamedPolicy, authorize
 from iotmock.identity.policies import Target
 from iotmock.identity.policy_attachments import (
-    _connected_thing,  # the thing a connection acts for, as TestAuthorization finds it
+    connected_thing,
     context_values,
     effective_policies,
 )
 from iotmock.identity.records import Certificate
-from iotmock.registry.records import Thing
+from iotmock.registry.records import Thing, registry_of
 
 CONNECT = "iot:Connect"
 PUBLISH = "iot:Publish"
 SUBSCRIBE = "iot:Subscribe"
 RECEIVE = "iot:Receive"
+RETAIN_PUBLISH = "iot:RetainPublish"
 
 
 class Access:
@@ -45,7 +46,19 @@ class Access:
         attached thing named like the client id)."""
         if self._certificate is None:
             return None
-        return _connected_thing(self._backend, self._certificate.arn, self._client_id)
+        return connected_thing(self._backend, self._certificate.arn, self._client_id)
+
+    def exclusive_thing(self) -> str | None:
+        """The thing attached to the certificate as EXCLUSIVE_THING (lifecycle events
+        name it), if any."""
+        if self._certificate is None:
+            return None
+        attached = registry_of(self._backend).principal_things.get(self._certificate.arn, {})
+        return next((name for name, kind in attached.items() if kind == "EXCLUSIVE_THING"), None)
+
+    def certificate_active(self) -> bool:
+        """False once the certificate left ACTIVE (AWS then disconnects its devices)."""
+        return self._certificate is None or self._certificate.status == "ACTIVE"
 
     def allows(self, action: str, resource: str) -> bool:
         """Whether `action` on the ARN suffix `resource` (`client/<id>`, `topic/<t>`,

@@ -9,6 +9,8 @@ registered but no client can call them.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -153,7 +155,7 @@ def send_direct_message(ctx: RequestContext, params: Params) -> dict[str, Any]:
     # Direct messages skip the message log: no rule sees them, no subscriber gets them.
     delivery = Delivery(message, message.qos)
     session.deliver(delivery)
-    if confirmation and not delivery.acknowledged.wait(timeout):
+    if confirmation and not _acknowledged(ctx, delivery, timeout):
         raise ServiceError(
             "GatewayTimeoutException",
             f"The client '{client_id}' did not acknowledge (PUBACK) the message within "
@@ -163,3 +165,18 @@ def send_direct_message(ctx: RequestContext, params: Params) -> dict[str, Any]:
         "message": "Message delivered and acknowledged" if confirmation else "Message sent",
         "traceId": str(uuid.uuid4()),
     }
+
+
+def _acknowledged(ctx: RequestContext, delivery: Delivery, timeout: float) -> bool:
+    """Wait for the client's PUBACK with the mock's lock released meanwhile: the MQTT
+    listener serves every connection from one thread, which must not block on the lock
+    while this request waits."""
+    condition = threading.Condition(ctx.mock.lock)  # wait() releases every level of it
+    deadline = time.monotonic() + timeout
+    with condition:
+        while not delivery.done:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            condition.wait(min(remaining, 0.01))
+    return True

@@ -60,7 +60,7 @@ class SimulatedDevice:
     @property
     def disconnect_reason(self) -> str | None:
         """Why the connection ended (DUPLICATE_CLIENTID, API_INITIATED_DISCONNECT,
-        FORBIDDEN_ACCESS, CLIENT_INITIATED_DISCONNECT, ...); None while connected."""
+        AUTH_ERROR, CLIENT_INITIATED_DISCONNECT, ...); None while connected."""
         return self._session.disconnect_reason
 
     def _live(self) -> Session:

@@ -19,6 +19,8 @@ device) reaches every subscribed device.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,14 +33,15 @@ from iotmock.core.errors import ServiceError
 from iotmock.core.events import subscribe as on_event
 from iotmock.core.operations import RequestContext
 from iotmock.core.paging import SortedIndex
-from iotmock.devices import jitr, provisioning
-from iotmock.devices.access import CONNECT, PUBLISH, RECEIVE, SUBSCRIBE, Access
+from iotmock.devices import jitr, lifecycle, provisioning
+from iotmock.devices.access import CONNECT, PUBLISH, RECEIVE, RETAIN_PUBLISH, SUBSCRIBE, Access
 from iotmock.devices.errors import ConnectionRefused
 from iotmock.identity import crypto
 from iotmock.identity.ca_certificates import parse_certificate
 from iotmock.identity.records import CAStore, Certificate, identity_of
 from iotmock.messaging.handlers import (
     MAX_PAYLOAD_BYTES,
+    MAX_TOPIC_SLASHES,
     MessagingStore,
     check_publish_topic,
     retain_message,
@@ -71,14 +74,26 @@ DISCONNECT_REASONS = frozenset(
 )
 PROTOCOLS = ("mqtt311", "mqtt5")
 DEFAULT_KEEP_ALIVE = 1200
-# AWS keeps an offline persistent session for 1 hour by default (adjustable quota).
+# AWS keeps an offline persistent session for 1 hour by default (an adjustable account
+# quota): longer MQTT 5 session expiry intervals are lowered to it.
 DEFAULT_SESSION_EXPIRY = 3600
+# QoS 1 messages kept for an offline persistent session (AWS throttles queued messages
+# per session; the mock bounds memory instead and drops the oldest).
+MAX_QUEUED_MESSAGES = 10_000
+# AWS IoT Core message broker quotas (AWS General Reference, "AWS IoT Core endpoints and
+# quotas"): topic filters per SUBSCRIBE, and subscriptions per connection.
+MAX_SUBSCRIPTIONS_PER_SUBSCRIBE = 8
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 50
 # GetConnection answers for a disconnected client for 30 minutes.
 DISCONNECTED_MEMORY_MS = 30 * 60 * 1000
 # SUBACK / PUBACK reason codes the transport forwards.
 SUBACK_FAILURE = 0x80
 NOT_AUTHORIZED = 0x87
 SUCCESS = 0
+# Why a subscription was refused, as MQTT 5 SUBACK reason codes (Subscribed.reasons).
+TOPIC_FILTER_INVALID = 0x8F
+QUOTA_EXCEEDED = 0x97
+SHARED_SUBSCRIPTIONS_NOT_SUPPORTED = 0x9E
 MAX_TOPIC_FILTER_BYTES = 256
 MAX_CLIENT_ID_BYTES = 128
 
@@ -98,19 +113,46 @@ class Will:
 class Delivery:
     """A message handed to a client, at the QoS it is delivered with.
 
-    `retained` marks a retained message sent because of a new subscription. A transport
-    delivering at QoS 1 calls `acknowledge()` when the client's PUBACK arrives
-    (SendDirectMessage with confirmation waits for it); simulated devices acknowledge
-    at once unless told not to.
+    `retained` marks a retained message sent because of a new subscription; `retain` is
+    the RETAIN flag the client sees (retained messages, and MQTT 5 "retain as
+    published"). A transport delivering at QoS 1 calls `acknowledge()` when the client's
+    PUBACK arrives (SendDirectMessage with confirmation waits for it); simulated devices
+    acknowledge at once unless told not to. A QoS 1 delivery not acknowledged when a
+    persistent session goes offline is queued again, and sent again on reconnection
+    (`redelivery`: the transport sets MQTT's DUP flag).
     """
 
     message: Message
     qos: int
     retained: bool = False
-    acknowledged: threading.Event = field(default_factory=threading.Event)
+    retain: bool = False
+    # When it was queued for an offline session (ms), for MQTT 5 message expiry.
+    queued_at_ms: int | None = None
+    redelivery: bool = False
+    # Acknowledged yet; the Event exists only once someone waits (most never do, and an
+    # Event per message is a measurable part of a delivery's cost).
+    done: bool = False
+    _event: threading.Event | None = field(default=None, repr=False)
 
     def acknowledge(self) -> None:
-        self.acknowledged.set()
+        with _ACK_LOCK:
+            self.done = True
+            if self._event is not None:
+                self._event.set()
+
+    @property
+    def acknowledged(self) -> threading.Event:
+        """An Event set when the client acknowledges (wait on it)."""
+        with _ACK_LOCK:
+            if self._event is None:
+                self._event = threading.Event()
+                if self.done:
+                    self._event.set()
+            return self._event
+
+
+# Guards Delivery's lazily made Event (acknowledge runs on the transport's thread).
+_ACK_LOCK = threading.Lock()
 
 
 Deliver = Callable[[Delivery], None]
@@ -119,8 +161,16 @@ Close = Callable[[str], None]
 
 @dataclass(slots=True)
 class Subscription:
+    """A granted subscription, with MQTT 5's subscription options (defaults: MQTT 3.1.1
+    behaviour): `no_local` (not the client's own messages), `retain_as_published` (keep
+    the RETAIN flag), `retain_handling` (0: retained messages on every subscribe, 1: only
+    for a new subscription, 2: never)."""
+
     topic_filter: str
     qos: int
+    no_local: bool = False
+    retain_as_published: bool = False
+    retain_handling: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -149,12 +199,23 @@ class Session:
     target_ip: str
     target_port: int
     connected_at_ms: int
+    # The thing attached to the certificate as EXCLUSIVE_THING when it connected.
+    exclusive_thing: str | None = None
     subscriptions: SortedIndex[Subscription] = field(default_factory=SortedIndex)
     # QoS 1 messages that arrived while a persistent session was offline.
     queued: list[Delivery] = field(default_factory=list)
+    # QoS 1 deliveries handed to the live connection (acknowledged ones pruned lazily).
+    unacked: list[Delivery] = field(default_factory=list)
+    prune_at: int = 64
     connected: bool = True
     disconnected_at_ms: int | None = None
     disconnect_reason: str | None = None
+
+    @property
+    def persistent(self) -> bool:
+        """Whether the session outlives the connection (MQTT 3.1.1 cleanSession=0, or an
+        MQTT 5 session expiry interval above 0)."""
+        return self.session_expiry > 0
 
     @property
     def thing_name(self) -> str | None:
@@ -192,11 +253,13 @@ class Connected:
 
 @dataclass(slots=True)
 class Subscribed:
-    """SUBACK codes (granted QoS, or 0x80) and the retained messages to deliver after
-    the SUBACK."""
+    """SUBACK codes (granted QoS, or 0x80), the same as MQTT 5 reason codes (granted QoS,
+    or why not: 0x87 not authorized, 0x8F invalid filter, 0x97 quota exceeded, 0x9E
+    shared subscription) and the retained messages to deliver after the SUBACK."""
 
     granted: list[int]
     pending: list[Delivery]
+    reasons: list[int] = field(default_factory=list)
 
 
 def store_of(backend: Backend) -> SessionStore:
@@ -212,34 +275,8 @@ def context_of(session: Session, operation: str) -> RequestContext:
     return _context(session.mock, session.backend, operation)
 
 
-# --------------------------------------------------------------------------- lifecycle
-
-
-def _event(session: Session, event_type: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "clientId": session.client_id,
-        "timestamp": clock.now_millis(),
-        "eventType": event_type,
-        "sessionIdentifier": session.session_id,
-        "principalIdentifier": session.principal,
-        **extra,
-    }
-
-
 def _presence_event(ctx: RequestContext, session: Session, event_type: str, **extra: Any) -> None:
-    store = store_of(ctx.backend)
-    version = store.versions.get(session.client_id, -1) + 1
-    store.versions[session.client_id] = version
-    event = _event(session, event_type, **extra, versionNumber=version)
-    topic = f"$aws/events/presence/{event_type}/{session.client_id}"
-    publish(ctx, topic, event, source="lifecycle")
-
-
-def _subscription_event(
-    ctx: RequestContext, session: Session, event_type: str, topics: list[str]
-) -> None:
-    topic = f"$aws/events/subscriptions/{event_type}/{session.client_id}"
-    publish(ctx, topic, _event(session, event_type, topics=topics), source="lifecycle")
+    lifecycle.presence_event(ctx, session, store_of(ctx.backend).versions, event_type, **extra)
 
 
 # --------------------------------------------------------------------------- connect
@@ -336,18 +373,30 @@ def connect(
         certificate = _device_certificate(ctx, certificate_id, certificate_pem)
         access = Access(backend, certificate, client_id)
         if not access.allows(CONNECT, f"client/{client_id}"):
+            lifecycle.connect_failed(ctx, client_id, certificate)
             raise ConnectionRefused(
                 "NOT_AUTHORIZED",
                 f"The policies of certificate {certificate.certificate_id if certificate else ''}"
                 f" do not allow iot:Connect for client id {client_id}.",
             )
+        if will is not None and not _will_allowed(access, will):
+            # The will is authorized with the connection (DG:retained-message-policy-examples).
+            lifecycle.connect_failed(ctx, client_id, certificate)
+            raise ConnectionRefused(
+                "NOT_AUTHORIZED",
+                f"The policies do not allow client {client_id} to publish its will message "
+                f"to {will.topic!r}.",
+            )
+        if session_expiry is None:
+            session_expiry = 0 if clean_session else DEFAULT_SESSION_EXPIRY
+        session_expiry = min(max(session_expiry, 0), DEFAULT_SESSION_EXPIRY)
         store = store_of(backend)
         previous = store.sessions.get(client_id)
         if previous is not None and previous.connected:
             # AWS disconnects the older connection of a client id that connects again.
             _end(ctx, previous, "DUPLICATE_CLIENTID", publish_will=True, keep_state=True)
         now = clock.now_millis()
-        inherited = previous if previous is not None and not previous.clean_session else None
+        inherited = previous if store.sessions.get(client_id) is previous else None
         if inherited is not None and (clean_session or inherited.expired(now)):
             inherited = None
         session = Session(
@@ -362,7 +411,7 @@ def connect(
             access=access,
             protocol=protocol,
             clean_session=clean_session,
-            session_expiry=DEFAULT_SESSION_EXPIRY if session_expiry is None else session_expiry,
+            session_expiry=session_expiry,
             keep_alive=keep_alive,
             will=will,
             deliver=deliver,
@@ -373,15 +422,34 @@ def connect(
             target_ip=target[0],
             target_port=target[1],
             connected_at_ms=now,
+            exclusive_thing=access.exclusive_thing(),
         )
         pending: list[Delivery] = []
         if inherited is not None:
             session.subscriptions = inherited.subscriptions
-            pending, inherited.queued = inherited.queued, []
+            pending = _unexpired(inherited.queued, now)
+            inherited.queued = []
         store.sessions[client_id] = session
         store.last_seen.pop(client_id, None)
         _presence_event(ctx, session, "connected", ipAddress=session.source_ip)
+        for delivery in pending:
+            _track(session, delivery)
         return Connected(session, inherited is not None, pending)
+
+
+def _unexpired(queued: list[Delivery], now_ms: int) -> list[Delivery]:
+    """The queued deliveries still to send: MQTT 5 message expiry drops those that
+    expired while waiting and tells the client how long the others have left."""
+    kept = []
+    for delivery in queued:
+        expiry = delivery.message.message_expiry
+        if expiry is not None and delivery.queued_at_ms is not None:
+            remaining = int(expiry - (now_ms - delivery.queued_at_ms) / 1000)
+            if remaining <= 0:
+                continue
+            delivery.message = dataclasses.replace(delivery.message, message_expiry=remaining)
+        kept.append(delivery)
+    return kept
 
 
 # --------------------------------------------------------------------------- disconnect
@@ -403,14 +471,20 @@ def _end(
     session.disconnected_at_ms = clock.now_millis()
     session.disconnect_reason = reason
     store = store_of(ctx.backend)
-    dropped = session.clean_session or not keep_state
+    dropped = not session.persistent or not keep_state
     if dropped and store.sessions.get(session.client_id) is session:
         del store.sessions[session.client_id]
+    elif not dropped:
+        # QoS 1 messages the client did not acknowledge are sent again when it returns.
+        unacked = [d for d in session.unacked if not d.done]
+        for delivery in unacked:
+            delivery.redelivery = True
+            delivery.queued_at_ms = session.disconnected_at_ms
+        session.queued[:0] = unacked
+    session.unacked = []
     store.last_seen[session.client_id] = session
-    if by_service:
-        session.close(reason)
     will = session.will
-    if publish_will and will is not None and session.access.allows(PUBLISH, f"topic/{will.topic}"):
+    if publish_will and will is not None and _may_publish(session.access, will.topic, will.retain):
         if will.retain:
             retain_message(ctx, will.topic, will.payload, will.qos, None)
         publish(
@@ -429,6 +503,33 @@ def _end(
         clientInitiatedDisconnect=reason == CLIENT_INITIATED_DISCONNECT,
         disconnectReason=reason,
     )
+    if by_service:
+        # Last: a client that sees its connection end finds the will and event published.
+        session.close(reason)
+
+
+def _may_publish(access: Access, topic: str, retain: bool) -> bool:
+    resource = f"topic/{topic}"
+    if not access.allows(PUBLISH, resource):
+        return False
+    return not retain or access.allows(RETAIN_PUBLISH, resource)
+
+
+def _will_allowed(access: Access, will: Will) -> bool:
+    try:
+        check_publish_topic(will.topic, retain=will.retain)
+    except ServiceError:
+        return False
+    return _may_publish(access, will.topic, will.retain)
+
+
+def _check_certificate(ctx: RequestContext, session: Session) -> bool:
+    """AWS disconnects the devices of a certificate that leaves ACTIVE (AUTH_ERROR): the
+    mock notices at the session's next action or message."""
+    if session.access.certificate_active():
+        return True
+    _end(ctx, session, "AUTH_ERROR", publish_will=True, keep_state=True)
+    return False
 
 
 def disconnect(
@@ -437,19 +538,23 @@ def disconnect(
     *,
     publish_will: bool | None = None,
     clean_state: bool = False,
+    session_expiry: int | None = None,
 ) -> None:
     """The transport reports that the connection of `session` ended (its `close`
     callback is not called): by the client's DISCONNECT
     (CLIENT_INITIATED_DISCONNECT: no will, unless `publish_will`, MQTT 5's "disconnect
     with will message"), or otherwise (CONNECTION_LOST, MQTT_KEEP_ALIVE_TIMEOUT, ...: the
-    will is published). `clean_state` drops a persistent session too. A session already
-    ended (taken over, deleted) is left alone."""
+    will is published). `clean_state` drops a persistent session too; `session_expiry`
+    is a new expiry interval (MQTT 5 DISCONNECT). A session already ended (taken over,
+    deleted) is left alone."""
     if reason not in DISCONNECT_REASONS:
         raise ValueError(f"unknown disconnect reason {reason!r}")
     with session.mock.lock:
         if not session.connected:
             return
         will = reason != CLIENT_INITIATED_DISCONNECT if publish_will is None else publish_will
+        if session_expiry is not None:
+            session.session_expiry = min(max(session_expiry, 0), DEFAULT_SESSION_EXPIRY)
         ctx = context_of(session, "Disconnect")
         _end(ctx, session, reason, publish_will=will, keep_state=not clean_state, by_service=False)
 
@@ -500,43 +605,82 @@ def last_session(backend: Backend, client_id: str) -> Session | None:
 # --------------------------------------------------------------------------- subscribe
 
 
-def valid_topic_filter(topic_filter: str) -> bool:
-    """MQTT topic filter rules: `#` only as the whole last level, `+` only as a whole
-    level; at most 256 bytes."""
-    if not topic_filter or len(topic_filter.encode()) > MAX_TOPIC_FILTER_BYTES:
-        return False
+def topic_filter_problem(topic_filter: str) -> str | None:
+    """Why `topic_filter` is not a valid subscription, or None when it is: MQTT's
+    wildcard rules (`#` only as the whole last level, `+` only as a whole level) and
+    AWS's limits (256 bytes, 7 slashes not counting a `$aws/rules/<rule>/` prefix)."""
+    if not topic_filter:
+        return "the topic filter is empty"
+    if len(topic_filter.encode()) > MAX_TOPIC_FILTER_BYTES:
+        return f"the topic filter is longer than {MAX_TOPIC_FILTER_BYTES} bytes"
     levels = topic_filter.split("/")
+    slashes = len(levels) - 1 - (3 if topic_filter.startswith("$aws/rules/") else 0)
+    if slashes > MAX_TOPIC_SLASHES:
+        return f"the topic filter has more than {MAX_TOPIC_SLASHES} forward slashes"
     for index, level in enumerate(levels):
         if "#" in level and (level != "#" or index != len(levels) - 1):
-            return False
+            return "'#' must be the last level, alone"
         if "+" in level and level != "+":
-            return False
-    return True
+            return "'+' must be a whole level"
+    return None
 
 
-def subscribe(session: Session, filters: Sequence[tuple[str, int]]) -> Subscribed:
-    """SUBSCRIBE: each filter is granted (QoS 0 or 1: AWS IoT has no QoS 2) when valid
-    and allowed by iot:Subscribe on `topicfilter/<filter>`, else refused (0x80). The
-    retained messages matching a granted filter come back in `pending`."""
+def valid_topic_filter(topic_filter: str) -> bool:
+    return topic_filter_problem(topic_filter) is None
+
+
+def _refusal(session: Session, index: int, topic_filter: str) -> int | None:
+    """The MQTT 5 reason a subscription is refused, or None when it is granted."""
+    if topic_filter.startswith("$share/"):
+        # Shared subscriptions are not served by the mock (see docs/devices.md).
+        return SHARED_SUBSCRIPTIONS_NOT_SUPPORTED
+    if not valid_topic_filter(topic_filter):
+        return TOPIC_FILTER_INVALID
+    over_connection = (
+        topic_filter not in session.subscriptions
+        and len(session.subscriptions) >= MAX_SUBSCRIPTIONS_PER_CONNECTION
+    )
+    if index >= MAX_SUBSCRIPTIONS_PER_SUBSCRIBE or over_connection:
+        return QUOTA_EXCEEDED
+    if not session.access.allows(SUBSCRIBE, f"topicfilter/{topic_filter}"):
+        return NOT_AUTHORIZED
+    return None
+
+
+def subscribe(session: Session, filters: Sequence[tuple[str, int] | Subscription]) -> Subscribed:
+    """SUBSCRIBE: each filter is granted (QoS 0 or 1: AWS IoT has no QoS 2) when valid,
+    within the quotas and allowed by iot:Subscribe on `topicfilter/<filter>`, else
+    refused (0x80; `reasons` says why). The retained messages matching a granted filter
+    come back in `pending` (as its retain handling says). A `Subscription` carries MQTT 5
+    subscription options; a (filter, qos) pair has MQTT 3.1.1's."""
     with session.mock.lock:
         ctx = context_of(session, "Subscribe")
+        if not session.connected or not _check_certificate(ctx, session):
+            return Subscribed([SUBACK_FAILURE] * len(filters), [], [NOT_AUTHORIZED] * len(filters))
         granted: list[int] = []
+        reasons: list[int] = []
         accepted: list[str] = []
         pending: list[Delivery] = []
-        for topic_filter, qos in filters:
-            if not valid_topic_filter(topic_filter) or not session.access.allows(
-                SUBSCRIBE, f"topicfilter/{topic_filter}"
-            ):
+        for index, item in enumerate(filters):
+            request = item if isinstance(item, Subscription) else Subscription(*item)
+            topic_filter = request.topic_filter
+            refused = _refusal(session, index, topic_filter)
+            if refused is not None:
                 granted.append(SUBACK_FAILURE)
+                reasons.append(refused)
                 continue
-            level = min(max(qos, 0), 1)
-            session.subscriptions[topic_filter] = Subscription(topic_filter, level)
+            level = min(max(request.qos, 0), 1)
+            is_new = topic_filter not in session.subscriptions
+            session.subscriptions[topic_filter] = dataclasses.replace(request, qos=level)
             granted.append(level)
+            reasons.append(level)
             accepted.append(topic_filter)
-            pending.extend(_retained_for(ctx, session, topic_filter, level))
+            handling = request.retain_handling
+            if handling == 0 or (handling == 1 and is_new):
+                pending.extend(_retained_for(ctx, session, topic_filter, level))
         if accepted:
-            _subscription_event(ctx, session, "subscribed", accepted)
-        return Subscribed(granted, pending)
+            lifecycle.subscription_event(ctx, session, "subscribed", accepted)
+        return Subscribed(granted, pending, reasons)
 
 
 def _retained_for(
@@ -555,18 +699,26 @@ def _retained_for(
             retain=True,
             timestamp=retained.last_modified_ms / 1000,
             source="retained",
+            user_properties=json.loads(retained.user_properties)
+            if retained.user_properties
+            else None,
         )
-        found.append(Delivery(message, min(qos, retained.qos), retained=True))
+        delivery = Delivery(message, min(qos, retained.qos), retained=True, retain=True)
+        _track(session, delivery)
+        found.append(delivery)
     return found
 
 
-def unsubscribe(session: Session, filters: Sequence[str]) -> None:
-    """UNSUBSCRIBE: forget the filters (unknown ones are ignored, as MQTT says)."""
+def unsubscribe(session: Session, filters: Sequence[str]) -> list[bool]:
+    """UNSUBSCRIBE: forget the filters (unknown ones are ignored, as MQTT says); for
+    each filter, whether the session had it (MQTT 5 UNSUBACK reason codes)."""
     with session.mock.lock:
-        removed = [f for f in filters if session.subscriptions.pop(f) is not None]
-        if removed:
+        found = [session.subscriptions.pop(f) is not None for f in filters]
+        removed = [f for f, was in zip(filters, found, strict=True) if was]
+        if removed and session.connected:
             ctx = context_of(session, "Unsubscribe")
-            _subscription_event(ctx, session, "unsubscribed", removed)
+            lifecycle.subscription_event(ctx, session, "unsubscribed", removed)
+        return found
 
 
 # --------------------------------------------------------------------------- publish
@@ -581,15 +733,17 @@ def publish_from(
     retain: bool = False,
     **properties: Any,
 ) -> int:
-    """PUBLISH from the client; the PUBACK reason code (0, or 0x87 when iot:Publish is
-    denied). A topic the client may not publish to, or too large a payload, ends the
-    connection (CLIENT_ERROR); a denied publish ends an MQTT 3.1.1 connection
-    (FORBIDDEN_ACCESS), while MQTT 5 only answers 0x87. `properties` are the MQTT 5
-    properties of the message log (user_properties, content_type, ...)."""
+    """PUBLISH from the client; the PUBACK reason code (0, or 0x87 when iot:Publish, or
+    iot:RetainPublish for a retained message, is denied). A topic the client may not
+    publish to, or too large a payload, ends the connection (CLIENT_ERROR); a denied
+    publish ends an MQTT 3.1.1 connection (AUTH_ERROR), while MQTT 5 only answers 0x87.
+    `properties` are the MQTT 5 properties of the message log (user_properties, ...)."""
     with session.mock.lock:
         if not session.connected:
             return NOT_AUTHORIZED
         ctx = context_of(session, "Publish")
+        if not _check_certificate(ctx, session):
+            return NOT_AUTHORIZED
         try:
             check_publish_topic(topic, retain=retain)
         except ServiceError:
@@ -598,9 +752,10 @@ def publish_from(
         if len(payload) > MAX_PAYLOAD_BYTES:
             _end(ctx, session, "CLIENT_ERROR", publish_will=True, keep_state=True)
             return NOT_AUTHORIZED
-        if not session.access.allows(PUBLISH, f"topic/{topic}"):
+        if not _may_publish(session.access, topic, retain):
             if session.protocol == "mqtt311":
-                _end(ctx, session, "FORBIDDEN_ACCESS", publish_will=True, keep_state=True)
+                # "AUTH_ERROR: the client failed to authenticate or authorization failed".
+                _end(ctx, session, "AUTH_ERROR", publish_will=True, keep_state=True)
             return NOT_AUTHORIZED
 
         def reply(reply_topic: str, reply_payload: bytes) -> None:
@@ -626,32 +781,66 @@ def publish_from(
 # --------------------------------------------------------------------------- delivery
 
 
-def _subscribed_qos(session: Session, topic: str) -> int | None:
-    """The highest QoS of the session's filters matching `topic` (None: none match)."""
+def _published_qos(message: Message) -> int:
+    """The QoS a message was published with. The service's own messages (shadow and
+    jobs replies, lifecycle events, provisioning replies) go out at up to QoS 1, so the
+    subscriber's granted QoS decides."""
+    if message.source in ("client", "will", "retained") or message.source.startswith("rule:"):
+        return message.qos
+    return 1
+
+
+def _matching(session: Session, message: Message) -> tuple[int, bool] | None:
+    """The highest QoS of the session's filters matching the message's topic and whether
+    one of them keeps its RETAIN flag (None: no filter matches)."""
     best: int | None = None
+    keep_retain = False
+    own = message.client_id == session.client_id
     for subscription in session.subscriptions.values():
-        if topic_matches(subscription.topic_filter, topic):
+        if subscription.no_local and own:
+            continue
+        if topic_matches(subscription.topic_filter, message.topic):
             best = subscription.qos if best is None else max(best, subscription.qos)
-    return best
+            keep_retain = keep_retain or (subscription.retain_as_published and message.retain)
+    return None if best is None else (best, keep_retain)
+
+
+def _track(session: Session, delivery: Delivery) -> None:
+    """Remember a QoS 1 delivery until acknowledged (pruned lazily: `acknowledge` runs
+    without the lock)."""
+    if delivery.qos < 1:
+        return
+    unacked = session.unacked
+    if len(unacked) >= session.prune_at:
+        unacked[:] = [d for d in unacked if not d.done]
+        # Amortized: the next pruning waits until the list has doubled.
+        session.prune_at = max(64, 2 * len(unacked))
+    unacked.append(delivery)
 
 
 def deliver_to(session: Session, message: Message, *, qos: int | None = None) -> Delivery | None:
     """Deliver `message` to `session` when it subscribes to the topic (or, with `qos`
     given, unconditionally: direct messages) and may receive it; queue QoS 1 messages
     of an offline persistent session. The Delivery handed over, or None."""
+    retain = False
     if qos is None:
-        subscribed = _subscribed_qos(session, message.topic)
-        if subscribed is None:
+        matched = _matching(session, message)
+        if matched is None:
             return None
-        qos = min(subscribed, message.qos)
+        qos = min(matched[0], _published_qos(message))
+        retain = matched[1]
     if not session.access.allows(RECEIVE, f"topic/{message.topic}"):
         return None
-    delivery = Delivery(message, qos)
+    delivery = Delivery(message, qos, retain=retain)
     if session.connected:
+        _track(session, delivery)
         session.deliver(delivery)
         return delivery
     if qos >= 1:
+        delivery.queued_at_ms = clock.now_millis()
         session.queued.append(delivery)
+        if len(session.queued) > MAX_QUEUED_MESSAGES:
+            del session.queued[0]
     return None
 
 
@@ -665,5 +854,13 @@ def _route(ctx: RequestContext, message: Message) -> None:
     for client_id, session in list(store.sessions.items()):
         if session.expired(now):
             del store.sessions[client_id]
+            continue
+        if (
+            session.connected
+            and not session.access.certificate_active()
+            and _matching(session, message) is not None
+        ):
+            # A message for the device of a certificate no longer ACTIVE ends it instead.
+            _check_certificate(ctx, session)
             continue
         deliver_to(session, message)

@@ -212,7 +212,7 @@ def get_effective_policies(ctx: RequestContext, params: Params) -> dict[str, Any
 # --------------------------------------------------------------------------- test
 
 
-def _connected_thing(backend: Backend, principal: str, client_id: str | None) -> Thing | None:
+def connected_thing(backend: Backend, principal: str, client_id: str | None) -> Thing | None:
     """The thing a connection of `principal` with `client_id` acts for: the thing
     exclusively attached to the certificate, else the attached thing named like the
     client id (DG:thing-policy-variables)."""
@@ -275,7 +275,7 @@ def test_authorization(ctx: RequestContext, params: Params) -> dict[str, Any]:
                 f"principal, not a thing group: {principal.value}"
             )
     client_id = params.get("clientId")
-    thing = _connected_thing(backend, principal.value, client_id) if principal is not None else None
+    thing = connected_thing(backend, principal.value, client_id) if principal is not None else None
     policies = _policies_for_test(backend, principal, thing, params)
     values = context_values(backend, principal, client_id, thing)
     results = []

@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the state to this snapshot file on exit (may be the --state file)",
     )
+    serve.add_argument(
+        "--mqtt-port",
+        type=int,
+        default=None,
+        help="also serve MQTT 3.1.1/5 over TLS to device clients on this port (0 picks a "
+        "free one); prints the endpoint and the CA file clients trust (docs/devices.md)",
+    )
     return parser
 
 
@@ -122,12 +129,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if server.ca_bundle is not None:
         line += f", CA bundle {server.ca_bundle}"
     print(line + ")", flush=True)
+    if args.mqtt_port is not None:
+        mock.mqtt.enabled = True
+        try:
+            mock.mqtt.start(args.host, args.mqtt_port)
+        except OSError as exc:
+            server.stop()
+            print(
+                f"iotmock: cannot serve MQTT on {args.host}:{args.mqtt_port}: {exc}",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            f"iotmock serving MQTT at mqtts://{mock.mqtt.host}:{mock.mqtt.port} "
+            f"(CA file {mock.mqtt.ca_file})",
+            flush=True,
+        )
     signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
+        mock.mqtt.stop()  # no-op without --mqtt-port
         server.stop()
     if args.save_state:
         from iotmock.core.snapshot import save_state
