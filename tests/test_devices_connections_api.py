@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
@@ -160,8 +162,12 @@ def test_send_direct_message_with_confirmation(iot_mock: IotMock, iot_data: Any)
     iot_mock.devices.connect("acks")
     iot_data.send_direct_message(clientId="acks", topic="t", payload=b"1", confirmation=True)
     silent = iot_mock.devices.connect("silent", auto_acknowledge=False)
+    # botocore retries a 504 as it would AWS's: one attempt, so one delivery.
+    once = boto3.client(
+        "iot-data", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
     with pytest.raises(ClientError) as exc:
-        iot_data.send_direct_message(
+        once.send_direct_message(
             clientId="silent", topic="t", payload=b"2", confirmation=True, timeout=1
         )
     assert _error(exc) == ("GatewayTimeoutException", 504)
