@@ -283,6 +283,37 @@ def test_foreign_or_unknown_documents_are_refused() -> None:
         mock.restore(hostile)
 
 
+def test_records_that_gained_fields_since_the_snapshot_restore_with_defaults() -> None:
+    # A snapshot of an earlier iotmock lacks the fields records gained since (here the
+    # InfluxDB configuration of topic rule destinations, added for botocore 1.44).
+    with mock_iot() as mock:
+        iot = boto3.client("iot", region_name=REGION)
+        arn = iot.create_topic_rule_destination(
+            destinationConfiguration={
+                "httpUrlConfiguration": {"confirmationUrl": "https://example.com/hook"}
+            }
+        )["topicRuleDestination"]["arn"]
+        document = json.loads(json.dumps(mock.snapshot()))
+
+    def drop_field(node: Any) -> None:
+        if isinstance(node, dict):
+            if str(node.get("$o", "")).endswith(":TopicRuleDestination"):
+                del node["f"]["influxdb"]
+            for item in node.values():
+                drop_field(item)
+        elif isinstance(node, list):
+            for item in node:
+                drop_field(item)
+
+    drop_field(document)
+    assert "influxdb" not in json.dumps(document)
+    with mock_iot(state=document):
+        iot = boto3.client("iot", region_name=REGION)
+        found = iot.get_topic_rule_destination(arn=arn)["topicRuleDestination"]
+        assert found["httpUrlProperties"] == {"confirmationUrl": "https://example.com/hook"}
+        assert "influxDBProperties" not in found
+
+
 def test_a_test_case_class_decorated_with_a_state_starts_each_test_from_it() -> None:
     with mock_iot() as mock:
         boto3.client("iot", region_name=REGION).create_thing(thingName="base")

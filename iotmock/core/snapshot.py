@@ -339,6 +339,18 @@ def _class(name: str) -> Any:
     return found
 
 
+def _fill_new_fields(obj: Any, saved: dict[str, Any]) -> None:
+    """Fields a record gained after the snapshot was taken get their defaults, so a
+    snapshot of an earlier iotmock of the same format version still restores."""
+    for found in dataclasses.fields(obj):
+        if found.name in saved:
+            continue
+        if found.default is not dataclasses.MISSING:
+            object.__setattr__(obj, found.name, found.default)
+        elif found.default_factory is not dataclasses.MISSING:
+            object.__setattr__(obj, found.name, found.default_factory())
+
+
 class _Decoder:
     def __init__(self) -> None:
         self._objects: dict[int, Any] = {}
@@ -411,6 +423,8 @@ class _Decoder:
         for name, item in data["f"].items():
             decoded = self.value(item)
             object.__setattr__(obj, name, None if decoded is _SKIPPED else decoded)
+        if dataclasses.is_dataclass(kind):
+            _fill_new_fields(obj, data["f"])
         return obj
 
     def _scalar(self, data: dict[str, Any]) -> Any:

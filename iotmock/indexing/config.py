@@ -63,6 +63,9 @@ class IndexingStore:
     named_shadow_mode: str = "OFF"
     named_shadow_names: list[str] = field(default_factory=list)
     geo_locations: list[dict[str, Any]] = field(default_factory=list)
+    # filter.connectivity.includeSocketInformation (botocore 1.44+): the APIs that may
+    # answer socket information; today only GET_THING_CONNECTIVITY_DATA.
+    socket_information_apis: list[str] = field(default_factory=list)
     thing_custom_fields: Fields = field(default_factory=dict)
     group_mode: str = "OFF"
     group_custom_fields: Fields = field(default_factory=dict)

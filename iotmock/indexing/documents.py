@@ -20,7 +20,7 @@ from typing import Any
 
 from iotmock.core.backend import Backend
 from iotmock.indexing.config import THING_GROUPS_INDEX, IndexingStore, check_index, field_type
-from iotmock.indexing.connectivity import ConnectivityStore, status_of
+from iotmock.indexing.connectivity import ConnectivityStore, session_details, status_of
 from iotmock.indexing.query import Node, Scalar, matches
 from iotmock.registry.records import Thing, ThingGroup, registry_of
 from iotmock.shadows.document import ShadowDocument, ShadowStore, delta_of
@@ -169,6 +169,10 @@ class IndexView:
         if self.store.connectivity_enabled:
             connectivity = self._connectivity(thing)
             connectivity.pop("version", None)
+            if "timestamp" in connectivity:
+                # Session details (botocore 1.44+ ThingConnectivity members) of a client
+                # the session layer still remembers.
+                connectivity.update(session_details(self.backend, thing.name))
         return {
             "thingName": thing.name,
             "thingId": thing.thing_id,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from iotmock.core.errors import invalid_request
+from iotmock.core.model import service_model
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import paginate
 from iotmock.indexing.aggregate import (
@@ -36,7 +37,11 @@ from iotmock.indexing.config import (
     IndexingStore,
     check_query_version,
 )
-from iotmock.indexing.connectivity import ConnectivityStore, status_of
+from iotmock.indexing.connectivity import (
+    ConnectivityStore,
+    session_details,
+    status_of,
+)
 from iotmock.indexing.documents import Fields as DocumentFields
 from iotmock.indexing.documents import IndexView, open_view
 from iotmock.indexing.fleet_metrics import FleetMetricStore
@@ -46,27 +51,24 @@ from iotmock.registry.things import get_thing
 MAX_SEARCH_RESULTS = 100  # SearchIndex pages hold at most 100 documents (API:SearchIndex)
 MAX_PERCENTS = 100
 DEFAULT_MAX_BUCKETS = 10
-# GetThingConnectivityData's disconnectReason is an enum; lifecycle events also report
-# API_INITIATED_DISCONNECT (iot-data DeleteConnection), which the enum lacks.
-_DISCONNECT_REASONS = frozenset(
-    (
-        "AUTH_ERROR",
-        "CLIENT_INITIATED_DISCONNECT",
-        "CLIENT_ERROR",
-        "CONNECTION_LOST",
-        "DUPLICATE_CLIENTID",
-        "FORBIDDEN_ACCESS",
-        "MQTT_KEEP_ALIVE_TIMEOUT",
-        "SERVER_ERROR",
-        "SERVER_INITIATED_DISCONNECT",
-        "THROTTLED",
-        "WEBSOCKET_TTL_EXPIRATION",
-        "CUSTOMAUTH_TTL_EXPIRATION",
-        "UNKNOWN",
-        "NONE",
-    )
+
+
+def _disconnect_reasons() -> frozenset[str]:
+    """GetThingConnectivityData's disconnectReason enum in the installed model."""
+    output = service_model("iot").operation_model("GetThingConnectivityData").output_shape
+    assert output is not None
+    return frozenset(output.members["disconnectReason"].enum)
+
+
+_DISCONNECT_REASONS = _disconnect_reasons()
+# Lifecycle events report API_INITIATED_DISCONNECT (iot-data DeleteConnection); models
+# before botocore 1.44 lack it in the enum, so it reads as the service's own disconnect.
+_REASON_ALIASES = (
+    {}
+    if "API_INITIATED_DISCONNECT" in _DISCONNECT_REASONS
+    else {"API_INITIATED_DISCONNECT": "SERVER_INITIATED_DISCONNECT"}
 )
-_REASON_ALIASES = {"API_INITIATED_DISCONNECT": "SERVER_INITIATED_DISCONNECT"}
+_SOCKET_API = "GET_THING_CONNECTIVITY_DATA"
 # The IndexingStore settings of thing indexing (reset together when it is turned off).
 _THING_SETTINGS = (
     "thing_mode",
@@ -75,6 +77,7 @@ _THING_SETTINGS = (
     "named_shadow_mode",
     "named_shadow_names",
     "geo_locations",
+    "socket_information_apis",
     "thing_custom_fields",
 )
 
@@ -170,8 +173,18 @@ def _turn_things_off(ctx: RequestContext, store: IndexingStore, config: dict[str
         setattr(store, name, getattr(off, name))
 
 
-def _selection(config: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The named shadows and geolocation targets of the `filter`, within their quotas."""
+@dataclasses.dataclass(slots=True, frozen=True)
+class _Selection:
+    """What the `filter` of a thing indexing configuration selects."""
+
+    shadow_names: list[str]
+    geo_locations: list[dict[str, Any]]
+    socket_information_apis: list[str]
+
+
+def _selection(config: dict[str, Any]) -> _Selection:
+    """The named shadows, geolocation targets and socket-information APIs of the
+    `filter`, within their quotas."""
     selection = config.get("filter") or {}
     shadow_names = list(dict.fromkeys(selection.get("namedShadowNames") or ()))
     if len(shadow_names) > MAX_NAMED_SHADOW_NAMES:
@@ -185,21 +198,24 @@ def _selection(config: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]
             f"At most {MAX_GEO_LOCATIONS} geolocation target can be indexed; "
             f"{len(geo_locations)} were given."
         )
-    return shadow_names, geo_locations
+    connectivity = selection.get("connectivity") or {}
+    apis = list(dict.fromkeys(connectivity.get("includeSocketInformation") or ()))
+    return _Selection(shadow_names, geo_locations, apis)
 
 
 def _update_things(ctx: RequestContext, store: IndexingStore, config: dict[str, Any]) -> None:
     if config["thingIndexingMode"] == "OFF":
         _turn_things_off(ctx, store, config)
         return
-    shadow_names, geo_locations = _selection(config)
+    selection = _selection(config)
     candidate = IndexingStore(
         thing_mode=config["thingIndexingMode"],
         connectivity_mode=config.get("thingConnectivityIndexingMode") or "OFF",
         device_defender_mode=config.get("deviceDefenderIndexingMode") or "OFF",
         named_shadow_mode=config.get("namedShadowIndexingMode") or "OFF",
-        named_shadow_names=shadow_names,
-        geo_locations=geo_locations,
+        named_shadow_names=selection.shadow_names,
+        geo_locations=selection.geo_locations,
+        socket_information_apis=selection.socket_information_apis,
     )
     managed = candidate.thing_managed_fields()
     _check_managed(config.get("managedFields"), managed)
@@ -260,10 +276,15 @@ def get_indexing_configuration(ctx: RequestContext, params: Params) -> dict[str,
         "managedFields": _field_list(store.thing_managed_fields()) or None,
         "customFields": _field_list(store.thing_custom_fields) or None,
     }
-    if store.named_shadow_names or store.geo_locations:
+    if store.named_shadow_names or store.geo_locations or store.socket_information_apis:
         things["filter"] = {
             "namedShadowNames": list(store.named_shadow_names) or None,
             "geoLocations": [dict(g) for g in store.geo_locations] or None,
+            "connectivity": (
+                {"includeSocketInformation": list(store.socket_information_apis)}
+                if store.socket_information_apis
+                else None
+            ),
         }
     return {
         "thingIndexingConfiguration": things,
@@ -404,7 +425,8 @@ def get_buckets_aggregation(ctx: RequestContext, params: Params) -> dict[str, An
 @operation("iot", "GetThingConnectivityData")
 def get_thing_connectivity_data(ctx: RequestContext, params: Params) -> dict[str, Any]:
     # The live status of the thing's MQTT client (client id = thing name); it does not
-    # depend on fleet indexing.
+    # depend on fleet indexing. A client never seen answers connected=false and no
+    # session details, as the operation's documentation says.
     thing = get_thing(ctx.backend, params["thingName"])
     status = status_of(ctx.backend.store(ConnectivityStore), thing.name)
     if status is None:
@@ -414,9 +436,15 @@ def get_thing_connectivity_data(ctx: RequestContext, params: Params) -> dict[str
         reason = _REASON_ALIASES.get(status.disconnect_reason, status.disconnect_reason)
         if reason not in _DISCONNECT_REASONS:
             reason = "UNKNOWN"
+    # Socket information needs the request flag and the indexing filter that allows it
+    # for this API (developer guide, "Device connectivity status queries").
+    socket = bool(params.get("includeSocketInformation")) and (
+        _SOCKET_API in indexing_store(ctx).socket_information_apis
+    )
     return {
         "thingName": thing.name,
         "connected": status.connected,
         "timestamp": status.timestamp_ms / 1000,
         "disconnectReason": reason,
+        **session_details(ctx.backend, thing.name, socket=socket),
     }

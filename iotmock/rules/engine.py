@@ -215,6 +215,8 @@ def _run_action(
             target = substitute(config["topic"], context)
         elif action_type == "http":
             _check_http_destination(store, substitute(config["url"], context))
+        elif action_type in _DESTINATION_KINDS:
+            _check_destination(store, config["destinationArn"], action_type)
     except ActionError as exc:
         error = str(exc)
     # Record before running, so invocations read in the order rules fired even when a
@@ -341,6 +343,28 @@ def _check_http_destination(store: RuleStore, url: str) -> None:
         raise ActionError(
             f"The topic rule destination for {url} is {status}: traffic is allowed only "
             "to ENABLED destinations."
+        )
+
+
+# Actions that write through a topic rule destination ARN, and the kind it must be.
+_DESTINATION_KINDS = {"kafka": "VPC", "influxDB": "InfluxDB"}
+
+
+def _check_destination(store: RuleStore, arn: str, action_type: str) -> None:
+    """A Kafka or InfluxDB action writes only through an ENABLED destination of its kind."""
+    destination = store.destinations.get(arn)
+    kind = _DESTINATION_KINDS[action_type]
+    if destination is None:
+        raise ActionError(f"The {kind} topic rule destination {arn} does not exist.")
+    if destination.kind != kind:
+        raise ActionError(
+            f"The topic rule destination {arn} is of kind {destination.kind}; the {action_type} "
+            f"action writes only through one of kind {kind}."
+        )
+    if destination.status != "ENABLED":
+        raise ActionError(
+            f"The topic rule destination {arn} is {destination.status}: traffic is allowed "
+            "only to ENABLED destinations."
         )
 
 

@@ -1,6 +1,7 @@
 """Topic rules (CreateTopicRule, GetTopicRule, ListTopicRules, ReplaceTopicRule,
 EnableTopicRule, DisableTopicRule, DeleteTopicRule) and topic rule destinations
-(Create/Get/List/Update/Delete/ConfirmTopicRuleDestination).
+(Create/Get/List/Update/Delete/ConfirmTopicRuleDestination): HTTP, VPC and (botocore
+1.44+) InfluxDB destinations.
 
 Rules run: see `iotmock.rules.engine`. A missing rule or destination answers
 UnauthorizedException 401, as AWS does (spec §12).
@@ -9,14 +10,16 @@ UnauthorizedException 401, as AWS does (spec §12).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from iotmock.core import clock
 from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, already_exists, invalid_request
+from iotmock.core.model import service_model
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import page_of
 from iotmock.core.tagging import add_tags, drop, taggable
@@ -290,15 +293,54 @@ def _create_http_destination(ctx: RequestContext, url: str) -> TopicRuleDestinat
     return destination
 
 
-def _create_vpc_destination(ctx: RequestContext, vpc: dict[str, Any]) -> TopicRuleDestination:
-    # No ENIs to provision in the mock: a VPC destination is usable at once.
+def _create_ready_destination(
+    ctx: RequestContext,
+    path: str,
+    *,
+    vpc: dict[str, Any] | None = None,
+    influxdb: dict[str, Any] | None = None,
+) -> TopicRuleDestination:
+    """A VPC or InfluxDB destination: no confirmation challenge (no ENIs to provision in
+    the mock; an InfluxDB token is read when the action writes), so it is ENABLED at
+    once."""
     now = clock.now()
-    arn = ctx.backend.arn(f"ruledestination/vpc/{uuid.uuid4()}")
+    arn = ctx.backend.arn(f"ruledestination/{path}/{uuid.uuid4()}")
     destination = TopicRuleDestination(
-        arn=arn, status="ENABLED", created_at=now, last_updated_at=now, vpc=dict(vpc)
+        arn=arn,
+        status="ENABLED",
+        created_at=now,
+        last_updated_at=now,
+        vpc=dict(vpc) if vpc is not None else None,
+        influxdb=dict(influxdb) if influxdb is not None else None,
     )
     _store(ctx).destinations[arn] = destination
     return destination
+
+
+def _check_influxdb_endpoint(endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise invalid_request(
+            f"The InfluxDB endpoint {endpoint!r} is not a valid URL: give the http:// or "
+            "https:// URL of the InfluxDB instance."
+        )
+
+
+# The output members of each kind of destination in TopicRuleDestination and in
+# TopicRuleDestinationSummary.
+_OUTPUT_MEMBERS = {
+    "HTTP": ("httpUrlProperties", "httpUrlSummary"),
+    "VPC": ("vpcProperties", "vpcDestinationSummary"),
+    "InfluxDB": ("influxDBProperties", "influxDBSummary"),
+}
+
+
+def _properties(destination: TopicRuleDestination) -> dict[str, Any]:
+    if destination.vpc is not None:
+        return dict(destination.vpc)
+    if destination.influxdb is not None:
+        return dict(destination.influxdb)
+    return {"confirmationUrl": destination.confirmation_url}
 
 
 def _destination_output(destination: TopicRuleDestination, *, summary: bool) -> dict[str, Any]:
@@ -309,30 +351,37 @@ def _destination_output(destination: TopicRuleDestination, *, summary: bool) -> 
         "lastUpdatedAt": destination.last_updated_at,
         "statusReason": destination.status_reason,
     }
-    if destination.confirmation_url is not None:
-        key = "httpUrlSummary" if summary else "httpUrlProperties"
-        out[key] = {"confirmationUrl": destination.confirmation_url}
-    if destination.vpc is not None:
-        key = "vpcDestinationSummary" if summary else "vpcProperties"
-        out[key] = dict(destination.vpc)
+    full, short = _OUTPUT_MEMBERS[destination.kind]
+    out[short if summary else full] = _properties(destination)
     return out
 
 
 @operation("iot", "CreateTopicRuleDestination")
 def create_topic_rule_destination(ctx: RequestContext, params: Params) -> dict[str, Any]:
     configuration = params["destinationConfiguration"]
-    http = configuration.get("httpUrlConfiguration")
-    vpc = configuration.get("vpcConfiguration")
-    if (http is None) == (vpc is None):
+    given = [member for member in _configuration_members() if member in configuration]
+    if len(given) != 1:
+        *first, last = _configuration_members()
         raise invalid_request(
-            "destinationConfiguration must specify exactly one of httpUrlConfiguration "
-            "and vpcConfiguration."
+            f"destinationConfiguration must specify exactly one of {', '.join(first)} and {last}."
         )
-    if http is not None:
-        destination = _create_http_destination(ctx, http["confirmationUrl"])
+    if given[0] == "httpUrlConfiguration":
+        url = configuration["httpUrlConfiguration"]["confirmationUrl"]
+        destination = _create_http_destination(ctx, url)
+    elif given[0] == "vpcConfiguration":
+        destination = _create_ready_destination(ctx, "vpc", vpc=configuration["vpcConfiguration"])
     else:
-        destination = _create_vpc_destination(ctx, vpc)
+        influxdb = configuration["influxDBConfiguration"]
+        _check_influxdb_endpoint(influxdb["endpoint"])
+        destination = _create_ready_destination(ctx, "influxdb", influxdb=influxdb)
     return {"topicRuleDestination": _destination_output(destination, summary=False)}
+
+
+@functools.cache
+def _configuration_members() -> tuple[str, ...]:
+    """The kinds of destination the installed model knows (InfluxDB: botocore 1.44+)."""
+    shape = service_model("iot").shape_for("TopicRuleDestinationConfiguration")
+    return tuple(shape.members)
 
 
 @operation("iot", "GetTopicRuleDestination")
@@ -376,7 +425,7 @@ def update_topic_rule_destination(ctx: RequestContext, params: Params) -> dict[s
     if status == "IN_PROGRESS":
         if destination.confirmation_url is None:
             raise invalid_request(
-                f"The topic rule destination {destination.arn} is a VPC destination: "
+                f"The topic rule destination {destination.arn} is of kind {destination.kind}: "
                 "it has no confirmation to restart."
             )
         _challenge(_store(ctx), destination)

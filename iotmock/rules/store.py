@@ -41,9 +41,18 @@ class TopicRuleDestination:
     last_updated_at: float
     confirmation_url: str | None = None
     vpc: dict[str, Any] | None = None
+    # influxDBConfiguration as given (botocore 1.44+ models InfluxDB destinations).
+    influxdb: dict[str, Any] | None = None
     status_reason: str | None = None
     # The token of the pending confirmation challenge (IN_PROGRESS only).
     confirmation_token: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """HTTP, VPC or InfluxDB: which configuration created the destination."""
+        if self.vpc is not None:
+            return "VPC"
+        return "InfluxDB" if self.influxdb is not None else "HTTP"
 
 
 @dataclass(slots=True, frozen=True)
