@@ -70,6 +70,21 @@ def test_every_action_is_recorded_including_non_executable_ones(
     assert iot_mock.rules.invocations("other") == []
 
 
+def test_changing_a_recorded_invocation_changes_nothing_in_the_mock(
+    iot_mock: IotMock, iot: Any, iot_data: Any
+) -> None:
+    create_rule(iot, "relay", "SELECT * FROM 'in/+'", republish("out"))
+    iot_data.publish(topic="in/a", payload=b"{}")
+    (recorded,) = iot_mock.rules.invocations("relay")
+    recorded.action["topic"] = "elsewhere"
+    assert iot_mock.rules.invocations("relay")[0].action["topic"] == "out"
+    rule = iot.get_topic_rule(ruleName="relay")["rule"]
+    assert rule["actions"][0]["republish"]["topic"] == "out"
+    iot_data.publish(topic="in/b", payload=b"{}")
+    assert len(iot_mock.messages("out")) == 2
+    assert iot_mock.messages("elsewhere") == []
+
+
 def test_disabled_rules_do_not_fire_until_enabled(
     iot_mock: IotMock, iot: Any, iot_data: Any
 ) -> None:

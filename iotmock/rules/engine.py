@@ -16,6 +16,7 @@ only, whatever its FROM clause says; `topic()` sees the topic without that prefi
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import threading
@@ -404,8 +405,10 @@ def _invoke_lambda(
 def invocations(
     store: RuleStore, rule_name: str | None = None, action_type: str | None = None
 ) -> list[RuleInvocation]:
+    """The matching invocations, each with its own copy of the action's configuration
+    (the record shares the rule's, which a test must not be able to change)."""
     return [
-        i
+        replace(i, action=copy.deepcopy(i.action))
         for i in store.invocations
         if (rule_name is None or i.rule_name == rule_name)
         and (action_type is None or i.action_type == action_type)
