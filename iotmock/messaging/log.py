@@ -17,6 +17,7 @@ from typing import Any
 from iotmock.core import clock
 from iotmock.core.events import emit
 from iotmock.core.operations import RequestContext
+from iotmock.messaging.topic_tree import TopicTree
 
 # Orders messages of different accounts and regions when a reader merges their logs.
 _SEQUENCE = itertools.count()
@@ -104,12 +105,15 @@ class MessageLog:
 
     messages: deque[Message] = field(default_factory=deque)
     by_topic: dict[str, deque[Message]] = field(default_factory=dict)
+    # The topics of by_topic, for wildcard filters.
+    topics: TopicTree = field(default_factory=TopicTree)
 
     def append(self, message: Message, limit: int | None) -> None:
         self.messages.append(message)
         found = self.by_topic.get(message.topic)
         if found is None:
             found = self.by_topic[message.topic] = deque()
+            self.topics.add(message.topic)
         found.append(message)
         if limit is not None:
             while len(self.messages) > limit:
@@ -121,6 +125,7 @@ class MessageLog:
         same_topic.popleft()  # the oldest of its topic too
         if not same_topic:
             del self.by_topic[oldest.topic]
+            self.topics.remove(oldest.topic)
 
     def select(self, topic_filter: str) -> list[Message]:
         """The messages whose topic matches `topic_filter`, oldest first."""
@@ -128,9 +133,7 @@ class MessageLog:
             return list(self.messages)
         if "+" not in topic_filter and "#" not in topic_filter:
             return list(self.by_topic.get(topic_filter, ()))
-        lists = [
-            found for topic, found in self.by_topic.items() if topic_matches(topic_filter, topic)
-        ]
+        lists = [self.by_topic[topic] for topic in self.topics.matching(topic_filter)]
         if len(lists) == 1:
             return list(lists[0])
         return sorted((m for found in lists for m in found), key=_by_sequence)
@@ -138,6 +141,7 @@ class MessageLog:
     def clear(self) -> None:
         self.messages.clear()
         self.by_topic.clear()
+        self.topics.clear()
 
 
 def _by_sequence(message: Message) -> int:
