@@ -44,6 +44,7 @@ from iotmock.messaging.handlers import (
     MAX_TOPIC_SLASHES,
     MessagingStore,
     check_publish_topic,
+    counted_slashes,
     retain_message,
 )
 from iotmock.messaging.log import Message, publish, topic_matches
@@ -608,14 +609,14 @@ def last_session(backend: Backend, client_id: str) -> Session | None:
 def topic_filter_problem(topic_filter: str) -> str | None:
     """Why `topic_filter` is not a valid subscription, or None when it is: MQTT's
     wildcard rules (`#` only as the whole last level, `+` only as a whole level) and
-    AWS's limits (256 bytes, 7 slashes not counting a `$aws/rules/<rule>/` prefix)."""
+    AWS's limits (256 bytes, 7 slashes not counting the mandatory segments of reserved
+    topics: a `$aws/rules/<rule>/` prefix, a whole `$aws/...` reserved topic)."""
     if not topic_filter:
         return "the topic filter is empty"
     if len(topic_filter.encode()) > MAX_TOPIC_FILTER_BYTES:
         return f"the topic filter is longer than {MAX_TOPIC_FILTER_BYTES} bytes"
     levels = topic_filter.split("/")
-    slashes = len(levels) - 1 - (3 if topic_filter.startswith("$aws/rules/") else 0)
-    if slashes > MAX_TOPIC_SLASHES:
+    if counted_slashes(topic_filter) > MAX_TOPIC_SLASHES:
         return f"the topic filter has more than {MAX_TOPIC_SLASHES} forward slashes"
     for index, level in enumerate(levels):
         if "#" in level and (level != "#" or index != len(levels) - 1):

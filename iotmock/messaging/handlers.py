@@ -23,21 +23,131 @@ MAX_TOPIC_BYTES = 256
 MAX_TOPIC_SLASHES = 7
 MAX_PAYLOAD_BYTES = 128 * 1024
 _BASIC_INGEST = re.compile(r"\$aws/rules/[^/]+/")
+_BASIC_INGEST_TOPIC = re.compile(r"\$aws/rules/[^/]+(?:/.*)?")
 
-# The reserved topics a client may publish to (AWS IoT developer guide, "Reserved
-# topics"); every other topic starting with `$` is the service's own.
-_CLIENT_RESERVED_TOPICS = re.compile(
-    r"\$aws/(?:"
-    r"things/[^/]+/shadow/(?:name/[^/]+/)?(?:update|get|delete)"
-    r"|things/[^/]+/jobs/(?:get|start-next|[^/]+/get|[^/]+/update)"
-    r"|things/[^/]+/defender/metrics/(?:json|cbor)"
-    r"|rules/[^/]+(?:/.*)?"
-    r"|certificates/create(?:-from-csr)?/(?:json|cbor)"
-    r"|provisioning-templates/[^/]+/provision/(?:json|cbor)"
-    r"|device_location/[^/]+/get_position_estimate"
-    r"|commands/(?:things|clients)/[^/]+/executions/[^/]+/response(?:/(?:json|cbor))?"
-    r")"
+# The reserved topics of AWS IoT (developer guide, "Reserved topics"), level by level:
+# `*` is a level the client names (a thing, a job, a stream, ...), `{a,b}` one of the
+# literal levels a and b. PUB: clients may publish to it; SUB: the service publishes on
+# it and clients may subscribe (`_PS`: both). Basic Ingest (`$aws/rules/<rule>/...`) is apart: its
+# topics go on beyond the mandatory `$aws/rules/<rule>/`.
+_PUB, _SUB = "publish", "subscribe"
+_P, _S, _PS = frozenset({_PUB}), frozenset({_SUB}), frozenset({_PUB, _SUB})
+_SHADOW_PREFIXES = ("$aws/things/*/shadow", "$aws/things/*/shadow/name/*")
+_COMMANDS = "$aws/commands/{things,clients}/*/executions/*"
+_RESERVED_TOPIC_SPECS: tuple[tuple[str, frozenset[str]], ...] = (
+    # Device Shadow: a prefix for the classic and for named shadows.
+    *(
+        spec
+        for prefix in _SHADOW_PREFIXES
+        for spec in (
+            (f"{prefix}/{{update,get,delete}}", _PS),
+            (f"{prefix}/{{update,get,delete}}/{{accepted,rejected}}", _S),
+            (f"{prefix}/update/{{delta,documents}}", _S),
+        )
+    ),
+    # Jobs (notify, notify-next and their namespace variants are `jobs/*`).
+    ("$aws/things/*/jobs/{get,start-next}", _P),
+    ("$aws/things/*/jobs/*/{get,update}", _P),
+    ("$aws/things/*/jobs/*", _S),
+    ("$aws/things/*/jobs/{get,start-next}/{accepted,rejected}", _S),
+    ("$aws/things/*/jobs/*/{get,update}/{accepted,rejected}", _S),
+    # Device Defender metrics.
+    ("$aws/things/*/defender/metrics/{json,cbor}", _P),
+    ("$aws/things/*/defender/metrics/{json,cbor}/{accepted,rejected}", _S),
+    # MQTT-based file delivery (streams).
+    ("$aws/things/*/streams/*/{describe,get}/{json,cbor}", _P),
+    ("$aws/things/*/streams/*/{description,data,rejected}/{json,cbor}", _S),
+    # Secure tunneling.
+    ("$aws/things/*/tunnels/notify", _S),
+    # Fleet provisioning.
+    ("$aws/certificates/{create,create-from-csr}/{json,cbor}", _P),
+    ("$aws/certificates/{create,create-from-csr}/{json,cbor}/{accepted,rejected}", _S),
+    ("$aws/provisioning-templates/*/provision/{json,cbor}", _P),
+    ("$aws/provisioning-templates/*/provision/{json,cbor}/{accepted,rejected}", _S),
+    # Device Location.
+    ("$aws/device_location/*/get_position_estimate", _P),
+    ("$aws/device_location/*/get_position_estimate/{accepted,rejected}", _S),
+    # Commands.
+    (f"{_COMMANDS}/request", _S),
+    (f"{_COMMANDS}/request/{{json,cbor}}", _S),
+    (f"{_COMMANDS}/response", _P),
+    (f"{_COMMANDS}/response/{{json,cbor}}", _P),
+    (f"{_COMMANDS}/response/{{accepted,rejected}}", _S),
+    (f"{_COMMANDS}/response/{{accepted,rejected}}/{{json,cbor}}", _S),
+    # Events.
+    ("$aws/events/presence/{connected,disconnected,connect_failed}/*", _S),
+    ("$aws/events/subscriptions/{subscribed,unsubscribed}/*", _S),
+    ("$aws/events/certificates/registered/*", _S),
+    ("$aws/events/{job,jobExecution,commandExecution}/*/*", _S),
+    ("$aws/events/{thing,thingGroup,thingType}/*/{created,updated,deleted}", _S),
+    ("$aws/events/thingTypeAssociation/thing/*/*", _S),
+    ("$aws/events/thingGroupMembership/thingGroup/*/thing/*/{added,removed}", _S),
+    (
+        "$aws/events/thingGroupHierarchy/thingGroup/*/childThingGroup/*/{added,removed}",
+        _S,
+    ),
+    # AWS IoT SiteWise asset property notifications.
+    ("$aws/sitewise/asset-models/*/assets/*/properties/*", _S),
 )
+
+# One level of a reserved topic: the literal levels it may be, or None for any level.
+_Level = frozenset[str] | None
+
+
+def _levels(spec: str) -> tuple[_Level, ...]:
+    def level(text: str) -> _Level:
+        if text == "*":
+            return None
+        if text.startswith("{"):
+            return frozenset(text[1:-1].split(","))
+        return frozenset({text})
+
+    return tuple(level(text) for text in spec.split("/"))
+
+
+_RESERVED_TOPICS = tuple((_levels(spec), operations) for spec, operations in _RESERVED_TOPIC_SPECS)
+
+
+def _fits(levels: list[str], pattern: tuple[_Level, ...]) -> bool:
+    """Whether a topic (or topic filter) lies within a reserved topic pattern: each level
+    is the pattern's (`+` standing for any one level, a last `#` for the rest)."""
+    for index, level in enumerate(levels):
+        if level == "#":
+            return True
+        if index >= len(pattern):
+            return False
+        allowed = pattern[index]
+        if level == "+" or allowed is None:
+            if not level:
+                return False
+            continue
+        if level not in allowed:
+            return False
+    return len(levels) == len(pattern)
+
+
+def reserved_topic(topic: str, operation: str | None = None) -> bool:
+    """Whether `topic` (or a topic filter) is one of AWS IoT's reserved topics, Basic
+    Ingest aside; with `operation` ("publish" or "subscribe"), one clients may use so."""
+    if not topic.startswith("$aws/"):
+        return False
+    levels = topic.split("/")
+    return any(
+        (operation is None or operation in operations) and _fits(levels, pattern)
+        for pattern, operations in _RESERVED_TOPICS
+    )
+
+
+def counted_slashes(topic: str) -> int:
+    """The forward slashes of a topic or topic filter that count toward AWS's limit of 7:
+    the mandatory segments of reserved topics do not count (AWS IoT Core quotas,
+    "Maximum number of slashes in topic and topic filter"), so a reserved topic counts
+    none, and a Basic Ingest topic only what follows `$aws/rules/<rule>/`."""
+    if _BASIC_INGEST.match(topic):
+        return topic.count("/") - 3
+    if reserved_topic(topic):
+        return 0
+    return topic.count("/")
 
 
 @dataclass(slots=True)
@@ -68,9 +178,7 @@ def check_publish_topic(topic: str, *, retain: bool) -> None:
             f"The topic {topic!r} contains a wildcard (+ or #): "
             "wildcards are allowed in topic filters, not in the topic of a message."
         )
-    # The `$aws/rules/<rule>/` prefix of Basic Ingest topics does not count.
-    prefix = _BASIC_INGEST.match(topic)
-    slashes = topic.count("/") - (3 if prefix else 0)
+    slashes = counted_slashes(topic)
     if slashes > MAX_TOPIC_SLASHES:
         raise invalid_request(
             f"The topic {topic!r} has {slashes} forward slashes; "
@@ -82,7 +190,7 @@ def check_publish_topic(topic: str, *, retain: bool) -> None:
                 f"The topic {topic!r} is reserved: messages to topics starting with $ "
                 "cannot be retained."
             )
-        if _CLIENT_RESERVED_TOPICS.fullmatch(topic) is None:
+        if not _BASIC_INGEST_TOPIC.fullmatch(topic) and not reserved_topic(topic, _PUB):
             raise invalid_request(
                 f"The topic {topic!r} is a reserved topic that clients cannot publish to."
             )
