@@ -49,6 +49,8 @@ T = TypeVar("T")
 DECORATOR_ATTRIBUTE = "_iotmock_mock"
 
 Scope = Literal["test", "class"]
+# What a caller of `IotMock._state` does in the backend it asks for.
+StateUse = Literal["act", "setup", "read"]
 
 
 class IotMock:
@@ -129,8 +131,9 @@ class IotMock:
         # many threads, and some operations touch two accounts (certificate transfer).
         self.lock = threading.RLock()
         self._backends: dict[tuple[str, str], Backend] = {}
-        # Backends only readers have asked for: nothing happened there (yet).
-        self._read_only: set[tuple[str, str]] = set()
+        # Backends where nothing happened: only readers and setup calls (a registered
+        # Lambda stand-in, a held task queue) have touched them. Readers there warn.
+        self._idle: set[tuple[str, str]] = set()
         self._depth = 0
         self._saved_environment: dict[str, str | None] = {}
 
@@ -143,28 +146,44 @@ class IotMock:
         (`IotMockWarning`) when nothing happened there while other accounts or regions
         hold state.
         """
-        key = (account_id or self.account_id, region or self.region)
-        with self.lock:
-            if key not in self._backends or key in self._read_only:
-                used = [k for k in self._backends if k not in self._read_only]
-                if used:
-                    warn_elsewhere("backend()", key, used)
-                if key not in self._backends:
-                    self._read_only.add(key)
-                    self._backends[key] = Backend(*key)
-            return self._backends[key]
+        return self._state(account_id, region, use="read", what="m.backend()")
 
-    def _state(self, account_id: str | None = None, region: str | None = None) -> Backend:
-        """The backend of one account and region, created when first used (no warning:
-        for code that is about to act there, not to read)."""
+    def _state(
+        self,
+        account_id: str | None = None,
+        region: str | None = None,
+        *,
+        use: StateUse = "act",
+        what: str = "",
+    ) -> Backend:
+        """The backend of one account and region, created when first used.
+
+        `use` says what the caller does there: "act" — something happens (an AWS call, a
+        simulated device's action); "setup" — a stand-in is registered or a switch set
+        (a Lambda function, a held task queue), which is not activity; "read" — a reader
+        named `what` looks: it warns (IotMockWarning) when nothing happened there while
+        other accounts or regions hold state."""
         key = (account_id or self.account_id, region or self.region)
         with self.lock:
-            if self._read_only:
-                self._read_only.discard(key)  # something happens there now
             found = self._backends.get(key)
+            if use == "read":
+                self._warn_idle(what, key)
             if found is None:
                 found = self._backends[key] = Backend(*key)
+                if use != "act":
+                    self._idle.add(key)
+            elif use == "act" and self._idle:
+                self._idle.discard(key)  # something happens there now
             return found
+
+    def _warn_idle(self, what: str, key: tuple[str, str]) -> None:
+        """Warn when the reader `what` looks at `key` (account, region), where nothing
+        happened, while other accounts or regions hold state (call it holding the lock)."""
+        if key in self._backends and key not in self._idle:
+            return
+        used = [k for k in self._backends if k not in self._idle]
+        if used:
+            warn_elsewhere(what, key, used)
 
     def backends(self) -> list[Backend]:
         """The state of every account and region used so far."""
@@ -175,7 +194,7 @@ class IotMock:
         """Forget all state of every account and region, and the recorded calls."""
         with self.lock:
             self._backends.clear()
-            self._read_only.clear()
+            self._idle.clear()
             if "_group_calls" in self.__dict__:
                 self.calls.clear()
 
@@ -190,7 +209,7 @@ class IotMock:
         """The shadow document GetThingShadow would answer (state with delta, metadata,
         version, timestamp), a copy; None when the shadow does not exist. The classic
         shadow unless `shadow_name` is given. See also `m.shadows`."""
-        view = self.shadows.get(thing_name, shadow_name, account_id=account_id, region=region)
+        view = self.shadows._get(thing_name, shadow_name, account_id, region, "m.shadow()")
         return view.document if view is not None else None
 
     def snapshot(self) -> dict[str, Any]:
@@ -208,6 +227,8 @@ class IotMock:
         Registered callables (Lambda functions, authorizer handlers) are not part of a
         snapshot: register them again."""
         snapshot.restore_into(self, snapshot.read_document(state))
+        with self.lock:
+            self._idle.clear()  # every restored account and region holds state
 
     @contextlib.contextmanager
     def as_account(self, account_id: str) -> Iterator[IotMock]:
@@ -242,7 +263,7 @@ class IotMock:
             ]
             if (account_id or region) and not any(log.messages for _, log in logs):
                 held = [k for k, b in self._backends.items() if b.store(MessageLog).messages]
-                warn_elsewhere("messages()", (account_id, region), held)
+                warn_elsewhere("m.messages()", (account_id, region), held)
             found = [m for _, log in logs for m in log.select(topic_filter)]
         if len(logs) > 1:
             found.sort(key=_by_sequence)

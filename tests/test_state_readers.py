@@ -204,3 +204,165 @@ def test_the_warning_names_the_test_line(iot_mock: IotMock) -> None:
     with pytest.warns(IotMockWarning) as caught:
         iot_mock.shadows.all()
     assert caught[0].filename == __file__
+
+
+# --------------------------------------------------------------------------- activity
+# Only AWS calls and a simulated device's actions count as activity in an account and
+# region; setup calls (stand-ins, switches) and readers do not, so a reader that looks
+# where nothing happened warns whatever was registered or read there before.
+
+EU_FUNCTION = "arn:aws:lambda:eu-west-1:123456789012:function:f"
+US_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+SETUP_CALLS: dict[str, Any] = {
+    "rules.register_lambda": lambda m: m.rules.register_lambda(US_FUNCTION, print),
+    "authorizers.register name": lambda m: m.authorizers.register("auth", dict),
+    "authorizers.register ARN": lambda m: m.authorizers.register(US_FUNCTION, dict),
+    "devices.register_pre_provisioning_hook": (
+        lambda m: m.devices.register_pre_provisioning_hook(US_FUNCTION, dict)
+    ),
+    "registration.put_input": lambda m: m.registration.put_input("b", "k", [{"a": "1"}]),
+    "registration.hold": lambda m: m.registration.hold(),
+    "defender.hold_mitigation_tasks": lambda m: m.defender.hold_mitigation_tasks(),
+    "audit.hold_tasks": lambda m: m.audit.hold_tasks(),
+    "audit.revoke_at_issuer": lambda m: m.audit.revoke_at_issuer("c" * 64),
+}
+
+
+def _ignoring_warnings(call: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return call()
+        except Exception as error:  # a reader of a missing resource may raise
+            return error
+
+
+READERS: dict[str, Any] = {
+    "m.backend()": lambda m: m.backend(),
+    "m.shadow()": lambda m: m.shadow("t"),
+    "m.shadows.get()": lambda m: m.shadows.get("t"),
+    "m.shadows.all()": lambda m: m.shadows.all(),
+    "m.jobs.get()": lambda m: m.jobs.get("j"),
+    "m.jobs.all()": lambda m: m.jobs.all(),
+    "m.jobs.executions()": lambda m: m.jobs.executions(),
+    "m.rules.invocations()": lambda m: m.rules.invocations(),
+    "m.rules.topic_rules()": lambda m: m.rules.topic_rules(),
+    "m.rules.destination_token()": lambda m: m.rules.destination_token("arn:x"),
+    "m.audit.notifications()": lambda m: m.audit.notifications(),
+    "m.audit.run_tasks()": lambda m: m.audit.run_tasks(),
+    "m.defender.run_mitigation_tasks()": lambda m: m.defender.run_mitigation_tasks(),
+    "m.registration.report()": lambda m: _ignoring_warnings(lambda: m.registration.report("x")),
+    "m.registration.run()": lambda m: m.registration.run(),
+    "m.certificates.ca_pem()": lambda m: m.certificates.ca_pem(),
+}
+
+
+@pytest.mark.parametrize("setup", sorted(SETUP_CALLS))
+def test_setup_calls_are_not_activity(setup: str, iot_mock: IotMock) -> None:
+    SETUP_CALLS[setup](iot_mock)  # the mock's own region, before anything happened
+    _data("eu-west-1").publish(topic="t", payload=b"x")
+    with pytest.warns(IotMockWarning, match="m.shadow\\(\\) found nothing .*region eu-west-1"):
+        assert iot_mock.shadow("t") is None
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_readers_are_not_activity(reader: str, iot_mock: IotMock) -> None:
+    _ignoring_warnings(lambda: READERS[reader](iot_mock))
+    _data("eu-west-1").publish(topic="t", payload=b"x")
+    for _ in range(2):  # reading does not make the region look used either
+        with pytest.warns(IotMockWarning, match="region eu-west-1"):
+            assert iot_mock.rules.invocations() == []
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_every_reader_warns_where_nothing_happened(reader: str, iot_mock: IotMock) -> None:
+    _data("eu-west-1").publish(topic="t", payload=b"x")
+    if reader == "m.registration.report()":  # a missing task raises, and still warns
+        with pytest.warns(IotMockWarning, match="region eu-west-1"), pytest.raises(Exception):
+            iot_mock.registration.report("x")
+        return
+    name = reader.replace("(", "\\(").replace(")", "\\)")
+    with pytest.warns(IotMockWarning, match=f"{name} found nothing .*region eu-west-1") as caught:
+        READERS[reader](iot_mock)
+    assert caught[0].filename == __file__
+    _data("us-east-1").publish(topic="t", payload=b"y")  # now something happened here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        READERS[reader](iot_mock)
+
+
+def test_a_simulated_device_connecting_is_activity(iot_mock: IotMock) -> None:
+    _data("us-east-1").publish(topic="t", payload=b"x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        device = iot_mock.devices.connect("dev-1", region="eu-west-1")
+        device.publish("d/1", b"1")
+        assert [m.topic for m in iot_mock.messages("d/#", region="eu-west-1")] == ["d/1"]
+        assert iot_mock.shadows.all(region="eu-west-1") == []
+
+
+def test_a_lambda_is_registered_for_the_region_and_account_of_its_arn(iot_mock: IotMock) -> None:
+    events: list[Any] = []
+    iot_mock.rules.register_lambda(EU_FUNCTION, lambda event, context: events.append(event))
+    boto3.client("iot", region_name="eu-west-1").create_topic_rule(
+        ruleName="r",
+        topicRulePayload={
+            "sql": "SELECT * FROM 'in'",
+            "actions": [{"lambda": {"functionArn": EU_FUNCTION}}],
+        },
+    )
+    _data("eu-west-1").publish(topic="in", payload=b'{"a": 1}')
+    assert events == [{"a": 1}]
+    (invocation,) = iot_mock.rules.invocations(region="eu-west-1")
+    assert invocation.error is None
+    with pytest.warns(IotMockWarning, match="region eu-west-1"):
+        assert iot_mock.rules.invocations() == []  # the mock's own region: nothing
+
+
+def test_a_lambda_of_another_account_serves_rules_named_by_the_call(iot_mock: IotMock) -> None:
+    other = "arn:aws:lambda:us-east-1:111122223333:function:shared"
+    events: list[Any] = []
+    iot_mock.rules.register_lambda(
+        other, lambda event, context: events.append(event), account_id="123456789012"
+    )
+    boto3.client("iot", region_name="us-east-1").create_topic_rule(
+        ruleName="r",
+        topicRulePayload={
+            "sql": "SELECT * FROM 'in'",
+            "actions": [{"lambda": {"functionArn": other}}],
+        },
+    )
+    _data().publish(topic="in", payload=b'{"a": 2}')
+    assert events == [{"a": 2}]
+
+
+def test_an_authorizer_function_is_registered_for_the_region_of_its_arn(
+    iot_mock: IotMock,
+) -> None:
+    iot = boto3.client("iot", region_name="eu-west-1")
+    iot.create_authorizer(
+        authorizerName="auth", authorizerFunctionArn=EU_FUNCTION, signingDisabled=True
+    )
+    response = {
+        "isAuthenticated": True,
+        "principalId": "p",
+        "disconnectAfterInSeconds": 3600,
+        "refreshAfterInSeconds": 600,
+        "policyDocuments": [],
+    }
+    iot_mock.authorizers.register(EU_FUNCTION, lambda event: response)
+    answer = iot.test_invoke_authorizer(authorizerName="auth", token="t")
+    assert answer["isAuthenticated"] is True and answer["principalId"] == "p"
+
+
+def test_a_pre_provisioning_hook_is_registered_for_the_region_of_its_arn(
+    iot_mock: IotMock,
+) -> None:
+    from iotmock.devices.provisioning import DeviceProvisioningStore
+
+    iot_mock.devices.register_pre_provisioning_hook(EU_FUNCTION, dict)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hooks = iot_mock.backend(region="eu-west-1").store(DeviceProvisioningStore).hooks
+    assert list(hooks) == [EU_FUNCTION]

@@ -19,23 +19,23 @@ class AuditApi(FamilyApi):
         """Run the scheduled audit `name` now (the mock never runs them on a timer) as a
         SCHEDULED_AUDIT_TASK; returns its task id."""
         with self._mock.lock:
-            return tasks.run_scheduled_audit(
-                self._context("Audit", account_id, region), name
-            ).task_id
+            backend = self._read(account_id, region, "m.audit.run_scheduled()")
+            return tasks.run_scheduled_audit(self._context("Audit", backend), name).task_id
 
     def hold_tasks(
-        self, held: bool = True, *, account_id: str | None = None, region: str | None = None
+        self, hold: bool = True, *, account_id: str | None = None, region: str | None = None
     ) -> None:
         """While held, new audit tasks and audit mitigation actions tasks stay IN_PROGRESS
         (so tests can cancel them) until `run_tasks()`."""
         with self._mock.lock:
-            self._backend(account_id, region).store(AuditStore).hold = held
+            self._setup(account_id, region).store(AuditStore).hold = hold
 
     def run_tasks(self, *, account_id: str | None = None, region: str | None = None) -> list[str]:
         """Complete every IN_PROGRESS audit task, then every held audit mitigation actions
-        task; returns their ids."""
+        task; returns their ids. Warns (IotMockWarning) when nothing happened in that
+        account and region while others hold state."""
         with self._mock.lock:
-            ctx = self._context("Audit", account_id, region)
+            ctx = self._context("Audit", self._read(account_id, region, "m.audit.run_tasks()"))
             return tasks.run_held_tasks(ctx.backend) + mitigation.run_held_mitigation_tasks(ctx)
 
     def revoke_at_issuer(
@@ -44,7 +44,7 @@ class AuditApi(FamilyApi):
         """Record that the issuer of a device or CA certificate revoked it (as a CRL would
         say): the REVOKED_*_STILL_ACTIVE and INTERMEDIATE_CA_REVOKED audit checks see it."""
         with self._mock.lock:
-            store = self._backend(account_id, region).store(AuditStore)
+            store = self._setup(account_id, region).store(AuditStore)
             store.revoked_at_issuer.add(certificate_id)
 
     def notifications(
@@ -54,4 +54,5 @@ class AuditApi(FamilyApi):
         completions (to the account's SNS notification target) and findings published by
         PUBLISH_FINDING_TO_SNS actions; each `{"targetArn", "roleArn", "message"}`."""
         with self._mock.lock:
-            return list(self._backend(account_id, region).store(AuditStore).notifications)
+            backend = self._read(account_id, region, "m.audit.notifications()")
+            return list(backend.store(AuditStore).notifications)

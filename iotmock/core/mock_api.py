@@ -22,27 +22,53 @@ G = TypeVar("G", bound="FamilyApi")
 
 class FamilyApi:
     """What every group has: its mock, and the backend and request context of an account
-    and region."""
+    and region.
+
+    A group method says what it does in the backend it asks for: `_act` (a simulated
+    device's action: counts as activity there), `_setup` (a stand-in registered or a
+    switch set: not activity, so readers there still warn) or `_read` (a reader: warns
+    when it looks where nothing happened while other accounts or regions hold state).
+    """
 
     def __init__(self, mock: IotMock) -> None:
         self._mock = mock
 
-    def _backend(self, account_id: str | None, region: str | None) -> Backend:
-        """The backend a group acts on (created when first used)."""
+    def _act(self, account_id: str | None, region: str | None) -> Backend:
+        """The backend a simulated device's action changes (created when first used)."""
         return self._mock._state(account_id, region)
 
-    def _read(self, account_id: str | None, region: str | None) -> Backend:
-        """The backend a group reads: warns (IotMockWarning) when nothing happened there
-        while other accounts or regions hold state."""
-        return self._mock.backend(account_id, region)
+    def _setup(self, account_id: str | None, region: str | None) -> Backend:
+        """The backend a setup call (a stand-in, a switch) is stored in."""
+        return self._mock._state(account_id, region, use="setup")
 
-    def _context(
-        self, operation: str, account_id: str | None, region: str | None, service: str = "iot"
-    ) -> RequestContext:
+    def _setup_for_function(
+        self, function_arn: str, account_id: str | None, region: str | None
+    ) -> Backend:
+        """The backend a stand-in for the Lambda function `function_arn` is registered in:
+        the account and region its ARN names (where AWS finds the function), unless the
+        call names others (a caller of another account)."""
+        parts = function_arn.split(":")
+        if len(parts) >= 7 and parts[0] == "arn" and parts[2] == "lambda":
+            account_id = account_id or parts[4] or None
+            region = region or parts[3] or None
+        return self._setup(account_id, region)
+
+    def _read(self, account_id: str | None, region: str | None, what: str) -> Backend:
+        """The backend the reader `what` ("m.rules.invocations()") reads: warns
+        (IotMockWarning) when nothing happened there while other accounts or regions
+        hold state."""
+        return self._mock._state(account_id, region, use="read", what=what)
+
+    def _look(self, account_id: str | None, region: str | None, what: str) -> None:
+        """Warn as `_read` does, for a reader that needs no backend."""
+        key = (account_id or self._mock.account_id, region or self._mock.region)
+        with self._mock.lock:
+            self._mock._warn_idle(what, key)
+
+    def _context(self, operation: str, backend: Backend, service: str = "iot") -> RequestContext:
         """A request context for work a test asks for outside any API call (running held
-        tasks, a device's report): events and messages it causes are attributed to
-        `operation`."""
-        backend = self._backend(account_id, region)
+        tasks, a device's report) in `backend`: events and messages it causes are
+        attributed to `operation`."""
         return RequestContext(
             self._mock, backend, service, operation, backend.account_id, backend.region
         )

@@ -40,7 +40,7 @@ class DefenderApi(FamilyApi):
         the wrong kind."""
         with self._mock.lock:
             return report_metric(
-                self._backend(account_id, region),
+                self._act(account_id, region),
                 thing_name,
                 metric,
                 value,
@@ -54,13 +54,16 @@ class DefenderApi(FamilyApi):
         """While held, new Detect mitigation actions tasks stay IN_PROGRESS (so they can
         be canceled) until `run_mitigation_tasks()`."""
         with self._mock.lock:
-            detect_mitigation.hold(self._backend(account_id, region), hold)
+            detect_mitigation.hold(self._setup(account_id, region), hold)
 
     def run_mitigation_tasks(
         self, *, account_id: str | None = None, region: str | None = None
     ) -> list[str]:
         """Run every IN_PROGRESS Detect mitigation actions task to completion; returns
-        their task ids."""
+        their task ids. Warns (IotMockWarning) when nothing happened in that account and
+        region while others hold state."""
         with self._mock.lock:
-            ctx = self._context("StartDetectMitigationActionsTask", account_id, region)
-            return detect_mitigation.run_held(ctx)
+            backend = self._read(account_id, region, "m.defender.run_mitigation_tasks()")
+            return detect_mitigation.run_held(
+                self._context("StartDetectMitigationActionsTask", backend)
+            )

@@ -29,7 +29,7 @@ class CommandsApi(FamilyApi):
         rejects the update (ConflictException from a final status, ...)."""
         with self._mock.lock:
             report_execution(
-                self._backend(account_id, region),
+                self._act(account_id, region),
                 execution_id,
                 target_arn,
                 status,

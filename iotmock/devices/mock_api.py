@@ -175,6 +175,8 @@ class DevicesApi(FamilyApi):
         (SendDirectMessage with confirmation then times out).
         """
         inbox = _Inbox([], auto_acknowledge)
+        with self._mock.lock:
+            self._act(account_id, region)  # connecting is activity there
         if will_topic is not None:
             raw = will_payload.encode() if isinstance(will_payload, str) else will_payload
             will: Will | None = Will(will_topic, raw, will_qos, will_retain)
@@ -209,6 +211,9 @@ class DevicesApi(FamilyApi):
         """Stand `hook` in for the Lambda function `function_arn` of provisioning
         templates' pre-provisioning hooks. It receives AWS's event (`claimCertificateId`,
         `certificateId`, `certificatePem`, `templateArn`, `clientId`, `parameters`) and
-        returns `{"allowProvisioning": bool, "parameterOverrides": {...}}`."""
+        returns `{"allowProvisioning": bool, "parameterOverrides": {...}}`. It serves the
+        templates of the account and region the ARN names, unless `account_id` /
+        `region` are given."""
         with self._mock.lock:
-            register_hook(self._context("RegisterThing", account_id, region), function_arn, hook)
+            backend = self._setup_for_function(function_arn, account_id, region)
+            register_hook(self._context("RegisterThing", backend), function_arn, hook)

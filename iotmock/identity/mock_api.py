@@ -29,9 +29,14 @@ class AuthorizersApi(FamilyApi):
         (`isAuthenticated`, `principalId`, `policyDocuments`, `disconnectAfterInSeconds`,
         `refreshAfterInSeconds`); see docs/identity-policies.md. Register after the mock
         has started: starting it again forgets all state.
+
+        A name is registered for the mock's account and region, a function ARN for the
+        account and region it names (unless `account_id` / `region` are given).
+        Registering is not activity: readers there still warn while nothing happened.
         """
         with self._mock.lock:
-            register_handler(self._backend(account_id, region), authorizer, handler)
+            backend = self._setup_for_function(authorizer, account_id, region)
+            register_handler(backend, authorizer, handler)
 
 
 class CertificatesApi(FamilyApi):
@@ -41,5 +46,8 @@ class CertificatesApi(FamilyApi):
         """The PEM of the mock CA that signs the AWS-issued certificates
         (CreateKeysAndCertificate, CreateCertificateFromCsr, provisioning) of an account
         and region (defaults: the mock's own). It is the same for every mock of the
-        process, so tests may verify chains with it."""
+        process, so tests may verify chains with it. Warns (IotMockWarning) when nothing
+        happened in that account and region while others hold state: their
+        certificates chain to another CA."""
+        self._look(account_id, region, "m.certificates.ca_pem()")
         return mock_ca(account_id or self._mock.account_id, region or self._mock.region).pem

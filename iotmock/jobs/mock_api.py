@@ -4,7 +4,6 @@ AWS API or the device-side jobs API)."""
 from __future__ import annotations
 
 from iotmock.core.mock_api import FamilyApi
-from iotmock.core.operations import RequestContext
 from iotmock.jobs import engine
 from iotmock.jobs.engine import Job, JobExecution, JobsStore
 from iotmock.views import JobExecutionView, JobView
@@ -18,7 +17,7 @@ class JobsApi(FamilyApi):
     ) -> JobView | None:
         """The job `job_id`, or None."""
         with self._mock.lock:
-            job = self._store(account_id, region).jobs.get(job_id)
+            job = self._store(account_id, region, "m.jobs.get()").jobs.get(job_id)
             return _job_view(job) if job is not None else None
 
     def all(
@@ -30,7 +29,7 @@ class JobsApi(FamilyApi):
     ) -> list[JobView]:
         """Every job (with `status` only, when given), by job id."""
         with self._mock.lock:
-            store = self._store(account_id, region)
+            store = self._store(account_id, region, "m.jobs.all()")
             return [
                 _job_view(job)
                 for job in store.jobs.values()
@@ -49,7 +48,7 @@ class JobsApi(FamilyApi):
         """Current (latest) executions, by job id then thing name, narrowed to one job,
         one thing and/or one status when given."""
         with self._mock.lock:
-            store = self._store(account_id, region)
+            store = self._store(account_id, region, "m.jobs.executions()")
             jobs = store.jobs.values() if job_id is None else [store.jobs.get(job_id)]
             found: list[JobExecutionView] = []
             for job in jobs:
@@ -61,12 +60,10 @@ class JobsApi(FamilyApi):
                         found.append(_execution_view(execution))
             return found
 
-    def _store(self, account_id: str | None, region: str | None) -> JobsStore:
-        backend = self._read(account_id, region)
-        context = RequestContext(
-            self._mock, backend, "iot", "ReadJobs", backend.account_id, backend.region
-        )
-        return engine.jobs_store(context)  # applies the timers due by now
+    def _store(self, account_id: str | None, region: str | None, what: str) -> JobsStore:
+        backend = self._read(account_id, region, what)
+        # Applies the timers due by now.
+        return engine.jobs_store(self._context("ReadJobs", backend))
 
 
 def _job_view(job: Job) -> JobView:

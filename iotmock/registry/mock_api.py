@@ -25,7 +25,7 @@ class RegistrationApi(FamilyApi):
         template parameter values (or one raw JSON line) per thing. A
         StartThingRegistrationTask naming this bucket and key provisions from it."""
         with self._mock.lock:
-            registration_tasks.put_input(self._backend(account_id, region), bucket, key, records)
+            registration_tasks.put_input(self._setup(account_id, region), bucket, key, records)
 
     def hold(
         self, hold: bool = True, *, account_id: str | None = None, region: str | None = None
@@ -33,14 +33,16 @@ class RegistrationApi(FamilyApi):
         """While held, new thing registration tasks stay InProgress (so they can be
         stopped) until `run()`."""
         with self._mock.lock:
-            store = self._backend(account_id, region).store(registration_tasks.RegistrationStore)
+            store = self._setup(account_id, region).store(registration_tasks.RegistrationStore)
             store.hold = hold
 
     def run(self, *, account_id: str | None = None, region: str | None = None) -> list[str]:
-        """Run every InProgress thing registration task to completion; returns their ids."""
+        """Run every InProgress thing registration task to completion; returns their ids.
+        Warns (IotMockWarning) when nothing happened in that account and region while
+        others hold state."""
         with self._mock.lock:
-            ctx = self._context("StartThingRegistrationTask", account_id, region)
-            return registration_tasks.run_held(ctx)
+            backend = self._read(account_id, region, "m.registration.run()")
+            return registration_tasks.run_held(self._context("StartThingRegistrationTask", backend))
 
     def report(
         self,
@@ -52,6 +54,5 @@ class RegistrationApi(FamilyApi):
     ) -> list[dict[str, Any]]:
         """The lines (parsed JSON) of a task's RESULTS or ERRORS report file."""
         with self._mock.lock:
-            return registration_tasks.report(
-                self._backend(account_id, region), task_id, report_type
-            )
+            backend = self._read(account_id, region, "m.registration.report()")
+            return registration_tasks.report(backend, task_id, report_type)

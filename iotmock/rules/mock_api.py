@@ -26,9 +26,15 @@ class RulesApi(FamilyApi):
         """Make `lambda` rule actions for `function_arn` call `func(event, context)`:
         `event` is what the rule's SELECT produced (parsed JSON), `context` has
         `function_name`, `invoked_function_arn` and `aws_request_id`. When `func`
-        raises, the rule's errorAction runs, as in AWS."""
+        raises, the rule's errorAction runs, as in AWS.
+
+        The function serves the rules of the account and region its ARN names; pass
+        `account_id` / `region` for rules elsewhere (a rule of another account invoking
+        it). Registering is not activity: readers there still warn while nothing
+        happened."""
         with self._mock.lock:
-            self._backend(account_id, region).store(RuleStore).lambdas[function_arn] = func
+            backend = self._setup_for_function(function_arn, account_id, region)
+            backend.store(RuleStore).lambdas[function_arn] = func
 
     def invocations(
         self,
@@ -43,7 +49,7 @@ class RulesApi(FamilyApi):
         the rule produced, the triggering topic and, when it failed, the error.
         A rule's errorAction runs appear with `is_error_action=True`."""
         with self._mock.lock:
-            store = self._read(account_id, region).store(RuleStore)
+            store = self._read(account_id, region, "m.rules.invocations()").store(RuleStore)
             return engine.invocations(store, rule_name, action_type)
 
     def topic_rules(
@@ -51,7 +57,7 @@ class RulesApi(FamilyApi):
     ) -> list[TopicRuleView]:
         """Every topic rule as declared, by name (read-only views)."""
         with self._mock.lock:
-            store = self._read(account_id, region).store(RuleStore)
+            store = self._read(account_id, region, "m.rules.topic_rules()").store(RuleStore)
             return [_rule_view(rule) for rule in store.rules.values()]
 
     def destination_token(
@@ -61,8 +67,8 @@ class RulesApi(FamilyApi):
         confirmation URL (pass it to ConfirmTopicRuleDestination); None when the
         destination has no pending confirmation."""
         with self._mock.lock:
-            store = self._backend(account_id, region).store(RuleStore)
-            destination = store.destinations.get(destination_arn)
+            backend = self._read(account_id, region, "m.rules.destination_token()")
+            destination = backend.store(RuleStore).destinations.get(destination_arn)
             return destination.confirmation_token if destination is not None else None
 
 

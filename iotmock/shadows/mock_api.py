@@ -22,8 +22,19 @@ class ShadowsApi(FamilyApi):
         region: str | None = None,
     ) -> ShadowView | None:
         """The shadow of `thing_name` (classic unless `shadow_name`), or None."""
+        return self._get(thing_name, shadow_name, account_id, region, "m.shadows.get()")
+
+    def _get(
+        self,
+        thing_name: str,
+        shadow_name: str | None,
+        account_id: str | None,
+        region: str | None,
+        what: str,
+    ) -> ShadowView | None:
+        # Also `m.shadow()`, which names itself in the warning.
         with self._mock.lock:
-            store = self._read(account_id, region).store(ShadowStore)
+            store = self._read(account_id, region, what).store(ShadowStore)
             shadow = store.get(thing_name, shadow_name)
             return _view(thing_name, shadow_name, shadow) if shadow is not None else None
 
@@ -37,7 +48,7 @@ class ShadowsApi(FamilyApi):
         """Every shadow (of `thing_name` only, when given), by thing name, the classic
         shadow before the named ones (by name)."""
         with self._mock.lock:
-            store = self._read(account_id, region).store(ShadowStore)
+            store = self._read(account_id, region, "m.shadows.all()").store(ShadowStore)
             things = sorted(set(store.classic) | set(store.named))
             found: list[ShadowView] = []
             for thing in things if thing_name is None else [thing_name]:
