@@ -45,6 +45,8 @@ def test_calls_are_answered_with_the_same_responses_as_boto3(iot_mock: IotMock) 
     for key in ("thingName", "thingId", "thingArn", "version", "attributes"):
         assert described[key] == synced[key]
     assert described["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert described["ResponseMetadata"]["RetryAttempts"] == 0
+    assert [c.attempt for c in iot_mock.calls] == [1, 1, 1]
 
 
 def test_errors_are_the_modeled_exceptions(iot_mock: IotMock) -> None:

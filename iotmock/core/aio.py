@@ -1,10 +1,14 @@
 """Answers for aiobotocore clients: the same parsed responses as for botocore, wrapped in
 aiobotocore's own response and streaming-body classes (so `await resp["payload"].read()`
-works as against AWS). Imported only when an aiobotocore endpoint makes a request."""
+works as against AWS), and the worker thread a slowed answer waits in. Imported only when
+an aiobotocore endpoint makes a request; the retry replay is `intercept._answer_async`."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiobotocore.awsrequest import AioAWSResponse
 from aiobotocore.response import AioStreamingBody
@@ -13,6 +17,8 @@ from botocore.model import OperationModel
 
 from iotmock.core.intercept import _to_botocore
 from iotmock.core.protocol import RawResponse
+
+T = TypeVar("T")
 
 
 class _Content:
@@ -60,3 +66,15 @@ def to_aiobotocore(
         return AioStreamingBody(_RawResponse(url, body), len(body))
 
     return _to_botocore(response, operation_model, url, http_response, streaming)
+
+
+async def in_thread(call: Callable[[], T]) -> T:
+    """`call()` run in a worker thread (with this context), awaited without blocking the
+    event loop: asyncio's, or trio's through anyio (aiobotocore's httpx backend)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: the anyio endpoint on trio (anyio comes with httpx)
+        to_thread: Any = importlib.import_module("anyio.to_thread")
+        result: T = await to_thread.run_sync(call)
+        return result
+    return await asyncio.to_thread(call)

@@ -5,6 +5,8 @@ sent it, so the wrapper needs no credentials, reaches clients created before the
 started, and wins over handlers registered on `before-send` (moto's). Requests to every
 other service go to the original method untouched. aiobotocore's `AioEndpoint` inherits
 the same method and awaits it: for its endpoints the wrapper answers with an awaitable.
+The client's retry loop sits above the seam, so the wrapper replays it, through the
+endpoint's own `_needs_retry` (awaited for aiobotocore, whose backoff sleep is async).
 
 Which mock answers a call: the innermost active mock started in the calling thread or
 asyncio task (a context variable: a task sees the mocks of the context it was created in,
@@ -17,7 +19,8 @@ from __future__ import annotations
 import contextvars
 import io
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.awsrequest import AWSResponse, HeadersDict
@@ -43,7 +46,8 @@ _local: contextvars.ContextVar[tuple[IotMock, ...]] = contextvars.ContextVar(
     "iotmock_active", default=()
 )
 _original: MakeRequest | None = None
-# Whether botocore has retried any mocked call in this process (see `_make_request`).
+# Whether botocore (or aiobotocore) has retried any mocked call in this process
+# (see `_make_request`).
 _retried = False
 
 
@@ -113,28 +117,47 @@ def _make_request(
     context = request_dict.setdefault("context", {})
     region = context.get("client_region") or mock.region
     if type(self) in _async_endpoints or _is_async(type(self)):
-        # Dispatch when awaited, in the task that awaits (as aiobotocore sends then).
-        return _answer_async(mock, service, request, region, operation_model, request_dict)
+        # Answered when awaited, in the task that awaits (as aiobotocore sends then).
+        return _answer_async(self, mock, service, request, region, operation_model, request_dict)
     url = request_dict.get("url", "")
     # botocore's retry loop (Endpoint._send_request) sits above this seam, so it is
     # replayed here: each answer goes to the client's retry handler through the same
     # `needs-retry` event, which decides, sleeps its backoff and keeps the retry quota
     # (standard, legacy and adaptive modes, max_attempts) exactly as for AWS.
-    global _retried
     attempts = 1
     while True:
-        context.setdefault("retries", {})["attempt"] = attempts
-        _, response = dispatch(mock, service, request, mock.account_id, region, attempt=attempts)
+        response = _attempt(mock, service, request, region, context, attempts)
         result = _to_botocore(response, operation_model, url)
         # Until some call of the process has been retried, a success changes nothing in
         # any retry handler (the standard quota is full, the adaptive limiter is off,
         # legacy keeps no state): skipping the event then keeps the common path fast.
-        if response.status < 300 and not _retried:
-            break
-        if not self._needs_retry(attempts, operation_model, request_dict, result):
-            break
-        _retried = True
+        if (response.status < 300 and not _retried) or not self._needs_retry(
+            attempts, operation_model, request_dict, result
+        ):
+            return _count_retries(result, attempts)
         attempts += 1
+
+
+def _attempt(
+    mock: IotMock,
+    service: str,
+    request: RawRequest,
+    region: str,
+    context: dict[str, Any],
+    attempt: int,
+) -> RawResponse:
+    """Answer attempt number `attempt` (from 1) of a call, as botocore numbers it."""
+    global _retried
+    if attempt > 1:
+        _retried = True
+    context.setdefault("retries", {})["attempt"] = attempt
+    return dispatch(mock, service, request, mock.account_id, region, attempt=attempt)[1]
+
+
+def _count_retries(
+    result: tuple[AWSResponse, dict[str, Any]], attempts: int
+) -> tuple[AWSResponse, dict[str, Any]]:
+    """`result` with the retries botocore made (not the attempts), as botocore sets it."""
     result[1]["ResponseMetadata"]["RetryAttempts"] = attempts - 1
     return result
 
@@ -155,6 +178,7 @@ def _is_async(kind: type) -> bool:
 
 
 async def _answer_async(
+    endpoint: Endpoint,
     mock: IotMock,
     service: str,
     request: RawRequest,
@@ -162,10 +186,29 @@ async def _answer_async(
     operation_model: OperationModel,
     request_dict: dict[str, Any],
 ) -> tuple[AWSResponse, dict[str, Any]]:
-    from iotmock.core.aio import to_aiobotocore  # imports aiobotocore, present here
+    """The same replay of the retry loop for aiobotocore's AioEndpoint, whose
+    `_needs_retry` awaits the client's async `needs-retry` handlers and sleeps the
+    backoff with the endpoint's own non-blocking sleep (asyncio's, or anyio's)."""
+    from iotmock.core.aio import in_thread, to_aiobotocore  # imports aiobotocore
 
-    _, response = dispatch(mock, service, request, mock.account_id, region)
-    return to_aiobotocore(response, operation_model, request_dict.get("url", ""))
+    url = request_dict.get("url", "")
+    context = request_dict["context"]
+    needs_retry: Callable[..., Awaitable[bool]] = endpoint._needs_retry
+    attempts = 1
+    while True:
+        if any(fault.latency for fault in mock.faults.active()):
+            # A fault's latency sleeps in dispatch: in a worker thread, the event loop
+            # (and every other task on it) runs on meanwhile.
+            answer = partial(_attempt, mock, service, request, region, context, attempts)
+            response = await in_thread(answer)
+        else:
+            response = _attempt(mock, service, request, region, context, attempts)
+        result = to_aiobotocore(response, operation_model, url)
+        if (response.status < 300 and not _retried) or not await needs_retry(
+            attempts, operation_model, request_dict, result
+        ):
+            return _count_retries(result, attempts)
+        attempts += 1
 
 
 _unpatched: MakeRequest = Endpoint.make_request
