@@ -1,2 +1,2 @@
-"""Device management: streams, OTA updates, commands and command executions, software
-packages and versions."""
+"""Device management: streams and their MQTT-based file delivery, OTA updates, commands
+and command executions, software packages and versions."""

@@ -1,7 +1,8 @@
 """Streams (files delivered in chunks over MQTT): CreateStream, DescribeStream,
 UpdateStream, DeleteStream, ListStreams.
 
-S3 is not served, so a stream keeps the S3 locations it is given without reading them.
+A stream keeps the S3 locations it is given; the operations never read them. Devices
+read the files over MQTT (`iotmock.device_management.file_delivery`), from moto's S3.
 """
 
 from __future__ import annotations
