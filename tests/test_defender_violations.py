@@ -340,13 +340,19 @@ def test_behavior_model_training_summaries(iot: Any, iot_mock: IotMock) -> None:
         "criteria": {"mlDetectionConfig": {"confidenceLevel": "HIGH"}},
     }
     profile(iot, [ml, few_messages()])
-    for _ in range(250):
+    # Nothing collected yet: no collection start date (AWS's CLI example).
+    [summary] = iot.get_behavior_model_training_summaries(securityProfileName="sp")["summaries"]
+    assert summary["datapointsCollectionPercentage"] == 0.0
+    assert "trainingDataCollectionStartDate" not in summary
+    first = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 1, timestamp=first.timestamp())
+    for _ in range(249):
         iot_mock.defender.report_metric("dev", "aws:num-messages-sent", 1)
     [summary] = iot.get_behavior_model_training_summaries(securityProfileName="sp")["summaries"]
     assert summary["behaviorName"] == "ml"
     assert summary["modelStatus"] == "PENDING_BUILD"
     assert summary["datapointsCollectionPercentage"] == 1.0
-    assert "trainingDataCollectionStartDate" in summary
+    assert summary["trainingDataCollectionStartDate"] == first  # the first datapoint
     assert active(iot) == []  # ML behaviors are not evaluated by the mock
     everything = iot.get_behavior_model_training_summaries()["summaries"]
     assert [(s["securityProfileName"], s["behaviorName"]) for s in everything] == [("sp", "ml")]

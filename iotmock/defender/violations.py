@@ -128,8 +128,10 @@ class ViolationStore:
     # (profile, behavior) -> (time, value) of every datapoint a statistical behavior
     # saw, sorted by time: the fleet its percentile threshold is computed over.
     fleet: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
-    # (profile, behavior) -> datapoints reported for an ML Detect behavior.
+    # (profile, behavior) -> datapoints reported for an ML Detect behavior, and the time
+    # of the first (when its training data collection started).
     training_datapoints: dict[tuple[str, str], int] = field(default_factory=dict)
+    training_started: dict[tuple[str, str], float] = field(default_factory=dict)
     sequence: int = 0
 
     def _by(self, violation: Violation) -> Iterator[tuple[dict[str, SortedIndex[Violation]], str]]:
@@ -376,6 +378,7 @@ def report_metric(
             elif kind == "MACHINE_LEARNING":
                 key = (profile.name, behavior["name"])
                 store.training_datapoints[key] = store.training_datapoints.get(key, 0) + 1
+                store.training_started.setdefault(key, time)
     return metric_value
 
 
@@ -582,15 +585,18 @@ def get_behavior_model_training_summaries(ctx: RequestContext, params: Params) -
 def _training_summary(
     store: ViolationStore, profile: SecurityProfile, behavior_name: str, now: float
 ) -> dict[str, Any]:
-    started = profile.behavior_added_at.get(behavior_name, profile.created_at)
+    # Collection starts with the first datapoint: until then AWS answers no start date
+    # (its CLI example get-behavior-model-training-summaries).
+    started = store.training_started.get((profile.name, behavior_name))
     collected = store.training_datapoints.get((profile.name, behavior_name), 0)
     percentage = min(100.0, 100.0 * collected / TRAINING_DATAPOINTS)
-    trained = percentage >= 100.0 and now - started >= TRAINING_DAYS * 86400
+    trained = started is not None and percentage >= 100.0 and now - started >= TRAINING_DAYS * 86400
+    refreshed = started + TRAINING_DAYS * 86400 if started is not None and trained else None
     return {
         "securityProfileName": profile.name,
         "behaviorName": behavior_name,
         "trainingDataCollectionStartDate": started,
         "modelStatus": "ACTIVE" if trained else "PENDING_BUILD",
         "datapointsCollectionPercentage": percentage,
-        "lastModelRefreshDate": started + TRAINING_DAYS * 86400 if trained else None,
+        "lastModelRefreshDate": refreshed,
     }
