@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -127,26 +130,77 @@ def test_in_process_server_is_changed_by_a_cli_subprocess_without_flags() -> Non
         assert [(t["thingName"], t["version"]) for t in listed["things"]] == [("from-cli", 2)]
 
 
-def _start_cli_server(*options: str) -> tuple[subprocess.Popen[str], re.Match[str]]:
+def _start_cli_server(
+    *options: str, command: Sequence[str] = (sys.executable, "-m", "iotmock"), **popen: Any
+) -> tuple[subprocess.Popen[str], re.Match[str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "iotmock", "serve", "--port", "0", *options],
+        [*command, "serve", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=isolated_environment(),
+        **popen,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
     found = re.search(r"at (https?://127\.0\.0\.1:\d+) \(account (\d+), region ([\w-]+)", line)
-    assert found, f"unexpected first line {line!r}: {process.stderr}"
+    if not found:
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        raise AssertionError(f"unexpected first line {line!r}: {err}")
     return process, found
 
 
 def _stop_cli_server(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> str:
     process.send_signal(how)
-    out, _ = process.communicate(timeout=10)
-    assert process.returncode == 0
+    try:
+        out, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate(timeout=10)
+        raise AssertionError(f"iotmock serve did not stop on {how.name}") from None
+    assert process.returncode == 0, err
     return out
+
+
+def _ignore_sigint() -> None:
+    """In the child before exec: what a shell does for a job started with `&`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_serve_started_as_a_background_job_stops_on_sigint() -> None:
+    # Python installs no KeyboardInterrupt handler when it starts with SIGINT ignored.
+    process, found = _start_cli_server(preexec_fn=_ignore_sigint, start_new_session=True)
+    try:
+        with urllib.request.urlopen(f"{found.group(1)}/_iotmock/health") as answer:
+            assert json.load(answer)["status"] == "ok"
+    finally:
+        out = _stop_cli_server(process, signal.SIGINT)
+    assert out.splitlines()[-1] == "iotmock stopped"
+
+
+def test_installed_console_script_serves_and_stops() -> None:
+    script = shutil.which("iotmock")
+    if script is None:
+        pytest.skip("the iotmock console script is not installed")
+    process, found = _start_cli_server(command=(script,))
+    try:
+        env = isolated_environment(found.group(1))
+        assert aws(env, "iot", "list-things") == {"things": []}
+    finally:
+        out = _stop_cli_server(process, signal.SIGINT)
+    assert "iotmock stopped" in out
+
+
+def test_serve_with_an_explicit_loopback_host() -> None:
+    process, found = _start_cli_server("--host", "127.0.0.1")
+    try:
+        url = found.group(1)
+        with urllib.request.urlopen(f"{url}/_iotmock/health") as answer:
+            assert json.load(answer)["status"] == "ok"
+    finally:
+        out = _stop_cli_server(process)
+    assert "iotmock stopped" in out
 
 
 def test_iotmock_serve_prints_its_url_serves_and_stops_on_sigterm() -> None:

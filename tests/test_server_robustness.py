@@ -94,6 +94,35 @@ def test_chunked_bodies_are_read_and_capped() -> None:
         server.stop()
 
 
+@pytest.mark.parametrize(
+    "size_line",
+    [b"-1", b"-40", b"+5", b"0x5", b"5_0", b" 5", b"5 junk", b"", b"5\x00", b"1" * 17],
+)
+def test_chunk_sizes_that_are_not_plain_hex_are_refused(size_line: bytes) -> None:
+    # int("-1", 16) is -1, and rfile.read(-1) would read (and hold) whatever the client
+    # sends until it closes: no cap at all.
+    mock = IotMock()
+    server = IotServer(mock, ServerOptions(max_body=64, socket_timeout=30)).start()
+    try:
+        head = (
+            b"POST /things/neg HTTP/1.1\r\nHost: iot.us-east-1.localhost\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(head + size_line + b"\r\n" + b"x" * 4096)  # and the socket stays open
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert b"Bad chunk size" in answer and b"connection: close" in answer
+        assert "neg" not in registry_of(mock.backend()).things
+        # Extensions after the size are still allowed.
+        ok = b"2;name=value\r\n{}\r\n0\r\n\r\n"
+        closing = head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        assert _raw(server, closing.replace(b"neg", b"ext") + ok).startswith(b"HTTP/1.1 200 ")
+        _healthy(server)
+    finally:
+        server.stop()
+
+
 def test_a_silent_client_is_dropped_after_the_socket_timeout() -> None:
     server = IotServer(IotMock(), ServerOptions(socket_timeout=0.3)).start()
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 from server_helpers import ACCOUNT, REGION, request, served, signed_headers
 
-from iotmock import mock_iot
+from iotmock import IotMock, mock_iot
 from iotmock.registry.records import registry_of
 from iotmock.server import ENDPOINT_VARIABLES
 from iotmock.server.http import IotServer
@@ -172,6 +173,27 @@ def test_control_api_refuses_what_it_does_not_serve(served: IotServer) -> None:
     assert (status, headers["x-amzn-errortype"]) == (404, "UnknownOperationException")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_iotmock/../things/t",
+        "/_iotmock/..",
+        "/_iotmock//health",
+        "/_iotmock/./health",
+        "/_iotmock/health/",
+        "/_iotmock/faults//",
+    ],
+)
+def test_control_paths_are_not_normalised(served: IotServer, path: str) -> None:
+    assert request(served.port, "POST", "/things/t", b"{}", signed_headers("iot"))[0] == 200
+    status, headers, body = request(served.port, "GET", path, None, signed_headers("iot"))
+    # The control API answers (JSON, no AWS error type), and names no endpoint.
+    assert status == 404 and "x-amzn-errortype" not in headers
+    message = json.loads(body)["message"]
+    assert message.startswith(f"No control endpoint {path}. Control paths are not normalised")
+    assert "GET /_iotmock/health" in message
+
+
 def test_in_process_server_exports_endpoints_and_restores_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -193,6 +215,41 @@ def test_in_process_server_exports_endpoints_and_restores_the_environment(
         request(url, "GET", "/_iotmock/health")  # stopped with the mock
     with pytest.raises(RuntimeError, match=r"mock_iot\(server=True\)"):
         _ = m.server.url
+
+
+@pytest.mark.parametrize("stop_order", ["AB", "BA"])
+def test_two_server_mocks_in_two_threads_share_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch, stop_order: str
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", "http://previous.example")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_IOT_DATA_PLANE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_IOT_JOBS_DATA_PLANE", raising=False)
+    before = {name: os.environ.get(name) for name in ENDPOINT_VARIABLES}
+
+    def environment() -> dict[str, str | None]:
+        return {name: os.environ.get(name) for name in ENDPOINT_VARIABLES}
+
+    mocks = {"A": IotMock(server=True), "B": IotMock(server=True)}
+    # Each mock lives in its own thread, as mocks of concurrent tests do.
+    threads = {name: ThreadPoolExecutor(1) for name in mocks}
+    try:
+        urls = {}
+        for name in "AB":
+            threads[name].submit(mocks[name].start).result()
+            urls[name] = mocks[name].server.url
+            # The most recently started server mock is the one child processes reach.
+            assert environment() == dict.fromkeys(ENDPOINT_VARIABLES, urls[name])
+        first, last = stop_order
+        threads[first].submit(mocks[first].stop).result()
+        assert environment() == dict.fromkeys(ENDPOINT_VARIABLES, urls[last])
+        assert request(urls[last], "GET", "/_iotmock/health")[0] == 200
+        threads[last].submit(mocks[last].stop).result()
+        assert environment() == before
+    finally:
+        for name, mock in mocks.items():
+            if mock.started:
+                threads[name].submit(mock.stop).result()
+            threads[name].shutdown()
 
 
 def test_mock_without_server_serves_nothing() -> None:

@@ -416,6 +416,53 @@ def _input_plan(service: str, operation: str) -> _InputPlan:
     return plan
 
 
+# No IoT input nests deeper than 10 levels (a topic rule payload's); a body nested deeper
+# than this is malformed, and refusing it here keeps the recursive code after decoding
+# (validation renders values in its messages) far from Python's recursion limit.
+MAX_JSON_DEPTH = 64
+
+
+def json_deeper_than(value: Any, levels: int) -> bool:
+    """Whether a JSON value nests more than `levels` levels (an object or array counts
+    one); looks no deeper than that, so a value nested 900 deep costs no deep recursion."""
+    if isinstance(value, dict):
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return False
+    return levels == 0 or any(json_deeper_than(child, levels - 1) for child in children)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """A request body that holds a structure: a JSON object, else ValueError (a JSON
+    array or string is malformed input, not an empty structure)."""
+    too_deep = f"the JSON body nests more than {MAX_JSON_DEPTH} levels"
+    try:
+        document = json.loads(body)
+    except RecursionError:  # json's parser recurses once per level
+        raise ValueError(too_deep) from None
+    if not isinstance(document, dict):
+        kind = _JSON_KINDS.get(type(document), "a value")
+        raise ValueError(f"the JSON body is {kind}, not an object")
+    # Each level opens a bracket: most bodies have too few to need the walk.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and json_deeper_than(
+        document, MAX_JSON_DEPTH
+    ):
+        raise ValueError(too_deep)
+    return document
+
+
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
 def decode_request(
     service: str, operation: str, labels: dict[str, str], request: RawRequest
 ) -> dict[str, Any]:
@@ -424,7 +471,7 @@ def decode_request(
     params: dict[str, Any] = {}
     try:
         if plan.body is not None and request.body:
-            params.update(plan.body(json.loads(request.body)))
+            params.update(plan.body(_json_object(request.body)))
         for name, wire, convert in plan.uri:
             if wire in labels:
                 params[name] = convert(unquote(labels[wire]))
@@ -447,7 +494,7 @@ def decode_request(
                 if request.body:
                     params[name] = request.body
             elif request.body:
-                params[name] = convert(json.loads(request.body))
+                params[name] = convert(_json_object(request.body))
     except (ValueError, TypeError) as exc:
         raise ServiceError(
             "InvalidRequestException", f"Could not read the request: {exc}", status=400

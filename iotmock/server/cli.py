@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from iotmock.server.http import (
     DEFAULT_HOST,
@@ -16,6 +17,9 @@ from iotmock.server.http import (
     IotServer,
     ServerOptions,
 )
+
+if TYPE_CHECKING:
+    from iotmock._mock import IotMock
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +91,10 @@ class _Stop(Exception):
     pass
 
 
+# Both stop the server cleanly (SIGINT: Ctrl-C, also for a background job of a shell).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
@@ -122,35 +130,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"iotmock: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    line = (
-        f"iotmock serving iot, iot-data, iot-jobs-data at {server.url} "
-        f"(account {mock.account_id}, region {mock.region}"
-    )
-    if server.ca_bundle is not None:
-        line += f", CA bundle {server.ca_bundle}"
-    print(line + ")", flush=True)
-    if args.mqtt_port is not None:
-        mock.mqtt.enabled = True
-        try:
-            mock.mqtt.start(args.host, args.mqtt_port)
-        except OSError as exc:
-            server.stop()
-            print(
-                f"iotmock: cannot serve MQTT on {args.host}:{args.mqtt_port}: {exc}",
-                file=sys.stderr,
-            )
-            return 1
-        print(
-            f"iotmock serving MQTT at mqtts://{mock.mqtt.host}:{mock.mqtt.port} "
-            f"(CA file {mock.mqtt.ca_file})",
-            flush=True,
-        )
-    signal.signal(signal.SIGTERM, _stop)
+    # Explicit handlers for both: a job started in the background by a shell inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own.
+    # Installed before the start line, so whoever reads that line can stop the server.
+    previous = {number: signal.signal(number, _stop) for number in _STOP_SIGNALS}
     try:
+        return _serve(args, mock, server)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _serve(args: argparse.Namespace, mock: IotMock, server: IotServer) -> int:
+    """Print the start line(s), serve until SIGINT or SIGTERM, stop and save."""
+    try:
+        line = (
+            f"iotmock serving iot, iot-data, iot-jobs-data at {server.url} "
+            f"(account {mock.account_id}, region {mock.region}"
+        )
+        if server.ca_bundle is not None:
+            line += f", CA bundle {server.ca_bundle}"
+        print(line + ")", flush=True)
+        if args.mqtt_port is not None:
+            mock.mqtt.enabled = True
+            try:
+                mock.mqtt.start(args.host, args.mqtt_port)
+            except OSError as exc:
+                print(
+                    f"iotmock: cannot serve MQTT on {args.host}:{args.mqtt_port}: {exc}",
+                    file=sys.stderr,
+                )
+                return 1
+            print(
+                f"iotmock serving MQTT at mqtts://{mock.mqtt.host}:{mock.mqtt.port} "
+                f"(CA file {mock.mqtt.ca_file})",
+                flush=True,
+            )
         server.serve_forever()
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
+        for number in _STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)  # a second Ctrl-C does not cut the stop short
         mock.mqtt.stop()  # no-op without --mqtt-port
         server.stop()
     if args.save_state:

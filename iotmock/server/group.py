@@ -4,11 +4,17 @@ While the mock is active, its own state is served on a free loopback port, and t
 SDKs' service-specific endpoint variables point every IoT client of a child process
 (the AWS CLI, a Node or Go service, a shell script) at it, so those calls reach the same
 state as the test's own boto3 calls instead of AWS.
+
+The environment is the process's, not a mock's: with several server mocks active at once
+(in different threads or tasks), the variables name the most recently started one still
+active, and when the last one stops they are as they were before the first started. The
+fake credentials and region every mock sets are `iotmock.environment`'s.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,6 +31,40 @@ ENDPOINT_VARIABLES = (
 )
 
 
+class _Endpoints:
+    """The endpoint variables of the process, shared by every active server mock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: list[ServerGroup] = []  # in start order
+        self._saved: dict[str, str | None] = {}  # before the first one started
+
+    def push(self, group: ServerGroup) -> None:
+        with self._lock:
+            if not self._active:
+                self._saved = {name: os.environ.get(name) for name in ENDPOINT_VARIABLES}
+            self._active.append(group)
+            os.environ.update(group.environment())
+
+    def pop(self, group: ServerGroup) -> None:
+        with self._lock:
+            if group not in self._active:
+                return
+            self._active.remove(group)
+            if self._active:
+                os.environ.update(self._active[-1].environment())
+                return
+            for name, value in self._saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            self._saved = {}
+
+
+_ENDPOINTS = _Endpoints()
+
+
 class ServerGroup:
     """The HTTP server of one mock; running while the mock is active if it was created
     with `server=True`."""
@@ -33,7 +73,6 @@ class ServerGroup:
         self._mock = mock
         self.enabled = enabled
         self._server: IotServer | None = None
-        self._saved: dict[str, str | None] = {}
 
     def start(self) -> None:
         if not self.enabled or self._server is not None:
@@ -41,19 +80,13 @@ class ServerGroup:
         from iotmock.server.http import IotServer, ServerOptions
 
         self._server = IotServer(self._mock, ServerOptions(host="127.0.0.1", port=0)).start()
-        self._saved = {name: os.environ.get(name) for name in ENDPOINT_VARIABLES}
-        os.environ.update(self.environment())
+        _ENDPOINTS.push(self)
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        if self._server is None:
             return
-        for name, value in self._saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved = {}
+        _ENDPOINTS.pop(self)  # while self.url still answers, for the mock started before
+        server, self._server = self._server, None
         server.stop()
 
     @property

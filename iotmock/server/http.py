@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import socket
 import ssl
 import sys
@@ -48,6 +49,8 @@ DEFAULT_PORT = 5588
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_SOCKET_TIMEOUT = 60.0
 DEFAULT_MAX_CONNECTIONS = 256
+# A chunk-size line (RFC 9112 7.1): hex digits, optional extensions, the line end.
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +162,13 @@ class _Handler(BaseHTTPRequestHandler):
         size_total = 0
         while True:
             line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BodyError(400, "InvalidRequestException", "Bad chunk size") from None
+            # chunk-size [ ";" extensions ] CRLF, the size in hex digits and nothing else:
+            # int(..., 16) alone would take "-1" (then read(-1) reads until the client
+            # closes), "+5", "0x10" or "1_0".
+            found = _CHUNK_SIZE.fullmatch(line)
+            if found is None:
+                raise _BodyError(400, "InvalidRequestException", "Bad chunk size")
+            size = int(found.group(1), 16)
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers

@@ -17,6 +17,7 @@ from typing import Any
 
 from iotmock.core.errors import ServiceError, conflict, invalid_request
 from iotmock.core.paging import SortedIndex
+from iotmock.core.protocol import json_deeper_than
 
 SECTIONS = ("desired", "reported")
 MAX_DEPTH = 6  # levels below desired / reported
@@ -114,7 +115,7 @@ def parse_request(payload: bytes) -> JsonObject:
         ) from None
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         raise invalid_request("Invalid JSON") from None
     if not isinstance(document, dict):
         raise invalid_request("Invalid JSON")
@@ -145,7 +146,7 @@ def _check_request(document: JsonObject) -> None:
         if value is not None and not isinstance(value, dict):
             raise invalid_request(f"{key.capitalize()} node must be an object")
         if value is not None:
-            if _depth(value) > MAX_DEPTH:
+            if json_deeper_than(value, MAX_DEPTH):
                 raise invalid_request(
                     f"JSON contains too many levels of nesting; maximum is {MAX_DEPTH}"
                 )
@@ -160,15 +161,6 @@ def _check_request(document: JsonObject) -> None:
         not isinstance(token, str) or len(token.encode()) > MAX_CLIENT_TOKEN_BYTES
     ):
         raise invalid_request("Invalid clientToken")
-
-
-def _depth(value: Any) -> int:
-    """Nesting levels of a JSON value: an object or array counts one level."""
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
 
 
 def _check_arrays(value: Any) -> None:

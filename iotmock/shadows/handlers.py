@@ -77,7 +77,7 @@ def _client_token(payload: bytes) -> str | None:
     """The clientToken of a request payload, when it has one (for rejected documents)."""
     try:
         document = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     token = document.get("clientToken") if isinstance(document, dict) else None
     return token if isinstance(token, str) else None
