@@ -5,6 +5,7 @@ connection, DISCONNECTION_TIME (epoch milliseconds, as strings)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import time_machine
@@ -79,3 +80,22 @@ def test_one_client_id_reconnecting_is_not_sharing(
     )
     task_id = iot.start_on_demand_audit_task(targetCheckNames=[CHECK])["taskId"]
     assert iot.list_audit_findings(taskId=task_id)["findings"] == []
+
+
+def test_a_finding_without_related_resources_has_no_related_resources_key(iot: Any) -> None:
+    # AWS's CLI example describe-audit-finding: an overly permissive policy attached to
+    # nothing has no relatedResources, rather than an empty list.
+    broad = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}],
+    }
+    iot.create_policy(policyName="broad", policyDocument=json.dumps(broad))
+    check = "IOT_POLICY_OVERLY_PERMISSIVE_CHECK"
+    iot.update_account_audit_configuration(
+        roleArn=ROLE, auditCheckConfigurations={check: {"enabled": True}}
+    )
+    task_id = iot.start_on_demand_audit_task(targetCheckNames=[check])["taskId"]
+    [listed] = iot.list_audit_findings(taskId=task_id)["findings"]
+    assert "relatedResources" not in listed
+    described = iot.describe_audit_finding(findingId=listed["findingId"])["finding"]
+    assert "relatedResources" not in described

@@ -172,8 +172,9 @@ class Finding:
             "severity": self.severity,
             "nonCompliantResource": self.resource,
             # DescribeAuditFinding returns at most 10 related resources; the paged
-            # ListRelatedResourcesForAuditFinding returns them all (API reference).
-            "relatedResources": self.related[:10],
+            # ListRelatedResourcesForAuditFinding returns them all (API reference). None
+            # is no key: AWS's CLI example describe-audit-finding has no empty list.
+            "relatedResources": self.related[:10] or None,
             "reasonForNonCompliance": self.reason,
             "reasonForNonComplianceCode": self.reason_code,
             "isSuppressed": self.suppressed,
