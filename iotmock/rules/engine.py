@@ -154,7 +154,7 @@ def _message_context(
         principal=ctx.account_id,
         account_id=ctx.account_id,
         trace_id=str(uuid.uuid4()),
-        services={"get_thing_shadow": thing_shadow},
+        services={"get_thing_shadow": thing_shadow, "mqtt_message": lambda: message},
     )
 
 

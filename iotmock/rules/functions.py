@@ -137,6 +137,65 @@ def _get_thing_shadow(message: MessageContext, thing: Any, *rest: Any) -> Any:
     return lookup(_string(thing), name) if lookup is not None else UNDEFINED
 
 
+# --------------------------------------------------------------------------- MQTT 5
+
+# get_mqtt_property's arguments and the message field of each (AWS IoT SQL reference).
+_MQTT_PROPERTIES = {
+    "content_type": "content_type",
+    "format_indicator": "payload_format_indicator",  # "UNSPECIFIED_BYTES" | "UTF8_DATA"
+    "response_topic": "response_topic",
+    "correlation_data": "correlation_data",  # base64, as the message carries it
+}
+
+
+def _mqtt_message(message: MessageContext) -> Any:
+    """The published message whose MQTT 5 properties the rule reads (None for a message
+    context built without one)."""
+    lookup = message.services.get("mqtt_message")
+    return lookup() if lookup is not None else None
+
+
+@function("get_mqtt_property")
+def _get_mqtt_property(message: MessageContext, name: Any) -> Any:
+    """An MQTT 5 header of the message: content_type, format_indicator, response_topic
+    or correlation_data; Undefined when the message has none."""
+    field_name = _MQTT_PROPERTIES.get(_string(name))
+    published = _mqtt_message(message)
+    if field_name is None or published is None:
+        return UNDEFINED
+    value = getattr(published, field_name)
+    return UNDEFINED if value is None else value
+
+
+def _user_property_pairs(message: MessageContext) -> list[tuple[str, str]]:
+    """The message's MQTT 5 user properties in order, repeated keys included."""
+    published = _mqtt_message(message)
+    items = published.user_properties if published is not None else None
+    if not isinstance(items, list):
+        return []
+    return [
+        (str(key), str(value))
+        for item in items
+        if isinstance(item, dict)
+        for key, value in item.items()
+    ]
+
+
+@function("get_user_properties")
+def _get_user_properties(message: MessageContext, *key: Any) -> Any:
+    """get_user_properties(key): the values of the user properties named `key`, as an
+    array (MQTT 5 lets a key repeat), Undefined when there is none;
+    get_user_properties(): every user property, as an array of {key: value} objects."""
+    if len(key) > 1:
+        raise TypeError("get_user_properties takes at most one argument")
+    pairs = _user_property_pairs(message)
+    if not key:
+        return [{name: value} for name, value in pairs] if pairs else UNDEFINED
+    wanted = _string(key[0])
+    values = [value for name, value in pairs if name == wanted]
+    return values if values else UNDEFINED
+
+
 # --------------------------------------------------------------------------- types
 
 
