@@ -404,3 +404,18 @@ def test_a_lambda_changing_its_event_changes_neither_the_shadow_nor_other_action
     assert [e["state"]["reported"]["temp"] for e in events] == [9, 9]
     shadow = json.loads(iot_data.get_thing_shadow(thingName="d1")["payload"].read())
     assert shadow["state"]["reported"] == {"temp": 9}
+
+
+def test_a_payload_nested_deeper_than_the_parser_goes_is_binary_to_the_rules(
+    iot_mock: IotMock, iot: Any, iot_data: Any
+) -> None:
+    # 60,000 levels fit in a 128 KB payload; the rules see it as binary, as a payload
+    # that is not JSON, and the Publish answers 200 instead of failing in the engine.
+    create_rule(iot, "all", "SELECT * FROM 'in/#'", republish("out"))
+    create_rule(iot, "field", "SELECT a FROM 'in/#' WHERE a = 1", republish("fields"))
+    deep = b"[" * 60000 + b"]" * 60000
+    iot_data.publish(topic="in/deep", payload=deep)
+    (copied,) = iot_mock.messages("out")
+    assert copied.payload == deep
+    assert iot_mock.messages("fields") == []
+    assert [i.error for i in iot_mock.rules.invocations()] == [None]

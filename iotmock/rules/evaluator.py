@@ -47,9 +47,12 @@ class MessageContext:
 
 
 def parse_payload(raw: bytes) -> Any:
+    """The JSON payload; UNDEFINED for a payload that is not JSON, or that nests deeper
+    than the parser goes (a 128 KB payload can nest 64k levels), which the rules then
+    see as binary."""
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return UNDEFINED
 
 
