@@ -5,6 +5,7 @@ timeouts; the random cases use a fixed seed."""
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import random
 import socket
@@ -18,7 +19,16 @@ from pathlib import Path
 import boto3
 import paho.mqtt.client as paho
 import pytest
-from mqtt_devices import WAIT, Credentials, Device, provision, read_until_closed, tls_socket
+from mqtt_devices import (
+    ALLOW_ALL,
+    WAIT,
+    Credentials,
+    Device,
+    provision,
+    read_until_closed,
+    tls_socket,
+    write_credentials,
+)
 
 from iotmock import IotMock, mock_iot
 from iotmock.devices.mqtt import codec, limits
@@ -205,6 +215,41 @@ def test_server_certificate_names_the_ats_endpoint(
     raw = socket.create_connection(("127.0.0.1", quick_mock.mqtt.port), timeout=WAIT)
     with pytest.raises(ssl.SSLCertVerificationError):
         context.wrap_socket(raw, server_hostname="elsewhere.example.com")
+    raw.close()
+
+
+@pytest.mark.parametrize(
+    ("region", "suffix"),
+    [("eu-west-1", "amazonaws.com"), ("cn-north-1", "amazonaws.com.cn")],
+)
+def test_server_certificate_names_every_account_and_region(
+    quick_mock: IotMock, tmp_path: Path, region: str, suffix: str
+) -> None:
+    """A device of another account and region (one the mock did not hold when the
+    listener started) verifies the server against its own ATS and legacy endpoints, and
+    against the partition's real domain."""
+    with quick_mock.as_account("111122223333"):
+        iot = boto3.client("iot", region_name=region)
+        ats = iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+        legacy = iot.describe_endpoint(endpointType="iot:Data")["endpointAddress"]
+        certificate = iot.create_keys_and_certificate(setAsActive=True)
+        iot.create_policy(policyName="all", policyDocument=json.dumps(ALLOW_ALL))
+        iot.attach_policy(policyName="all", target=certificate["certificateArn"])
+    assert ats.endswith(f"-ats.iot.{region}.amazonaws.com")
+    credentials = write_credentials(tmp_path, certificate)
+    context = ssl.create_default_context(cafile=quick_mock.mqtt.ca_file)
+    context.load_cert_chain(credentials.cert_file, credentials.key_file)
+    real = ats.replace(".amazonaws.com", f".{suffix}")
+    for hostname in (ats, legacy, real):
+        raw = socket.create_connection(("127.0.0.1", quick_mock.mqtt.port), timeout=WAIT)
+        with context.wrap_socket(raw, server_hostname=hostname) as sock:
+            sock.sendall(GOOD_CONNECT + b"\xe0\x00")
+            assert read_until_closed(sock) == b"\x20\x02\x00\x00"
+    connected = quick_mock.messages("$aws/events/presence/connected/fuzz", region=region)
+    assert [m.account_id for m in connected] == ["111122223333"] * 3
+    raw = socket.create_connection(("127.0.0.1", quick_mock.mqtt.port), timeout=WAIT)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        context.wrap_socket(raw, server_hostname=f"a.b.iot.{region}.amazonaws.com")
     raw.close()
 
 

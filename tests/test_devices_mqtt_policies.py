@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import json
 import ssl
 from pathlib import Path
@@ -10,12 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from mqtt_devices import REGION, Credentials, Device, provision
 
 from iotmock import IotMock
 from iotmock.identity.crypto import (
+    CertificateAuthority,
     make_ca,
     new_ec_key,
     private_key_pem,
@@ -312,3 +316,179 @@ def test_certificate_policy_variables(iot_mqtt: IotMock, tmp_path: Path) -> None
     assert device.publish("meters/meter-42/kwh", b"12.5") == 0
     assert device.publish("meters/meter-7/kwh", b"99") == NOT_AUTHORIZED
     device.close()
+
+
+def _certificate_with_alternative_names(
+    maker: CertificateAuthority, key: ec.EllipticCurvePrivateKey, subject: x509.Name
+) -> str:
+    """A device certificate with subject and issuer alternative names of every kind
+    (DG:use-policy-variables' example, with a wildcard third DNS name)."""
+    subject_names = [
+        x509.DNSName("meter-9.example.com"),
+        x509.DNSName("backup.example.com"),
+        x509.DNSName("*.wild.example.com"),
+        x509.IPAddress(ipaddress.ip_address("10.1.2.3")),
+        x509.UniformResourceIdentifier("urn:meter:9"),
+        x509.RFC822Name("ops@example.com"),
+        x509.DirectoryName(
+            x509.Name.from_rfc4514_string("CN=LightBulbCert,OU=SmartHome,O=IoT,C=US")
+        ),
+    ]
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(maker.name)
+        .public_key(key.public_key())
+        .serial_number(0x921285CBB7A5E086)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(subject_names), critical=False)
+        .add_extension(
+            x509.IssuerAlternativeName([x509.DNSName("issuer.example.com")]), critical=False
+        )
+        .sign(maker.key, hashes.SHA256())
+    )
+    return to_pem(certificate)
+
+
+def test_certificate_alternative_names_lists_and_serial_on_the_wire(
+    iot_mqtt: IotMock, tmp_path: Path
+) -> None:
+    """DG:cert-policy-variables: Subject/Issuer AlternativeName.* (first value, `.N` for
+    the next ones), SerialNumber in decimal, `.List` keys with ForAllValues/ForAnyValue;
+    absent, out-of-range, multivalued and wildcard-holding variables never match."""
+    maker = make_ca("Meter Maker")
+    key = new_ec_key()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "meter-9"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "AnyCompany"),
+        ]
+    )
+    pem = _certificate_with_alternative_names(maker, key, subject)
+    iot = boto3.client("iot", region_name=REGION)
+    arn = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")["certificateArn"]
+    san = "iot:Certificate.Subject.AlternativeName"
+    by_variables = policy(
+        allow("iot:Connect", f"{ARN}:client/${{{san}.DNSName}}"),
+        allow(
+            "iot:Publish",
+            [
+                f"{ARN}:topic/dns/${{{san}.DNSName.1}}",
+                f"{ARN}:topic/wild/${{{san}.DNSName.2}}",
+                f"{ARN}:topic/beyond/${{{san}.DNSName.5}}",
+                f"{ARN}:topic/ip/${{{san}.IPAddress}}",
+                f"{ARN}:topic/mail/${{{san}.RFC822Name}}",
+                f"{ARN}:topic/issuer/${{iot:Certificate.Issuer.AlternativeName.DNSName}}",
+                f"{ARN}:topic/absent/${{iot:Certificate.Issuer.AlternativeName.RFC822Name}}",
+                f"{ARN}:topic/serial/${{iot:Certificate.SerialNumber}}",
+                f"{ARN}:topic/list/${{iot:Certificate.Subject.Organization.List}}",
+            ],
+        ),
+    )
+
+    def when(topic: str, operator: str, key: str, values: list[str]) -> dict[str, Any]:
+        statement = allow("iot:Publish", f"{ARN}:topic/{topic}/*")
+        statement["Condition"] = {operator: {key: values}}
+        return statement
+
+    organizations = "iot:Certificate.Subject.Organization.List"
+    by_conditions = policy(
+        when("orgs", "ForAllValues:StringEquals", organizations, ["Example Corp", "AnyCompany"]),
+        when("only-example", "ForAllValues:StringEquals", organizations, ["Example Corp"]),
+        when("any-backup", "ForAnyValue:StringLike", f"{san}.DNSName.List", ["backup.*"]),
+        when("any-other", "ForAnyValue:StringLike", f"{san}.DNSName.List", ["other.*"]),
+        when(
+            "dir",
+            "StringEquals",
+            f"{san}.DirectoryName",
+            ["cn=LightBulbCert,ou=SmartHome,o=IoT,c=US"],
+        ),
+        when(
+            "keys",
+            "ForAnyValue:StringEquals",
+            "iot:Certificate.AvailableKeys",
+            [f"{san}.UniformResourceIdentifier"],
+        ),
+        when(
+            "no-issuer-mail",
+            "ForAllValues:StringEquals",
+            "iot:Certificate.Issuer.AlternativeName.RFC822Name.List",
+            ["x@y"],
+        ),
+        when("subject-mail", "ForAllValues:StringEquals", f"{san}.RFC822Name.List", ["x@y"]),
+    )
+    for name, document in (("by-variables", by_variables), ("by-conditions", by_conditions)):
+        iot.create_policy(policyName=name, policyDocument=json.dumps(document))
+        iot.attach_policy(policyName=name, target=arn)
+    credentials = _own_credentials(tmp_path, pem, key)
+    assert Device(iot_mqtt, credentials, "meter-9").connect()[1].value == NOT_AUTHORIZED
+    device = Device(iot_mqtt, credentials, "meter-9.example.com")
+    assert device.connect()[1].value == 0
+    expected = {
+        "dns/backup.example.com": 0,
+        "dns/meter-9.example.com": NOT_AUTHORIZED,
+        "wild/*.wild.example.com": NOT_AUTHORIZED,  # a wildcard value is not substituted
+        "wild/${iot:Certificate.Subject.AlternativeName.DNSName.2}": 0,  # the text stays
+        "ip/10.1.2.3": 0,
+        "mail/ops@example.com": 0,
+        "issuer/issuer.example.com": 0,
+        "serial/10525622389124227206": 0,  # 92:12:85:cb:b7:a5:e0:86 in decimal
+        "list/Example Corp": NOT_AUTHORIZED,  # a multivalued key is no policy variable
+        "orgs/x": 0,
+        "only-example/x": NOT_AUTHORIZED,
+        "any-backup/x": 0,
+        "any-other/x": NOT_AUTHORIZED,
+        "dir/x": 0,
+        "keys/x": 0,
+        "no-issuer-mail/x": 0,  # ForAllValues holds for a key without values (IAM)
+        "subject-mail/x": NOT_AUTHORIZED,  # ops@example.com is not x@y
+    }
+    assert {topic: device.publish(topic, b"1") for topic in expected} == expected
+    device.close()
+
+
+def test_certificate_variable_limits_through_test_authorization(iot_mqtt: IotMock) -> None:
+    """Values with special characters are escaped, values over 1024 characters are not
+    substituted, `.0` is the first value, absent keys fail Null and satisfy
+    ForAllValues."""
+    maker = make_ca("Limits Maker")
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Acme, Inc=1"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "u" * 1025),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Org"),
+        ]
+    )
+    pem = to_pem(maker.issue(new_ec_key().public_key(), subject=subject))
+    iot = boto3.client("iot", region_name=REGION)
+    arn = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")["certificateArn"]
+    document = policy(
+        allow("iot:Publish", f"{ARN}:topic/cn/${{iot:Certificate.Subject.CommonName}}"),
+        allow("iot:Publish", f"{ARN}:topic/ou/${{iot:Certificate.Subject.OrganizationalUnit}}"),
+        allow("iot:Publish", f"{ARN}:topic/o/${{iot:Certificate.Subject.Organization.0}}"),
+        {
+            "Effect": "Allow",
+            "Action": "iot:Publish",
+            "Resource": f"{ARN}:topic/null/*",
+            "Condition": {"Null": {"iot:Certificate.Subject.AlternativeName.DNSName": "true"}},
+        },
+    )
+    iot.create_policy(policyName="limits", policyDocument=json.dumps(document))
+    iot.attach_policy(policyName="limits", target=arn)
+
+    def decision(topic: str) -> str:
+        result = iot.test_authorization(
+            principal=arn,
+            clientId="c",
+            authInfos=[{"actionType": "PUBLISH", "resources": [f"{ARN}:topic/{topic}"]}],
+        )
+        return str(result["authResults"][0]["authDecision"])
+
+    assert decision("cn/Acme\\, Inc\\=1") == "ALLOWED"
+    assert decision("cn/Acme, Inc=1") == "IMPLICIT_DENY"
+    assert decision("ou/" + "u" * 1025) == "IMPLICIT_DENY"
+    assert decision("o/Org") == "ALLOWED"
+    assert decision("null/x") == "ALLOWED"

@@ -11,7 +11,13 @@ policies for one action on some resources the way the IoT device gateway does:
   actions and resources; actions match case-insensitively; MQTT `+` and `#` are literal;
 - policy variables `${...}` are substituted from an `EvaluationContext`; substituted values
   are literal (a `*` in a client id is not a wildcard). A statement whose variable cannot be
-  resolved does not match, and the variable is reported in `missing`.
+  resolved does not match, and the variable is reported in `missing`;
+- condition keys may be multivalued (the certificate's `.List` keys and
+  `iot:Certificate.AvailableKeys`): `ForAllValues:` / `ForAnyValue:` compare the set, and a
+  multivalued key is never a policy variable (IAM's rule).
+
+The X.509 certificate policy variables (DG:cert-policy-variables,
+DG:use-policy-variables) come from `certificate_variables`.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ _NUMERIC_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 }
 _NUMERIC_OPERATORS = set(_NUMERIC_COMPARISONS)
 _OPERATORS = _STRING_OPERATORS | _NUMERIC_OPERATORS | {"Bool", "Null"}
+_SET_OPERATORS = ("ForAllValues", "ForAnyValue")
 
 
 def malformed(detail: str) -> ServiceError:
@@ -86,6 +93,8 @@ class Condition:
     key: str
     values: tuple[str, ...]
     if_exists: bool
+    # "ForAllValues", "ForAnyValue" or "" (the set operator of a multivalued key).
+    qualifier: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +207,8 @@ def _parse_conditions(where: str, raw: Any) -> tuple[Condition, ...]:
         raise malformed(f"Invalid policy syntax. {where}: Condition must be a JSON object.")
     conditions: list[Condition] = []
     for full_operator, block in raw.items():
-        operator = full_operator.split(":", 1)[1] if ":" in full_operator else full_operator
+        prefix, _, operator = full_operator.rpartition(":")
+        qualifier = prefix if prefix in _SET_OPERATORS else ""
         if_exists = operator.endswith("IfExists")
         if if_exists:
             operator = operator[: -len("IfExists")]
@@ -209,7 +219,13 @@ def _parse_conditions(where: str, raw: Any) -> tuple[Condition, ...]:
         for key, value in block.items():
             values = value if isinstance(value, list) else [value]
             conditions.append(
-                Condition(operator, key, tuple(_condition_text(v) for v in values), if_exists)
+                Condition(
+                    operator,
+                    key,
+                    tuple(_condition_text(v) for v in values),
+                    if_exists,
+                    qualifier,
+                )
             )
     return tuple(conditions)
 
@@ -235,14 +251,64 @@ class EvaluationContext:
     missing: dict[str, None] = field(default_factory=dict)
 
     def get(self, name: str) -> str | None:
+        """The value of a single-valued key (None when absent)."""
         if name in _LITERAL_VARIABLES:
             return _LITERAL_VARIABLES[name]
         found = self.values.get(name)
+        if found is None and name.endswith(".0") and name.startswith(CERTIFICATE_PREFIX):
+            found = self.values.get(name[:-2])  # index 0: the first value
         if found is None:
             self.missing[name] = None
         return found
 
+    def present(self, name: str) -> bool:
+        """Whether the key has a value (the Null operator; nothing is reported missing)."""
+        listed = _multivalued(self.values, name)
+        if listed is not None:
+            return bool(listed)
+        return name in _LITERAL_VARIABLES or self.values.get(name) is not None
 
+    def all_values(self, name: str) -> tuple[str, ...]:
+        """Every value of a condition key: all of a multivalued key's, the one of a
+        single-valued key, none when absent (reported missing)."""
+        listed = _multivalued(self.values, name)
+        if listed is None:
+            value = self.get(name)
+            return () if value is None else (value,)
+        if not listed:
+            self.missing[name] = None
+        return listed
+
+    def substitute(self, name: str) -> str | None:
+        """What `${name}` becomes: its value; None when absent or multivalued (IAM: a
+        multivalued key is not a policy variable), so the element cannot match. A
+        certificate variable whose value holds a wildcard character or more than 1024
+        characters is not replaced: the `${name}` text stays (DG:use-policy-variables)."""
+        if _multivalued(self.values, name) is not None:
+            return None
+        value = self.get(name)
+        if (
+            value is not None
+            and name.startswith(CERTIFICATE_PREFIX)
+            and (len(value) > MAX_CERTIFICATE_VALUE or _CERTIFICATE_WILDCARDS.search(value))
+        ):
+            return "${" + name + "}"
+        return value
+
+
+CERTIFICATE_PREFIX = "iot:Certificate."
+AVAILABLE_KEYS = "iot:Certificate.AvailableKeys"
+# DG:use-policy-variables, "X.509 Certificate policy variable limitations": certificate
+# attributes holding arrays are limited to five items; a value with a wildcard character,
+# or longer than 1024 characters, is not substituted; special characters are escaped.
+MAX_CERTIFICATE_ITEMS = 5
+MAX_CERTIFICATE_VALUE = 1024
+_CERTIFICATE_WILDCARDS = re.compile(r"[*$+?#]")
+_CERTIFICATE_SPECIALS = re.compile(r'([,"\\+=<>;])')
+_INDEXED = re.compile(r"\.[0-9]+$")
+
+# The subject and issuer attributes the developer guide lists, plus Locality (JITP passes
+# it as AWS::IoT::Certificate::Locality).
 _NAME_ATTRIBUTES = {
     "CommonName": NameOID.COMMON_NAME,
     "Country": NameOID.COUNTRY_NAME,
@@ -259,11 +325,33 @@ _NAME_ATTRIBUTES = {
     "Pseudonym": NameOID.PSEUDONYM,
     "GenerationQualifier": NameOID.GENERATION_QUALIFIER,
 }
+_ALTERNATIVE_NAMES: dict[type[x509.GeneralName], str] = {
+    x509.RFC822Name: "RFC822Name",
+    x509.DNSName: "DNSName",
+    x509.DirectoryName: "DirectoryName",
+    x509.UniformResourceIdentifier: "UniformResourceIdentifier",
+    x509.IPAddress: "IPAddress",
+}
+_ALTERNATIVE_NAME_EXTENSIONS: tuple[
+    tuple[str, type[x509.SubjectAlternativeName] | type[x509.IssuerAlternativeName]], ...
+] = (("Subject", x509.SubjectAlternativeName), ("Issuer", x509.IssuerAlternativeName))
 
 
 @functools.lru_cache(maxsize=1024)
 def certificate_variables(pem: str) -> dict[str, str]:
-    """`iot:Certificate.*` values of a PEM certificate (empty when it does not parse)."""
+    """The X.509 certificate policy variables of a PEM certificate (empty when it does
+    not parse; DG:cert-policy-variables):
+
+    - `iot:Certificate.SerialNumber`: the serial number in decimal;
+    - `iot:Certificate.Subject.<attribute>` and `Issuer.<attribute>` (CommonName, Country,
+      Organization, ...), `Subject.AlternativeName.<kind>` and
+      `Issuer.AlternativeName.<kind>` (RFC822Name, DNSName, DirectoryName as
+      `cn=...,ou=...,o=...,c=...`, UniformResourceIdentifier, IPAddress).
+
+    A multi-valued attribute's first value is under its name and the next ones, up to five
+    in all, under `<name>.1` ... `<name>.4`; `EvaluationContext` answers `<name>.0`,
+    `<name>.List` and `iot:Certificate.AvailableKeys` from these. Special characters
+    (`, " \\ + = < > ;`) are escaped with a backslash."""
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
     except ValueError:
@@ -271,13 +359,78 @@ def certificate_variables(pem: str) -> dict[str, str]:
     found = {"iot:Certificate.SerialNumber": str(certificate.serial_number)}
     for part, name in (("Subject", certificate.subject), ("Issuer", certificate.issuer)):
         for label, oid in _NAME_ATTRIBUTES.items():
-            attributes = name.get_attributes_for_oid(oid)
-            if attributes:
-                value = attributes[0].value
-                found[f"iot:Certificate.{part}.{label}"] = (
-                    value if isinstance(value, str) else value.decode()
-                )
+            values = [_escape(_text(a.value)) for a in name.get_attributes_for_oid(oid)]
+            _add_values(found, f"{CERTIFICATE_PREFIX}{part}.{label}", values)
+    for part, extension in _ALTERNATIVE_NAME_EXTENSIONS:
+        try:
+            names = certificate.extensions.get_extension_for_class(extension).value
+        except (x509.ExtensionNotFound, ValueError):
+            continue
+        by_kind: dict[str, list[str]] = {}
+        for general_name in names:
+            kind = _ALTERNATIVE_NAMES.get(type(general_name))
+            if kind is not None:
+                by_kind.setdefault(kind, []).append(_general_name(general_name.value))
+        for kind, values in by_kind.items():
+            _add_values(found, f"{CERTIFICATE_PREFIX}{part}.AlternativeName.{kind}", values)
     return found
+
+
+def _add_values(found: dict[str, str], name: str, values: list[str]) -> None:
+    for index, value in enumerate(values[:MAX_CERTIFICATE_ITEMS]):
+        found[name if index == 0 else f"{name}.{index}"] = value
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode(errors="replace")
+
+
+def _escape(value: str) -> str:
+    return _CERTIFICATE_SPECIALS.sub(r"\\\1", value)
+
+
+def _general_name(value: object) -> str:
+    """A subject or issuer alternative name as a policy variable's value."""
+    if isinstance(value, x509.Name):
+        # DG:use-policy-variables: DirName:/C=US/O=IoT/OU=SmartHome/CN=LightBulbCert is
+        # cn=LightBulbCert,ou=SmartHome,o=IoT,c=US (RFC 4514 order, lowercase keys).
+        return ",".join(
+            "+".join(_attribute_text(attribute) for attribute in rdn)
+            for rdn in reversed(value.rdns)
+        )
+    if isinstance(value, str):
+        return _escape(value)
+    return str(value)  # an IPv4 or IPv6 address
+
+
+def _attribute_text(attribute: x509.NameAttribute[str | bytes]) -> str:
+    key = attribute.rfc4514_string().split("=", 1)[0]
+    return f"{key.lower()}={_escape(_text(attribute.value))}"
+
+
+def _multivalued(values: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """The values of a multivalued certificate key (`<variable>.List`: every value of the
+    attribute; `iot:Certificate.AvailableKeys`: the certificate variables that have a
+    value), or None for any other key."""
+    if not name.startswith(CERTIFICATE_PREFIX):
+        return None
+    if name == AVAILABLE_KEYS:
+        return tuple(
+            key for key in values if key.startswith(CERTIFICATE_PREFIX) and not _INDEXED.search(key)
+        )
+    if not name.endswith(".List"):
+        return None
+    base = name[: -len(".List")]
+    first = values.get(base)
+    if first is None:
+        return ()
+    listed = [first]
+    for index in range(1, MAX_CERTIFICATE_ITEMS):
+        value = values.get(f"{base}.{index}")
+        if value is None:
+            break
+        listed.append(value)
+    return tuple(listed)
 
 
 # --------------------------------------------------------------------------- matching
@@ -304,7 +457,7 @@ def _pattern(text: str, context: EvaluationContext, ignore_case: bool) -> re.Pat
     position = 0
     for variable in _VARIABLE.finditer(text):
         pieces.append((False, text[position : variable.start()]))
-        value = context.get(variable.group(1))
+        value = context.substitute(variable.group(1))
         if value is None:
             return None
         pieces.append((True, value))
@@ -320,7 +473,7 @@ def _substitute(text: str, context: EvaluationContext) -> str | None:
     parts: list[str] = []
     position = 0
     for variable in _VARIABLE.finditer(text):
-        value = context.get(variable.group(1))
+        value = context.substitute(variable.group(1))
         if value is None:
             return None
         parts.append(text[position : variable.start()])
@@ -360,11 +513,22 @@ def _element_matches(
 
 def _condition_holds(condition: Condition, context: EvaluationContext) -> bool:
     if condition.operator == "Null":
-        present = context.values.get(condition.key) is not None
+        present = context.present(condition.key)
         return (condition.values[0].lower() == "true") != present
-    actual = context.get(condition.key)
-    if actual is None:
+    actuals = context.all_values(condition.key)
+    if condition.qualifier == "ForAllValues":
+        # IAM: true when every value matches, and when the key has no value at all.
+        return all(_value_holds(condition, actual, context) for actual in actuals)
+    if condition.qualifier == "ForAnyValue":
+        return any(_value_holds(condition, actual, context) for actual in actuals)
+    if not actuals:
         return condition.if_exists
+    # A multivalued key without a set operator holds when one of its values does.
+    return any(_value_holds(condition, actual, context) for actual in actuals)
+
+
+def _value_holds(condition: Condition, actual: str, context: EvaluationContext) -> bool:
+    """Whether the condition holds for one value of its key."""
     operator = condition.operator
     negated = "Not" in operator
     if operator == "Bool":

@@ -32,12 +32,15 @@ def account_of(mock: IotMock, der: bytes) -> Backend:
     for backend in backends:
         if cas_named(backend, issuer):
             return backend
-    return backends[0]
+    return mock.backend()
 
 
 def _backends_default_first(mock: IotMock) -> list[Backend]:
-    default = mock.backend()
-    return [default, *(b for b in mock.backends() if b is not default)]
+    """The accounts and regions holding state, the mock's own first (read without
+    creating it: a device of another account is no reason to warn about an empty one)."""
+    default = (mock.account_id, mock.region)
+    backends = mock.backends()
+    return sorted(backends, key=lambda b: (b.account_id, b.region) != default)
 
 
 def trusted_pems(mock: IotMock) -> list[str]:

@@ -18,7 +18,11 @@ How AWS's answers map onto the two protocol versions (docs/devices.md):
   the message (QoS 0);
 - QoS 2: 3.1.1 gets no PUBACK/SUBACK (the connection is closed), MQTT 5 learns Maximum QoS
   1 from CONNACK, has QoS 2 subscriptions granted QoS 1, and is disconnected with 0x9B
-  for a QoS 2 PUBLISH.
+  for a QoS 2 PUBLISH;
+- a slow consumer (delivery.py): QoS 0 messages are discarded while more than
+  `MAX_UNSENT_BYTES` are unsent, its packets are not read until it catches up, and more
+  than `MAX_WAITING_MESSAGES` QoS 1 messages waiting behind the in-flight window end
+  the connection (THROTTLED; MQTT 5 DISCONNECT 0x97 Quota exceeded).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ _DISCONNECT_CODES = {
     "AUTH_ERROR": codec.NOT_AUTHORIZED,
     "FORBIDDEN_ACCESS": codec.NOT_AUTHORIZED,
     "CLIENT_ERROR": codec.PROTOCOL_ERROR,
+    "THROTTLED": codec.QUOTA_EXCEEDED,
 }
 # ConnectionRefused.reason -> (MQTT 3.1.1 CONNACK code, MQTT 5 CONNACK reason); None: the
 # connection is closed without CONNACK.
@@ -105,9 +110,10 @@ class DeviceConnection:
         self.closed = False
         self.close_reason: str | None = None
         self._watchdog: asyncio.TimerHandle | None = None
-        self._outgoing = Outgoing(self._write)
+        self._outgoing = Outgoing(self._write, self.unsent, self._throttled)
         self._aliases: dict[int, str] = {}
         self._out: list[bytes] = []
+        self._out_bytes = 0
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ session callbacks
@@ -150,6 +156,10 @@ class DeviceConnection:
                     lifecycle = sessions.CLIENT_INITIATED_DISCONNECT
                     break
                 self._handle(packet)
+                if self.unsent() > limits.MAX_UNSENT_BYTES:
+                    # The client does not take what it is sent: read nothing more from
+                    # it until it does (a silent client then times out).
+                    await self.writer.drain()
         except Closing as closing:
             lifecycle = closing.lifecycle
             if closing.reason is not None:
@@ -192,6 +202,7 @@ class DeviceConnection:
         if not self._out:
             self.loop.call_soon(self._flush)
         self._out.append(data)
+        self._out_bytes += len(data)
 
     def _flush(self, closing: bool = False) -> None:
         if self.close_reason is not None and not closing:
@@ -199,6 +210,25 @@ class DeviceConnection:
         if self._out and not self.closed:
             self.writer.write(b"".join(self._out))
         self._out.clear()
+        self._out_bytes = 0
+
+    def unsent(self) -> int:
+        """Bytes written to the client and not sent yet (queued here or in the transport)."""
+        transport = self.writer.transport
+        return self._out_bytes + (0 if transport is None else transport.get_write_buffer_size())
+
+    @property
+    def backlog(self) -> tuple[int, int, int]:
+        """(QoS 1 messages in flight, QoS 1 messages waiting, bytes unsent)."""
+        return self._outgoing.in_flight, self._outgoing.waiting, self.unsent()
+
+    @property
+    def dropped(self) -> int:
+        """QoS 0 messages discarded because the client did not read them."""
+        return self._outgoing.dropped
+
+    def _throttled(self) -> None:
+        self.close("THROTTLED")
 
     def _send_disconnect(self, reason: int) -> None:
         if self.version == MQTT_5:
@@ -219,7 +249,11 @@ class DeviceConnection:
         if not self.closed:
             self._flush(closing=True)
             self.closed = True
-            self.writer.close()
+            if self.unsent() > limits.MAX_UNSENT_BYTES:
+                # A client that does not read would hold the buffer until it does.
+                self.writer.transport.abort()
+            else:
+                self.writer.close()
         if self._watchdog is not None:
             self._watchdog.cancel()
 
@@ -424,7 +458,9 @@ class DeviceConnection:
     # ------------------------------------------------------------------ outgoing
 
     def _send(self, delivery: sessions.Delivery) -> None:
-        if not self.closed:  # else the session layer keeps what a persistent session missed
+        # Once the connection ends, the session layer keeps what a persistent session
+        # missed.
+        if not self.closed and self.close_reason is None:
             self._outgoing.send(delivery)
 
     # ------------------------------------------------------------------ end

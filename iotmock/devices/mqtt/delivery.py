@@ -1,7 +1,12 @@
 """PUBLISH packets from the server to one client: QoS 1 packet ids, the window of
 unacknowledged messages (AWS allows 100 in flight; MQTT 5 clients may ask for fewer with
 Receive Maximum), what waits for room in it, and the session layer's acknowledgement
-when the client's PUBACK arrives."""
+when the client's PUBACK arrives.
+
+A client that stops reading or acknowledging costs bounded memory: at most
+`MAX_WAITING_MESSAGES` QoS 1 messages wait behind the window (one more and the
+connection is told to end, THROTTLED), and a QoS 0 message is discarded while more than
+`MAX_UNSENT_BYTES` written to the client are still unsent."""
 
 from __future__ import annotations
 
@@ -13,22 +18,67 @@ from iotmock.devices.mqtt.properties import publish_properties
 from iotmock.devices.sessions import Delivery
 
 
-class Outgoing:
-    __slots__ = ("_inflight", "_next_id", "_waiting", "_write", "quota", "version")
+def _nothing_unsent() -> int:
+    return 0
 
-    def __init__(self, write: Callable[[bytes], None]) -> None:
+
+def _no_overflow() -> None:
+    return None
+
+
+class Outgoing:
+    __slots__ = (
+        "_inflight",
+        "_next_id",
+        "_overflow",
+        "_unsent",
+        "_waiting",
+        "_write",
+        "dropped",
+        "quota",
+        "version",
+    )
+
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        unsent: Callable[[], int] = _nothing_unsent,
+        overflow: Callable[[], None] = _no_overflow,
+    ) -> None:
+        """`write` queues a packet; `unsent` tells how many bytes written are not sent
+        yet; `overflow` runs when the waiting queue is full (the connection ends)."""
         self._write = write
+        self._unsent = unsent
+        self._overflow = overflow
         self.version = codec.MQTT_311
         self.quota = limits.MAX_INFLIGHT
+        self.dropped = 0  # QoS 0 messages discarded because the client did not read
         self._next_id = 0
         self._inflight: dict[int, Delivery] = {}
         self._waiting: deque[Delivery] = deque()
 
+    @property
+    def in_flight(self) -> int:
+        """QoS 1 messages sent and not acknowledged."""
+        return len(self._inflight)
+
+    @property
+    def waiting(self) -> int:
+        """QoS 1 messages waiting for room in the in-flight window."""
+        return len(self._waiting)
+
     def send(self, delivery: Delivery) -> None:
         if delivery.qos == 0:
+            if self._unsent() > limits.MAX_UNSENT_BYTES:
+                self.dropped += 1
+                return
             self._write(self._encode(delivery, None))
             return
         if len(self._inflight) >= self.quota:
+            if len(self._waiting) >= limits.MAX_WAITING_MESSAGES:
+                # The session layer keeps what a persistent session did not get.
+                self._overflow()
+                return
             self._waiting.append(delivery)
             return
         packet_id = self._packet_id()

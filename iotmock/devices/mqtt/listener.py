@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from iotmock.devices.mqtt import limits, tls
 from iotmock.devices.mqtt.auth import account_of, trusted_pems
 from iotmock.devices.mqtt.connection import DeviceConnection, PeerCertificate
-from iotmock.identity.endpoints import endpoint_address
 
 if TYPE_CHECKING:
     from iotmock._mock import IotMock
@@ -43,10 +42,7 @@ class MqttListener:
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[DeviceConnection] = set()
-        backend = mock.backend()
-        self._identity = tls.server_identity(
-            ["localhost", "127.0.0.1", host, endpoint_address(backend, "iot:Data-ATS")]
-        )
+        self._identity = tls.server_identity(tls.server_names(mock, host))
         self._trust = tls.server_context(self._identity)
 
     @property
@@ -58,6 +54,14 @@ class MqttListener:
     def connections(self) -> int:
         """How many device connections are open."""
         return len(self._connections)
+
+    def connection(self, client_id: str) -> DeviceConnection | None:
+        """The open connection of `client_id`, if any (for tests: its `backlog`)."""
+        for connection in list(self._connections):
+            session = connection.session
+            if session is not None and session.client_id == client_id and not connection.closed:
+                return connection
+        return None
 
     # ------------------------------------------------------------------ start / stop
 

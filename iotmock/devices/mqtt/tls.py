@@ -2,8 +2,12 @@
 client certificates the handshake accepts.
 
 The server certificate is issued by a process-wide mock root ("iotmock Root CA", playing
-Amazon Root CA 1) for `localhost`, `127.0.0.1` and the `iot:Data-ATS` address of the
-mock's account and region; `ca_file` is that root's PEM.
+Amazon Root CA 1) for `localhost`, `127.0.0.1`, the listener's host, the `iot:Data-ATS`
+and legacy `iot:Data` addresses `DescribeEndpoint` answers for every account and region
+the mock holds when the listener starts, and `*.iot.<region>.<suffix>` for every region
+of botocore's partitions (the suffix `DescribeEndpoint` uses, `amazonaws.com`, and the
+partition's own, e.g. `amazonaws.com.cn`), so a device of any account or region verifies
+the server against its endpoint address; `ca_file` is that root's PEM.
 
 Client certificates: the stdlib `ssl` module has no verification callback, so the server
 cannot "accept anything and decide later". It verifies with `CERT_REQUIRED` against a trust
@@ -23,15 +27,18 @@ import datetime as dt
 import functools
 import ipaddress
 import os
+import re
 import ssl
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
+from iotmock.core.backend import Backend
 from iotmock.identity.crypto import (
     CA_NOT_AFTER,
     CA_NOT_BEFORE,
@@ -40,8 +47,15 @@ from iotmock.identity.crypto import (
     private_key_pem,
     to_pem,
 )
+from iotmock.identity.endpoints import endpoint_address
+
+if TYPE_CHECKING:
+    from iotmock._mock import IotMock
 
 SERVER_ROOT_NAME = "iotmock Root CA 1"
+# The DNS suffix of the addresses DescribeEndpoint answers (iotmock.identity.endpoints).
+ENDPOINT_SUFFIX = "amazonaws.com"
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,6 +72,37 @@ class ServerIdentity:
     certificate_file: str
     key_file: str
     ca_file: str
+
+
+@functools.lru_cache(maxsize=1)
+def regional_wildcards() -> tuple[str, ...]:
+    """`*.iot.<region>.<suffix>` for every region of botocore's partitions: the data
+    endpoints (`<prefix>-ats.iot.<region>...`, legacy `<prefix>.iot.<region>...`) of
+    any account there."""
+    from botocore.loaders import create_loader
+
+    names: list[str] = []
+    for partition in create_loader().load_data("partitions")["partitions"]:
+        suffix = partition.get("outputs", {}).get("dnsSuffix", ENDPOINT_SUFFIX)
+        for region in partition.get("regions", {}):
+            if _REGION.fullmatch(region):
+                names.append(f"*.iot.{region}.{ENDPOINT_SUFFIX}")
+                if suffix != ENDPOINT_SUFFIX:
+                    names.append(f"*.iot.{region}.{suffix}")
+    return tuple(names)
+
+
+def server_names(mock: IotMock, host: str) -> list[str]:
+    """The names the server certificate is valid for (see the module docstring)."""
+    names = ["localhost", "127.0.0.1", host]
+    accounts = {(mock.account_id, mock.region)}
+    accounts.update((backend.account_id, backend.region) for backend in mock.backends())
+    for account_id, region in sorted(accounts):
+        address = Backend(account_id, region)  # only its account and region are read
+        names.append(endpoint_address(address, "iot:Data-ATS"))
+        names.append(endpoint_address(address, "iot:Data"))
+    names.extend(regional_wildcards())
+    return names
 
 
 def server_identity(hostnames: Iterable[str]) -> ServerIdentity:
