@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from iotmock.core.model import operation_model, service_model
 SERVICES = {"iot": "iot", "iot-data": "iot-data", "iot-jobs-data": "iot-jobs-data"}
 _COMMAND = re.compile(r"^\s*aws (iot(?:-data|-jobs-data)?) ([a-z0-9-]+)((?:.|\n)*?)(?:::)?\s*$")
 _OUTPUT = re.compile(r"Output::\s*\n\n((?:[ \t]+.*\n|\n)+)")
+_CONTENTS = r"Contents of ``{}``::\s*\n\n((?:[ \t]+.*\n|\n)+)"
+_MISSING_COMMA = re.compile(r"([\]}\"])(\s*\n\s*\")")
 
 
 def examples_dir() -> Path | None:
@@ -90,6 +92,21 @@ def examples(service: str) -> Iterator[Example]:
             )
 
 
+def example_file(service: str, stem: str, name: str) -> Any:
+    """The JSON of a file an example shows ("Contents of ``name``::" in `stem`.rst),
+    read as the CLI user who copies it must: a missing comma between two members is
+    added, and whatever follows the document (a stray closing brace) is dropped."""
+    base = examples_dir()
+    assert base is not None
+    found = re.search(
+        _CONTENTS.format(re.escape(name)), (base / service / f"{stem}.rst").read_text()
+    )
+    if found is None:
+        raise NotReplayable(f"{stem}.rst shows no {name}")
+    text = _MISSING_COMMA.sub(r"\1,\2", found.group(1))
+    return json.JSONDecoder().raw_decode(text.strip())[0]
+
+
 class NotReplayable(Exception):
     """The example's arguments use CLI features the replay does not read (files,
     shorthand syntax)."""
@@ -112,8 +129,10 @@ def _value(shape: Shape, text: str) -> Any:
     return text
 
 
-def parameters(example: Example) -> dict[str, Any]:
-    """The example's CLI arguments as boto3 parameters (CLI-only flags are dropped)."""
+def parameters(example: Example, given: Collection[str] = ()) -> dict[str, Any]:
+    """The example's CLI arguments as boto3 parameters (CLI-only flags are dropped);
+    members in `given` are left out unread (a setup passes them: a file's contents, an
+    id AWS generated, shorthand syntax)."""
     shape = operation_model(example.service, example.operation).input_shape
     members = shape.members if shape is not None else {}
     by_flag = {xform_name(name, "-"): name for name in members}
@@ -130,7 +149,7 @@ def parameters(example: Example) -> dict[str, Any]:
             values.append(words.pop(0))
         negated = flag.startswith("no-") and flag[3:] in by_flag
         name = by_flag.get(flag[3:] if negated else flag)
-        if name is None:
+        if name is None or name in given:
             continue  # a CLI-only flag (--certificate-pem-outfile, --cli-input-json...)
         member = members[name]
         if member.type_name == "boolean" and not values:
@@ -171,7 +190,7 @@ def key_paths(shape: Shape | None, value: Any, prefix: str = "") -> set[str]:
 
 def replay(client: Any, example: Example, **overrides: Any) -> tuple[set[str], set[str]]:
     """(AWS's key paths, iotmock's key paths) of one example run through `client`."""
-    params = {**parameters(example), **overrides}
+    params = {**parameters(example, overrides), **overrides}
     answer = getattr(client, xform_name(example.operation))(**params)
     output_shape = operation_model(example.service, example.operation).output_shape
     return key_paths(output_shape, example.output), key_paths(output_shape, answer)
