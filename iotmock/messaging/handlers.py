@@ -105,10 +105,16 @@ def _levels(spec: str) -> tuple[_Level, ...]:
     return tuple(level(text) for text in spec.split("/"))
 
 
-_RESERVED_TOPICS = tuple((_levels(spec), operations) for spec, operations in _RESERVED_TOPIC_SPECS)
+_Pattern = tuple[_Level, ...]
+# The patterns by number of levels: a topic is compared with those of its own length.
+_RESERVED_BY_LENGTH: dict[int, list[tuple[_Pattern, frozenset[str]]]] = {}
+for _spec, _operations in _RESERVED_TOPIC_SPECS:
+    _pattern = _levels(_spec)
+    _RESERVED_BY_LENGTH.setdefault(len(_pattern), []).append((_pattern, _operations))
+_NONE: frozenset[str] = frozenset()
 
 
-def _fits(levels: list[str], pattern: tuple[_Level, ...]) -> bool:
+def _fits(levels: list[str], pattern: _Pattern) -> bool:
     """Whether a topic (or topic filter) lies within a reserved topic pattern: each level
     is the pattern's (`+` standing for any one level, a last `#` for the rest)."""
     for index, level in enumerate(levels):
@@ -126,16 +132,22 @@ def _fits(levels: list[str], pattern: tuple[_Level, ...]) -> bool:
     return len(levels) == len(pattern)
 
 
-def reserved_topic(topic: str, operation: str | None = None) -> bool:
-    """Whether `topic` (or a topic filter) is one of AWS IoT's reserved topics, Basic
-    Ingest aside; with `operation` ("publish" or "subscribe"), one clients may use so."""
+def reserved_operations(topic: str) -> frozenset[str]:
+    """What clients may do with `topic` (or a topic filter) when it is one of AWS IoT's
+    reserved topics, Basic Ingest aside: "publish", "subscribe", both; empty otherwise."""
     if not topic.startswith("$aws/"):
-        return False
+        return _NONE
     levels = topic.split("/")
-    return any(
-        (operation is None or operation in operations) and _fits(levels, pattern)
-        for pattern, operations in _RESERVED_TOPICS
-    )
+    if levels[-1] == "#":  # a filter: any reserved topic at least as long as its prefix
+        lengths = [n for n in _RESERVED_BY_LENGTH if n >= len(levels) - 1]
+    else:
+        lengths = [len(levels)]
+    found = _NONE
+    for length in lengths:
+        for pattern, operations in _RESERVED_BY_LENGTH.get(length, ()):
+            if not operations <= found and _fits(levels, pattern):
+                found = found | operations
+    return found
 
 
 def counted_slashes(topic: str) -> int:
@@ -143,11 +155,13 @@ def counted_slashes(topic: str) -> int:
     the mandatory segments of reserved topics do not count (AWS IoT Core quotas,
     "Maximum number of slashes in topic and topic filter"), so a reserved topic counts
     none, and a Basic Ingest topic only what follows `$aws/rules/<rule>/`."""
+    return _counted(topic, bool(reserved_operations(topic)))
+
+
+def _counted(topic: str, reserved: bool) -> int:
     if _BASIC_INGEST.match(topic):
         return topic.count("/") - 3
-    if reserved_topic(topic):
-        return 0
-    return topic.count("/")
+    return 0 if reserved else topic.count("/")
 
 
 @dataclass(slots=True)
@@ -178,7 +192,8 @@ def check_publish_topic(topic: str, *, retain: bool) -> None:
             f"The topic {topic!r} contains a wildcard (+ or #): "
             "wildcards are allowed in topic filters, not in the topic of a message."
         )
-    slashes = counted_slashes(topic)
+    operations = reserved_operations(topic)
+    slashes = _counted(topic, bool(operations))
     if slashes > MAX_TOPIC_SLASHES:
         raise invalid_request(
             f"The topic {topic!r} has {slashes} forward slashes; "
@@ -190,7 +205,7 @@ def check_publish_topic(topic: str, *, retain: bool) -> None:
                 f"The topic {topic!r} is reserved: messages to topics starting with $ "
                 "cannot be retained."
             )
-        if not _BASIC_INGEST_TOPIC.fullmatch(topic) and not reserved_topic(topic, _PUB):
+        if _PUB not in operations and not _BASIC_INGEST_TOPIC.fullmatch(topic):
             raise invalid_request(
                 f"The topic {topic!r} is a reserved topic that clients cannot publish to."
             )
