@@ -22,7 +22,7 @@ from iotmock.core.events import subscribe
 from iotmock.core.operations import RequestContext
 from iotmock.identity import crypto
 from iotmock.identity.authorization import Statement, parse_policy
-from iotmock.identity.records import CACertificate, CAStore, Certificate, Policy, identity_of
+from iotmock.identity.records import CACertificate, Certificate, Policy, cas_of, identity_of
 from iotmock.logging.options import logging_enabled
 from iotmock.messaging.log import Message
 
@@ -101,7 +101,7 @@ def _device_certificates(backend: Backend) -> Iterator[Certificate]:
 
 
 def _active_cas(backend: Backend) -> Iterator[CACertificate]:
-    return (ca for ca in backend.store(CAStore).cas.values() if ca.status == "ACTIVE")
+    return (ca for ca in cas_of(backend).cas.values() if ca.status == "ACTIVE")
 
 
 def _threshold_days(settings: dict[str, str], name: str, default: int) -> int:

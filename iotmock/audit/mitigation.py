@@ -12,7 +12,6 @@ and PUBLISH_FINDING_TO_SNS records the notification (IotMock.audit.notifications
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,8 +31,8 @@ from iotmock.core import clock, crud
 from iotmock.core.errors import ServiceError, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.task_kinds import TaskKind
-from iotmock.identity.ca_certificates import get_ca
-from iotmock.identity.certificates import check_status_change, get_certificate, touch
+from iotmock.identity.ca_certificates import change_ca_status, get_ca
+from iotmock.identity.certificates import change_status, get_certificate
 from iotmock.identity.policies import create_policy_version
 from iotmock.identity.records import identity_of
 from iotmock.logging.options import set_v1_options
@@ -123,20 +122,12 @@ def _finding_certificate_ids(finding: Finding) -> list[str]:
 
 def _deactivate_certificate(ctx: RequestContext, finding: Finding, action: Action) -> None:
     certificate_id = finding.resource["resourceIdentifier"].get("deviceCertificateId")
-    record = get_certificate(ctx.backend, certificate_id or "")
-    if record.status != "INACTIVE":
-        check_status_change(record, "INACTIVE")
-        record.status = "INACTIVE"
-        touch(record)
+    change_status(ctx, get_certificate(ctx.backend, certificate_id or ""), "INACTIVE")
 
 
 def _deactivate_ca(ctx: RequestContext, finding: Finding, action: Action) -> None:
     ca = get_ca(ctx.backend, finding.resource["resourceIdentifier"].get("caCertificateId") or "")
-    if ca.status != "INACTIVE":
-        ca.status = "INACTIVE"
-        ca.last_modified_at = clock.now()
-        ca.customer_version += 1
-        ca.generation_id = str(uuid.uuid4())
+    change_ca_status(ca, "INACTIVE")
 
 
 def _finding_things(ctx: RequestContext, finding: Finding) -> list[Thing]:

@@ -209,10 +209,24 @@ def update_ca_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]
         ca.registration_config = {**(ca.registration_config or {}), **config}
     if params.get("removeAutoRegistration"):
         ca.registration_config = None
+    _touch(ca)
+    return {}
+
+
+def _touch(ca: CACertificate) -> None:
+    """Record a change: every UpdateCACertificate bumps customerVersion and generationId."""
     ca.last_modified_at = clock.now()
     ca.customer_version += 1
     ca.generation_id = str(uuid.uuid4())
-    return {}
+
+
+def change_ca_status(ca: CACertificate, new_status: str) -> None:
+    """Set a CA certificate's status as UpdateCACertificate's newStatus does (audit
+    mitigation actions too); a change bumps customerVersion and generationId. Device
+    certificates of a CA that is not ACTIVE cannot connect (iotmock.devices.sessions)."""
+    if ca.status != new_status:
+        ca.status = new_status
+        _touch(ca)
 
 
 @operation("iot", "DeleteCACertificate")

@@ -41,6 +41,7 @@ from iotmock.identity.records import (
     identity_of,
 )
 from iotmock.registry.records import registry_of
+from iotmock.registry.thing_principals import detach_principal
 
 # Statuses a caller may set; PENDING_TRANSFER and PENDING_ACTIVATION are IoT's own
 # (API:UpdateCertificate), REGISTER_INACTIVE is deprecated but still accepted.
@@ -332,16 +333,24 @@ def _check_ca_active(backend: Backend, record: Certificate) -> None:
         )
 
 
-@operation("iot", "UpdateCertificate")
-def update_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    record = visible_certificate(ctx.backend, params["certificateId"])
-    new_status = params["newStatus"]
+def change_status(ctx: RequestContext, record: Certificate, new_status: str) -> None:
+    """Set a certificate's status as UpdateCertificate does (audit mitigation actions
+    too): the transitions of `check_status_change`, no activation under an inactive CA,
+    and a change bumps customerVersion and generationId. Devices connected with a
+    certificate that leaves ACTIVE are disconnected when they next act (the device session
+    layer reads the status, iotmock.devices.sessions)."""
     check_status_change(record, new_status)
     if new_status == "ACTIVE" and record.status != "ACTIVE":
         _check_ca_active(ctx.backend, record)
     if record.status != new_status:
         record.status = new_status
         touch(record)
+
+
+@operation("iot", "UpdateCertificate")
+def update_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
+    record = visible_certificate(ctx.backend, params["certificateId"])
+    change_status(ctx, record, params["newStatus"])
     return {}
 
 
@@ -374,7 +383,7 @@ def delete_certificate(ctx: RequestContext, params: Params) -> dict[str, Any]:
             f"Certificate policies must be detached before deletion (arn: {record.arn})"
         )
     detach_all_policies(backend, record.arn)
-    registry_of(backend).principal_things.pop(record.arn, None)
+    detach_principal(backend, record.arn)
     unindex_certificate(backend, record)
     emit(ctx, "certificate_deleted", certificate_id=record.certificate_id, arn=record.arn)
     return {}

@@ -23,7 +23,6 @@ from cryptography import x509
 
 from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, invalid_request
-from iotmock.core.events import emit
 from iotmock.core.operations import RequestContext
 from iotmock.core.validation import validate
 from iotmock.identity import crypto
@@ -50,7 +49,7 @@ from iotmock.registry.billing_groups import put_thing_in_billing_group
 from iotmock.registry.records import Thing, ThingGroup, registry_of
 from iotmock.registry.thing_groups import check_memberships, update_memberships
 from iotmock.registry.thing_principals import NON_EXCLUSIVE, attach
-from iotmock.registry.things import check_attribute_count, create_thing, set_thing_type
+from iotmock.registry.things import change_thing, check_attribute_count, create_thing
 
 OVERRIDE_ACTIONS = frozenset({"DO_NOTHING", "REPLACE", "MERGE", "FAIL"})
 
@@ -403,13 +402,12 @@ def _provision_thing(ctx: RequestContext, plan: _ThingPlan) -> Thing:
         thing = registry_of(backend).things[plan.name]
     else:
         if plan.new_attributes is not None or plan.new_type is not None:
-            previous_type_name = thing.thing_type_name
-            if plan.new_attributes is not None:
-                thing.attributes = plan.new_attributes
-            if plan.new_type is not None:
-                set_thing_type(backend, thing, plan.new_type)
-            thing.version += 1
-            emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
+            change_thing(
+                ctx,
+                thing,
+                thing.attributes if plan.new_attributes is None else plan.new_attributes,
+                thing.thing_type_name if plan.new_type is None else plan.new_type,
+            )
         if plan.billing_group is not None and thing.billing_group_name is None:
             put_thing_in_billing_group(
                 backend, thing, registry_of(backend).billing_groups[plan.billing_group]

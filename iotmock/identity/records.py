@@ -1,9 +1,12 @@
 """Private records of the certificate and provisioning family, and their indexes.
 
 Device certificates and policies (`IdentityState`, reached with `identity_of(backend)`) are
-read by other families (principals, audit, provisioning); what only this family needs
-(creation-order indexes, transfers in flight, CA certificates, provisioning templates,
-certificate providers) lives in the other stores below, reached with `backend.store(Kind)`.
+read by other families (principals, audit, provisioning), and so are CA certificates
+(`cas_of(backend)`: audit, device connections) and provisioning templates
+(`templates_of(backend)`: fleet provisioning by claim, JITP). Other families change none of
+them but through this family's functions. What only this family needs (creation-order
+indexes, transfers in flight, certificate providers) lives in the other stores below,
+reached with `backend.store(Kind)`.
 """
 
 from __future__ import annotations
@@ -206,6 +209,11 @@ class CAStore:
     registration_code: str | None = None
 
 
+def cas_of(backend: Backend) -> CAStore:
+    """The CA certificates of `backend` (and its registration code)."""
+    return backend.store(CAStore)
+
+
 # --------------------------------------------------------------------------- provisioning
 
 
@@ -239,8 +247,13 @@ class TemplateStore:
     templates: SortedIndex[ProvisioningTemplate] = field(default_factory=SortedIndex)
 
 
+def templates_of(backend: Backend) -> TemplateStore:
+    """The provisioning templates of `backend`."""
+    return backend.store(TemplateStore)
+
+
 def template_exists(backend: Backend, name: str) -> bool:
-    return name in backend.store(TemplateStore).templates
+    return name in templates_of(backend).templates
 
 
 # --------------------------------------------------------------------------- providers

@@ -23,7 +23,7 @@ from iotmock.indexing.config import THING_GROUPS_INDEX, IndexingStore, check_ind
 from iotmock.indexing.connectivity import ConnectivityStore, session_details, status_of
 from iotmock.indexing.query import Node, Scalar, matches
 from iotmock.registry.records import Thing, ThingGroup, registry_of
-from iotmock.shadows.document import ShadowDocument, ShadowStore, delta_of
+from iotmock.shadows.document import ShadowDocument, delta_of, shadows_of
 
 Fields = dict[str, list[Scalar]]
 
@@ -86,7 +86,7 @@ class IndexView:
 
     def _shadows(self, thing_name: str) -> Iterator[tuple[str | None, ShadowDocument]]:
         """The indexed shadows of a thing: classic (None) and the selected named ones."""
-        shadows = self.backend.store(ShadowStore)
+        shadows = shadows_of(self.backend)
         if self.store.shadows_enabled:
             classic = shadows.get(thing_name, None)
             if classic is not None:

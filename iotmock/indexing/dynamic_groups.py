@@ -12,10 +12,8 @@ the status is ACTIVE right away.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from iotmock.core import clock, tagging
 from iotmock.core.errors import invalid_request, limit_exceeded
 from iotmock.core.events import subscribe
 from iotmock.core.operations import Params, RequestContext, operation
@@ -24,11 +22,12 @@ from iotmock.indexing.documents import open_view
 from iotmock.indexing.query import parse
 from iotmock.registry.records import ThingGroup, registry_of
 from iotmock.registry.thing_groups import (
+    add_dynamic_group,
     get_group,
     group_exists,
     remove_group,
     requested_properties,
-    update_properties,
+    update_dynamic_group,
 )
 from iotmock.registry.things import check_expected_version
 
@@ -81,20 +80,8 @@ def create_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
         raise limit_exceeded(
             f"An account can have at most {MAX_DYNAMIC_GROUPS} dynamic thing groups."
         )
-    group = ThingGroup(
-        name=name,
-        group_id=str(uuid.uuid4()),
-        arn=backend.arn(f"thinggroup/{name}"),
-        description=description,
-        attributes=attributes,
-        created_at=clock.now(),
-        query_string=params["queryString"],
-        index_name=THINGS_INDEX,
-        query_version=params.get("queryVersion") or QUERY_VERSION,
-        status="ACTIVE",
-    )
-    tagging.tag_on_create(backend, group.arn, params.get("tags"))
-    registry_of(backend).thing_groups[name] = group
+    query_version = params.get("queryVersion") or QUERY_VERSION
+    group = add_dynamic_group(backend, params, index_name=THINGS_INDEX, query_version=query_version)
     store.dynamic_groups.add(name)
     return _identity(group)
 
@@ -117,14 +104,7 @@ def update_dynamic_thing_group(ctx: RequestContext, params: Params) -> dict[str,
         raise _static(group, "update")
     check_expected_version("thing group", group.name, group.version, params.get("expectedVersion"))
     _check_query(ctx, params)
-    update_properties(group, params["thingGroupProperties"])
-    if params.get("queryString") is not None:
-        group.query_string = params["queryString"]
-    if params.get("queryVersion") is not None:
-        group.query_version = params["queryVersion"]
-    group.status = "ACTIVE"  # REBUILDING completes at once
-    group.version += 1
-    return {"version": group.version}
+    return {"version": update_dynamic_group(group, params)}
 
 
 @operation("iot", "DeleteDynamicThingGroup")

@@ -1,13 +1,20 @@
-"""Billing groups: a thing belongs to at most one (spec §6)."""
+"""Billing groups: a thing belongs to at most one (spec §6).
+
+The group itself is a simple resource kind (`BILLING_GROUPS`, docs/crud.md): lookups,
+create, describe, delete and tags are the generic steps. What is particular stays here in
+plain sight: the idempotent create, the version checks, and the thing membership
+(`put_thing_in_billing_group`, the unlinking of a deleted group's things, the member
+lists).
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from iotmock.core import clock, tagging
+from iotmock.core import crud
 from iotmock.core.backend import Backend
-from iotmock.core.errors import already_exists, invalid_request, not_found
+from iotmock.core.errors import already_exists, invalid_request
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.registry.records import BillingGroup, Thing, registry_of
 from iotmock.registry.things import (
@@ -25,16 +32,42 @@ from iotmock.registry.things import (
 MOVE_BETWEEN_BILLING_GROUPS = True
 
 
-@tagging.taggable("billinggroup")
-def _billing_group_exists(backend: Backend, name: str) -> bool:
-    return name in registry_of(backend).billing_groups
+def _identity(group: BillingGroup) -> dict[str, Any]:
+    return {
+        "billingGroupName": group.name,
+        "billingGroupArn": group.arn,
+        "billingGroupId": group.group_id,
+    }
 
 
-def get_billing_group(backend: Backend, name: str) -> BillingGroup:
-    group = registry_of(backend).billing_groups.get(name)
-    if group is None:
-        raise not_found(f"Billing Group {name} cannot be found.")
-    return group
+def _description(group: BillingGroup) -> dict[str, Any]:
+    return {
+        **_identity(group),
+        "version": group.version,
+        # `{}` for a group created without a description, as AWS shows it.
+        "billingGroupProperties": (
+            {} if group.description is None else {"billingGroupDescription": group.description}
+        ),
+        "billingGroupMetadata": {"creationDate": group.created_at},
+    }
+
+
+BILLING_GROUPS: crud.ResourceKind[BillingGroup] = crud.ResourceKind(
+    label="Billing Group",
+    arn_type="billinggroup",
+    index=lambda backend: registry_of(backend).billing_groups,
+    describe=_description,
+    summary=lambda group: {"groupName": group.name, "groupArn": group.arn},
+    list_member="billingGroups",
+    missing="{label} {name} cannot be found.",
+    # A taken name with another description: the existing group's id is the resource id.
+    taken=lambda name, existing: already_exists(
+        f"Billing Group {name} already exists in current account with different properties",
+        existing.group_id,
+        existing.arn,
+    ),
+)
+get_billing_group = BILLING_GROUPS.get
 
 
 def resolve_billing_group(backend: Backend, name: str | None, arn: str | None) -> BillingGroup:
@@ -62,53 +95,25 @@ def put_thing_in_billing_group(backend: Backend, thing: Thing, group: BillingGro
     thing.billing_group_name = group.name
 
 
-def _identity(group: BillingGroup) -> dict[str, Any]:
-    return {
-        "billingGroupName": group.name,
-        "billingGroupArn": group.arn,
-        "billingGroupId": group.group_id,
-    }
-
-
 @operation("iot", "CreateBillingGroup")
 def create_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
     name = params["billingGroupName"]
     description = (params.get("billingGroupProperties") or {}).get("billingGroupDescription")
-    existing = registry_of(backend).billing_groups.get(name)
-    if existing is not None:
-        # Same name and configuration succeeds (API:CreateBillingGroup).
-        if existing.description == description:
-            return _identity(existing)
-        raise already_exists(
-            f"Billing Group {name} already exists in current account with different properties",
-            existing.group_id,
-            existing.arn,
+    existing = BILLING_GROUPS.find(ctx.backend, name)
+    if existing is not None and existing.description == description:
+        return _identity(existing)  # Same name and configuration succeeds (API:CreateBillingGroup).
+
+    def build(arn: str, now: float) -> BillingGroup:
+        return BillingGroup(
+            name=name, group_id=str(uuid.uuid4()), arn=arn, description=description, created_at=now
         )
-    group = BillingGroup(
-        name=name,
-        group_id=str(uuid.uuid4()),
-        arn=backend.arn(f"billinggroup/{name}"),
-        description=description,
-        created_at=clock.now(),
-    )
-    tagging.tag_on_create(backend, group.arn, params.get("tags"))
-    registry_of(backend).billing_groups[name] = group
-    return _identity(group)
+
+    return _identity(crud.create(BILLING_GROUPS, ctx.backend, name, build, params.get("tags")))
 
 
 @operation("iot", "DescribeBillingGroup")
 def describe_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    group = get_billing_group(ctx.backend, params["billingGroupName"])
-    return {
-        **_identity(group),
-        "version": group.version,
-        # `{}` for a group created without a description, as AWS shows it.
-        "billingGroupProperties": (
-            {} if group.description is None else {"billingGroupDescription": group.description}
-        ),
-        "billingGroupMetadata": {"creationDate": group.created_at},
-    }
+    return crud.describe(BILLING_GROUPS, ctx.backend, params["billingGroupName"])
 
 
 @operation("iot", "UpdateBillingGroup")
@@ -128,17 +133,18 @@ def update_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
 def delete_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
     name = params["billingGroupName"]
-    group = registry_of(backend).billing_groups.get(name)
+
+    def check(group: BillingGroup) -> None:
+        check_expected_version("billing group", name, group.version, params.get("expectedVersion"))
+
+    group = crud.discard(BILLING_GROUPS, backend, name, check)
     if group is None:
         return {}  # no 404 is modelled: deleting a missing group succeeds (spec §6)
-    check_expected_version("billing group", name, group.version, params.get("expectedVersion"))
     # Member things do not block deletion; they are left without a billing group.
     for thing_name in group.thing_names:
         thing = registry_of(backend).things.get(thing_name)
         if thing is not None and thing.billing_group_name == name:
             thing.billing_group_name = None
-    registry_of(backend).billing_groups.pop(name)
-    tagging.drop(backend, group.arn)
     return {}
 
 
@@ -148,10 +154,7 @@ def list_billing_groups(ctx: RequestContext, params: Params) -> dict[str, Any]:
     groups, token = page_with_prefix(
         f"ListBillingGroups:{prefix}", registry_of(ctx.backend).billing_groups, prefix, params
     )
-    return {
-        "billingGroups": [{"groupName": g.name, "groupArn": g.arn} for g in groups],
-        "nextToken": token,
-    }
+    return {"billingGroups": [BILLING_GROUPS.summary(g) for g in groups], "nextToken": token}
 
 
 @operation("iot", "ListThingsInBillingGroup")

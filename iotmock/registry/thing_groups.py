@@ -2,9 +2,10 @@
 
 Typed helpers other families reuse: `get_group`, `ancestors`, `descendants`,
 `group_members_recursive`, `add_thing_to_group`, `remove_thing_from_group`,
-`update_memberships`, `check_memberships`, `remove_group`, and for the create and
+`update_memberships`, `check_memberships`, `remove_group`, for the create and
 update of static and dynamic groups alike `requested_properties`, `group_exists`,
-`update_properties`.
+`update_properties`, and the records of dynamic groups (fleet indexing checks their
+queries): `add_dynamic_group`, `update_dynamic_group`.
 """
 
 from __future__ import annotations
@@ -248,6 +249,55 @@ def update_properties(group: ThingGroup, properties: dict[str, Any]) -> None:
     group.attributes = merged_attributes(group.attributes, properties.get("attributePayload"))
 
 
+def _new_group(backend: Backend, params: Params, **kind_fields: Any) -> ThingGroup:
+    """Make, tag and index the group a Create(Dynamic)ThingGroup request asks for (its
+    checks passed); `kind_fields` are the ThingGroup fields of a static or dynamic group."""
+    name = params["thingGroupName"]
+    description, attributes = requested_properties(params)
+    group = ThingGroup(
+        name=name,
+        group_id=str(uuid.uuid4()),
+        arn=backend.arn(f"thinggroup/{name}"),
+        description=description,
+        attributes=attributes,
+        created_at=clock.now(),
+        **kind_fields,
+    )
+    tagging.tag_on_create(backend, group.arn, params.get("tags"))
+    registry_of(backend).thing_groups[name] = group
+    return group
+
+
+def add_dynamic_group(
+    backend: Backend, params: Params, *, index_name: str, query_version: str
+) -> ThingGroup:
+    """Create the record of a new dynamic thing group from a CreateDynamicThingGroup
+    request whose query the caller checked (no group of that name exists): ACTIVE at
+    once, as the mock's fleet index is always current."""
+    return _new_group(
+        backend,
+        params,
+        query_string=params["queryString"],
+        index_name=index_name,
+        query_version=query_version,
+        status="ACTIVE",
+    )
+
+
+def update_dynamic_group(group: ThingGroup, params: Params) -> int:
+    """Apply an UpdateDynamicThingGroup request whose query the caller checked: the
+    properties, a new query or query version; the rebuild completes at once (ACTIVE).
+    The group's new version."""
+    update_properties(group, params["thingGroupProperties"])
+    if params.get("queryString") is not None:
+        group.query_string = params["queryString"]
+    if params.get("queryVersion") is not None:
+        group.query_version = params["queryVersion"]
+    group.status = "ACTIVE"
+    group.version += 1
+    return group.version
+
+
 @operation("iot", "CreateThingGroup")
 def create_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
@@ -265,17 +315,7 @@ def create_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
             return _identity(existing)
         raise group_exists(existing)
     parent = _check_parent(backend, parent_name) if parent_name else None
-    group = ThingGroup(
-        name=name,
-        group_id=str(uuid.uuid4()),
-        arn=backend.arn(f"thinggroup/{name}"),
-        description=description,
-        attributes=attributes,
-        parent_name=parent_name,
-        created_at=clock.now(),
-    )
-    tagging.tag_on_create(backend, group.arn, params.get("tags"))
-    registry_of(backend).thing_groups[name] = group
+    group = _new_group(backend, params, parent_name=parent_name)
     if parent is not None:
         parent.child_names.add(name)
     emit(ctx, "thing_group_created", group=group)

@@ -1,8 +1,10 @@
 """Thing principals: attach / detach certificates and Cognito identities (spec §3).
 
-`Backend.thing_principals` (thing -> {principal: type}) and `Backend.principal_things`
-(principal -> {thing: type}) always hold the same pairs; `attach` and `detach` are the
-only writers and other families may call them.
+`registry_of(backend).thing_principals` (thing -> {principal: type}) and
+`registry_of(backend).principal_things` (principal -> {thing: type}) always hold the same
+pairs; `attach` and `detach` are the
+only writers (with `detach_principal`, which detaches a principal from all its things)
+and other families may call them.
 """
 
 from __future__ import annotations
@@ -93,12 +95,17 @@ def _unlink(index: dict[str, dict[str, str]], key: str, member: str) -> None:
             del index[key]
 
 
+def detach_principal(backend: Backend, principal: str) -> None:
+    """Detach `principal` from every thing it is attached to."""
+    for thing_name in list(registry_of(backend).principal_things.get(principal, {})):
+        detach(backend, thing_name, principal)
+
+
 @subscribe("certificate_deleted")
 def _forget_certificate(ctx: RequestContext, certificate_id: str, arn: str) -> None:
     # A certificate is deleted only once no thing is attached (DeleteCertificate checks);
     # detach anyway so the indexes stay consistent whatever the certificate family allows.
-    for thing_name in list(registry_of(ctx.backend).principal_things.get(arn, {})):
-        detach(ctx.backend, thing_name, arn)
+    detach_principal(ctx.backend, arn)
 
 
 @operation("iot", "AttachThingPrincipal")

@@ -179,6 +179,20 @@ def create_thing_record(
     return thing
 
 
+def change_thing(
+    ctx: RequestContext, thing: Thing, attributes: dict[str, str], type_name: str | None
+) -> None:
+    """Give `thing` checked new attributes and type (the by-type index kept current),
+    bump its version and emit "thing_updated" (UpdateThing, and fleet provisioning of an
+    existing thing)."""
+    previous_type_name = thing.thing_type_name
+    if type_name != previous_type_name:
+        set_thing_type(ctx.backend, thing, type_name)
+    thing.attributes = attributes
+    thing.version += 1
+    emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
+
+
 def remove_thing(ctx: RequestContext, thing: Thing) -> None:
     """Forget `thing` and its memberships (groups, billing group, type index)."""
     backend = ctx.backend
@@ -258,12 +272,7 @@ def update_thing(ctx: RequestContext, params: Params) -> dict[str, Any]:
             check_thing_type(backend, type_name)
     attributes = merged_attributes(thing.attributes, params.get("attributePayload"))
     check_attribute_count(attributes, type_name)
-    previous_type_name = thing.thing_type_name
-    if type_name != previous_type_name:
-        set_thing_type(backend, thing, type_name)
-    thing.attributes = attributes
-    thing.version += 1
-    emit(ctx, "thing_updated", thing=thing, previous_type_name=previous_type_name)
+    change_thing(ctx, thing, attributes, type_name)
     return {}
 
 

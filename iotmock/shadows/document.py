@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, conflict, invalid_request
 from iotmock.core.paging import SortedIndex
 from iotmock.core.protocol import json_deeper_than
@@ -85,6 +86,12 @@ class ShadowStore:
             del self.deleted[(thing, name)]
             return 0
         return version
+
+
+def shadows_of(backend: Backend) -> ShadowStore:
+    """The shadows of `backend` (fleet indexing and the rules engine read them; they
+    change only through this family's updates)."""
+    return backend.store(ShadowStore)
 
 
 @dataclass(slots=True, frozen=True)
