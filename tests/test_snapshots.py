@@ -21,7 +21,9 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 from modelgen import valid_value
 
 import iotmock
@@ -312,6 +314,53 @@ def test_records_that_gained_fields_since_the_snapshot_restore_with_defaults() -
         found = iot.get_topic_rule_destination(arn=arn)["topicRuleDestination"]
         assert found["httpUrlProperties"] == {"confirmationUrl": "https://example.com/hook"}
         assert "influxDBProperties" not in found
+
+
+def test_a_snapshot_that_fails_to_restore_changes_nothing() -> None:
+    with mock_iot() as mock:
+        iot = boto3.client("iot", region_name=REGION)
+        iot.create_thing(thingName="kept")
+        iot.create_keys_and_certificate(setAsActive=True)
+        ca_before = mock.certificates.ca_pem()
+        document = json.loads(json.dumps(mock.snapshot()))
+        # Another process's CA for this account and region, then a broken backend.
+        other = _another_authority(mock.account_id)
+        document["process"]["iotmock.identity.snapshot_state"]["mock_cas"][0] = other
+        broken = json.loads(json.dumps(document["backends"][0]))
+        broken["stores"] = {"iotmock.registry.records:NoSuchStore": {"$m": {}}}
+        document["backends"].append(broken)
+        with pytest.raises(SnapshotError, match="unknown class"):
+            mock.restore(document)
+        assert mock.certificates.ca_pem() == ca_before
+        assert [t["thingName"] for t in iot.list_things()["things"]] == ["kept"]
+
+
+def _another_authority(account_id: str) -> dict[str, str]:
+    """A snapshot's mock CA entry for a CA this process never made."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "another CA")])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return {
+        "account_id": account_id,
+        "region": REGION,
+        "key": key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+        "certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+    }
 
 
 def test_a_test_case_class_decorated_with_a_state_starts_each_test_from_it() -> None:

@@ -113,14 +113,23 @@ def restore_into(mock: IotMock, document: dict[str, Any]) -> None:
             f"iotmock: snapshot version {version!r} is not supported (this iotmock reads "
             f"version {VERSION}); take the snapshot again with this version"
         )
-    for module, state in document.get("process", {}).items():
+    # Everything is decoded and checked before anything changes, so a snapshot that
+    # fails leaves the mock (and the process-wide state) as it was.
+    process = document.get("process", {})
+    backends_data = document.get("backends")
+    if not isinstance(process, dict) or not isinstance(backends_data, list):
+        raise SnapshotError("iotmock: a snapshot has a 'process' object and a 'backends' list")
+    restorers = []
+    for module, state in process.items():
         _import(module)
         hooks = _PROCESS_STATE.get(module)
         if hooks is None:
             raise SnapshotError(f"iotmock: {module} registers no process state to restore")
-        hooks[1](state)
+        restorers.append((hooks[1], state))
     decoder = _Decoder()
-    backends = [decoder.backend(data) for data in document["backends"]]
+    backends = [decoder.backend(data) for data in backends_data]
+    for restore, state in restorers:
+        restore(state)
     with mock.lock:
         mock._backends.clear()
         for backend in backends:

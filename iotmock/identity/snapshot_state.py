@@ -30,28 +30,36 @@ def _dump(keys: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _load(state: dict[str, Any]) -> None:
-    # The snapshot's CA replaces this process's CA of the same account and region: the
-    # restored certificates were signed by it.
+    # Everything is parsed before anything changes, so a bad entry changes nothing.
+    cas = {}
     for entry in state.get("mock_cas", []):
         key = serialization.load_pem_private_key(entry["key"].encode(), None)
         cert = x509.load_pem_x509_certificate(entry["certificate"].encode())
-        ca = crypto.CertificateAuthority(key=key, certificate=cert, pem=entry["certificate"])  # type: ignore[arg-type]
-        with crypto._MOCK_CA_LOCK:
-            crypto._MOCK_CAS[(entry["account_id"], entry["region"])] = ca
+        cas[(entry["account_id"], entry["region"])] = crypto.CertificateAuthority(
+            key=key,  # type: ignore[arg-type]
+            certificate=cert,
+            pem=entry["certificate"],
+        )
+    pool = []
+    for pem in state.get("key_pool", []):
+        pooled = serialization.load_pem_private_key(pem.encode(), None)
+        if isinstance(pooled, rsa.RSAPrivateKey):
+            pool.append(
+                crypto.PooledKey(
+                    key=pooled,
+                    private_pem=pem,
+                    public_pem=crypto.public_key_pem(pooled.public_key()),
+                )
+            )
+    # The snapshot's CA replaces this process's CA of the same account and region: the
+    # restored certificates were signed by it.
+    with crypto._MOCK_CA_LOCK:
+        crypto._MOCK_CAS.update(cas)
     # A pool not yet filled in this process takes the snapshot's keys, so certificates
     # issued after the restore share keys with the restored ones, as before.
     with crypto._POOL_LOCK:
         if not crypto._POOL:
-            for pem in state.get("key_pool", []):
-                key = serialization.load_pem_private_key(pem.encode(), None)
-                if isinstance(key, rsa.RSAPrivateKey):
-                    crypto._POOL.append(
-                        crypto.PooledKey(
-                            key=key,
-                            private_pem=pem,
-                            public_pem=crypto.public_key_pem(key.public_key()),
-                        )
-                    )
+            crypto._POOL.extend(pool)
 
 
 process_state(__name__, _dump, _load)
