@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import os
+import sys
 import threading
-import unittest
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+# Only what defining the class needs: `from iotmock import mock_iot` stays light (no
+# botocore, cryptography, unittest or family; docs/performance.md). The wire core and the
+# families load when the first mock starts, snapshots when one is used.
 from iotmock import environment
-from iotmock.core import intercept, snapshot
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
 from iotmock.core.readers import warn_elsewhere
-from iotmock.families import load_all
-from iotmock.messaging.log import Message, MessageLog
 from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
+    import unittest
+
     from iotmock.audit.mock_api import AuditApi
     from iotmock.core.calls import CallsApi
     from iotmock.core.faults import FaultsApi
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from iotmock.devices.mqtt.group import MqttGroup
     from iotmock.identity.mock_api import AuthorizersApi, CertificatesApi
     from iotmock.jobs.mock_api import JobsApi
+    from iotmock.messaging.log import Message
     from iotmock.registry.mock_api import RegistrationApi
     from iotmock.rules.mock_api import RulesApi
     from iotmock.shadows.mock_api import ShadowsApi
@@ -44,9 +48,14 @@ DEFAULT_REGION = "us-east-1"
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
-# Where a decorated function keeps its mock, so the `iot_mock` fixture of the same test
-# yields that very mock (iotmock.plugin).
+# Where a decorated function keeps the mock holding its options: the `iot_mock` fixture
+# of a decorated test starts a mock with them that the test's call then runs in
+# (`IotMock._shared_with_calls`, iotmock.plugin).
 DECORATOR_ATTRIBUTE = "_iotmock_mock"
+# The mocks `_shared_with_calls` started in this thread or task, most recent last.
+_SHARED: contextvars.ContextVar[tuple[IotMock, ...]] = contextvars.ContextVar(
+    "iotmock_shared", default=()
+)
 
 Scope = Literal["test", "class"]
 # What a caller of `IotMock._state` does in the backend it asks for.
@@ -121,7 +130,7 @@ class IotMock:
         # Rule actions reach moto's services when moto is active (docs/rules.md).
         self.deliver_to_moto = deliver_to_moto
         # The snapshot each activation starts from (docs/snapshots.md).
-        self._initial_state = snapshot.read_document(state) if state is not None else None
+        self._initial_state = _read_snapshot(state) if state is not None else None
         # The MQTT endpoint (iotmock/devices/mqtt): with mqtt=True, real device clients
         # connect over TLS while the mock is active (m.mqtt.port, m.mqtt.ca_file).
         # Created on first use: the devices family loads only when a mock starts.
@@ -134,6 +143,8 @@ class IotMock:
         # Backends where nothing happened: only readers and setup calls (a registered
         # Lambda stand-in, a held task queue) have touched them. Readers there warn.
         self._idle: set[tuple[str, str]] = set()
+        # The decorator this mock was made for by `_fresh()` (None: made by hand).
+        self._origin: IotMock | None = None
         self._depth = 0
         self._saved_environment: dict[str, str | None] = {}
 
@@ -216,6 +227,7 @@ class IotMock:
         """The whole state (every account and region) as a versioned JSON-serializable
         document; `restore(...)` or `mock_iot(state=...)` brings it back."""
         # Families register the process-wide state a snapshot carries when they load.
+        from iotmock.core import snapshot
         from iotmock.families import load_all
 
         load_all()
@@ -226,6 +238,8 @@ class IotMock:
         path of its JSON file); to start from a snapshot, use `mock_iot(state=...)`.
         Registered callables (Lambda functions, authorizer handlers) are not part of a
         snapshot: register them again."""
+        from iotmock.core import snapshot
+
         snapshot.restore_into(self, snapshot.read_document(state))
         with self.lock:
             self._idle.clear()  # every restored account and region holds state
@@ -254,6 +268,8 @@ class IotMock:
         `account_id` / `region` narrow it (each message says its `account_id` and
         `region`). Warns (`IotMockWarning`) when the accounts and regions asked for hold
         no message while others do."""
+        from iotmock.messaging.log import MessageLog
+
         with self.lock:
             logs = [
                 (key, backend.store(MessageLog))
@@ -272,6 +288,8 @@ class IotMock:
     def clear_messages(self) -> None:
         """Forget the messages recorded so far (every account and region); resources,
         shadows and retained messages stay."""
+        from iotmock.messaging.log import MessageLog
+
         with self.lock:
             for backend in self._backends.values():
                 backend.store(MessageLog).clear()
@@ -280,12 +298,17 @@ class IotMock:
 
     def start(self) -> IotMock:
         """Begin answering IoT calls. Starting a stopped mock starts from empty state."""
+        from iotmock.families import load_all
+
         load_all()  # the families load when the first mock starts (once per process)
+        intercept = _intercept()
         with self.lock:
             first = self._depth == 0
             if first:
                 self.reset()
                 if self._initial_state is not None:
+                    from iotmock.core import snapshot
+
                     snapshot.restore_into(self, self._initial_state)
                 self._saved_environment = environment.patch(self.region)
             self._depth += 1
@@ -317,7 +340,7 @@ class IotMock:
             if self._mqtt is not None:
                 self._mqtt.stop()
             self.server.stop()  # server mode: no-op unless running
-        intercept.deactivate(self)
+        _intercept().deactivate(self)
 
     @property
     def mqtt(self) -> MqttGroup:
@@ -364,10 +387,14 @@ class IotMock:
     def __call__(self, target: F) -> F: ...
 
     def __call__(self, target: Any) -> Any:
-        """Decorate a function, an async function or a `unittest.TestCase` class."""
+        """Decorate a function, an async function, a generator function, a
+        `unittest.TestCase` class or a plain (pytest) test class. Each call of a decorated
+        function runs in a fresh mock of its own; this mock only holds the options."""
         if isinstance(target, type):
-            if issubclass(target, unittest.TestCase):
+            if _is_test_case(target):
                 return self._decorate_test_case(target)
+            if self.scope == "class":
+                return self._decorate_class_wide(target)
             return self._decorate_test_methods(target)
         if inspect.iscoroutinefunction(target):
             wrapper = self._decorate_async(target)
@@ -380,32 +407,93 @@ class IotMock:
         setattr(wrapper, DECORATOR_ATTRIBUTE, self)
         return wrapper
 
-    def _fresh(self) -> IotMock:
-        return IotMock(
+    def _fresh(self, *, mqtt: bool = False) -> IotMock:
+        """A new mock with this one's options (a decorated call, a test of a class);
+        `mqtt=True` also turns the MQTT endpoint on."""
+        fresh = IotMock(
             account_id=self.account_id,
             region=self.region,
             max_messages=self.max_messages,
             scope=self.scope,
             server=self.server.enabled,
-            mqtt=self._mqtt.enabled if self._mqtt is not None else self._mqtt_enabled,
+            mqtt=mqtt or (self._mqtt.enabled if self._mqtt is not None else self._mqtt_enabled),
             state=self._initial_state,
             deliver_to_moto=self.deliver_to_moto,
         )
+        fresh._origin = self
+        return fresh
+
+    def _for_call(self) -> IotMock:
+        """The mock one call of a function decorated with this mock runs in: this very
+        mock when it is active (started by hand around the call), the one the `iot_mock`
+        fixture started for this decorator in the calling thread or task (one mock for
+        the fixture and the decorated test), else a fresh one, so that concurrent calls
+        (threads, asyncio tasks) never share state."""
+        if self.started:
+            return self
+        for mock in reversed(_SHARED.get()):
+            if mock._origin is self and mock.started:
+                return mock
+        return self._fresh()
+
+    @contextlib.contextmanager
+    def _shared_with_calls(self, *, mqtt: bool = False) -> Iterator[IotMock]:
+        """Start a fresh mock with this decorator's options that the calls of the
+        decorated function made in this thread or task (and the tasks created here) run
+        in, until the block ends: the `iot_mock` fixture of a decorated test."""
+        mock = self._fresh(mqtt=mqtt)
+        token = _SHARED.set((*_SHARED.get(), mock))
+        try:
+            with mock:
+                yield mock
+        finally:
+            _SHARED.reset(token)
 
     def _decorate_test_methods(self, cls: type[T]) -> type[T]:
-        # A plain (pytest) test class: each test method gets a mock of its own.
+        # A plain (pytest) test class: each call of each test method gets a mock of its own.
         for name in dir(cls):
             if not name.startswith("test"):
                 continue
             member = inspect.getattr_static(cls, name)
             if inspect.isfunction(member):
-                setattr(cls, name, self._fresh()(member))
+                setattr(cls, name, self(member))
+        return cls
+
+    def _decorate_class_wide(self, cls: type[T]) -> type[T]:
+        # scope "class" on a plain (pytest) class: one mock for the whole class, started
+        # in pytest's setup_class (before the tests' fixtures) and stopped in
+        # teardown_class; the tests see each other's state. The mock is `cls.iot_mock`,
+        # and the `iot_mock` fixture of its tests yields it.
+        options = self
+        original_setup = getattr(cls, "setup_class", None)
+        original_teardown = getattr(cls, "teardown_class", None)
+
+        def setup_class(klass: type[Any]) -> None:
+            mock = options._fresh()
+            mock.start()
+            klass.iot_mock = mock
+            try:
+                _call_xunit(original_setup, klass)
+            except BaseException:
+                mock.stop()
+                raise
+
+        def teardown_class(klass: type[Any]) -> None:
+            try:
+                _call_xunit(original_teardown, klass)
+            finally:
+                mock = vars(klass).get("iot_mock")
+                if isinstance(mock, IotMock) and mock.started:
+                    mock.stop()
+
+        cls.setup_class = classmethod(setup_class)  # type: ignore[attr-defined]
+        cls.teardown_class = classmethod(teardown_class)  # type: ignore[attr-defined]
         return cls
 
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
+            with self._for_call():
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -413,7 +501,7 @@ class IotMock:
     def _decorate_async(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         @functools.wraps(func)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            async with self:
+            async with self._for_call():
                 return await func(*args, **kwargs)
 
         return wrapper
@@ -423,7 +511,7 @@ class IotMock:
     def _decorate_generator(self, func: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
+            with self._for_call():
                 return (yield from func(*args, **kwargs))
 
         return wrapper
@@ -433,7 +521,7 @@ class IotMock:
     ) -> Callable[..., Any]:
         @functools.wraps(func)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            async with self:
+            async with self._for_call():
                 async for item in func(*args, **kwargs):
                     yield item
 
@@ -504,3 +592,42 @@ def mock_iot(target: Any = None, /, **options: Any) -> Any:
 
 def _by_sequence(message: Message) -> int:
     return message.sequence
+
+
+def _is_test_case(cls: type) -> bool:
+    # Without importing unittest (9 ms): a TestCase subclass exists only once it is loaded.
+    loaded = sys.modules.get("unittest")
+    return loaded is not None and issubclass(cls, loaded.TestCase)
+
+
+def _call_xunit(method: Any, cls: type) -> None:
+    """Call a class's own `setup_class` / `teardown_class` as pytest does (a classmethod,
+    or a function taking the class or nothing)."""
+    if method is None:
+        return
+    function = getattr(method, "__func__", method)
+    if function.__code__.co_argcount:
+        function(cls)
+    else:
+        function()
+
+
+def _read_snapshot(state: SnapshotSource) -> dict[str, Any]:
+    from iotmock.core import snapshot  # cryptography: only for mocks given a state
+
+    return snapshot.read_document(state)
+
+
+def _intercept() -> ModuleType:
+    """iotmock.core.intercept (botocore's seam), imported by the first start: a mock
+    stopped while the interpreter shuts down (a decorated generator never finished) can
+    no longer import."""
+    global _INTERCEPT
+    if _INTERCEPT is None:
+        from iotmock.core import intercept
+
+        _INTERCEPT = intercept
+    return _INTERCEPT
+
+
+_INTERCEPT: ModuleType | None = None

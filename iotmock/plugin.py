@@ -6,8 +6,11 @@ imports nothing of iotmock until a test asks for the fixture or carries the mark
 - `iot_mock`: an active mock with fresh state for the test. Its options come from the
   closest `@pytest.mark.iot_mock(**options)` marker (any `IotMock` keyword), then the ini
   options `iot_mock_region` / `iot_mock_account_id`. On a test decorated with
-  `@mock_iot`, the fixture yields the decorator's mock: one mock per test.
-- `iot_mqtt`: the same with the MQTT endpoint started (`mqtt=True`).
+  `@mock_iot(...)`, the fixture starts a mock with the decorator's options and the test's
+  call runs in it: one mock per test. In a `@mock_iot(scope="class")` class it yields
+  the class's mock.
+- `iot_mqtt`: the same with the MQTT endpoint started (`mqtt=True`); a test asking for
+  both gets one mock.
 - `@pytest.mark.iot_mock(...)` alone activates the fixture for the test (added to its
   fixtures at collection).
 - `iot_mock_aws_environment = true` (ini) gives the whole session fake credentials and a
@@ -17,6 +20,7 @@ imports nothing of iotmock until a test asks for the fixture or carries the mark
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -90,15 +94,45 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def iot_mock(request: pytest.FixtureRequest) -> Iterator[IotMock]:
-    """An active IoT mock with fresh state for this test (the `@mock_iot` decorator's
-    own mock when the test has one)."""
+    """An active IoT mock with fresh state for this test: with the test's
+    `@mock_iot(...)` options on a decorated test (the test's call then runs in this very
+    mock), the class's mock in a `@mock_iot(scope="class")` class, `iot_mqtt`'s mock when
+    the test also asks for that one."""
+    if "iot_mqtt" in request.fixturenames:
+        yield request.getfixturevalue("iot_mqtt")
+        return
+    with _mock_for(request, mqtt=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def iot_mqtt(request: pytest.FixtureRequest) -> Iterator[IotMock]:
+    """An active IoT mock with fresh state and its MQTT endpoint started for this test
+    (`iot_mqtt.mqtt.port`, `iot_mqtt.mqtt.ca_file`; see docs/devices.md); options as
+    for `iot_mock` (marker, ini options, the `@mock_iot(...)` decorator)."""
+    with _mock_for(request, mqtt=True) as mock:
+        yield mock
+
+
+@contextlib.contextmanager
+def _mock_for(request: pytest.FixtureRequest, *, mqtt: bool) -> Iterator[IotMock]:
     from iotmock._mock import DECORATOR_ATTRIBUTE, IotMock
 
-    function = getattr(request, "function", None)
-    mock = getattr(function, DECORATOR_ATTRIBUTE, None)
-    if not isinstance(mock, IotMock):
-        mock = IotMock(**_options(request))
-    with mock:
+    # @mock_iot(scope="class") on a plain class: its mock, started in setup_class.
+    class_mock = getattr(getattr(request, "cls", None), "iot_mock", None)
+    if not mqtt and isinstance(class_mock, IotMock) and class_mock.started:
+        with class_mock:
+            yield class_mock
+        return
+    decorator = getattr(getattr(request, "function", None), DECORATOR_ATTRIBUTE, None)
+    if isinstance(decorator, IotMock):
+        with decorator._shared_with_calls(mqtt=mqtt) as mock:
+            yield mock
+        return
+    options = _options(request)
+    if mqtt:
+        options["mqtt"] = True
+    with IotMock(**options) as mock:
         yield mock
 
 
@@ -109,16 +143,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not isinstance(item, pytest.Function) or item.get_closest_marker(MARKER) is None:
             continue
-        if "iot_mock" not in item.fixturenames:
+        if "iot_mock" not in item.fixturenames and "iot_mqtt" not in item.fixturenames:
             # A new list: parametrized tests share the one pytest built.
             item.fixturenames = ["iot_mock", *item.fixturenames]
-
-
-@pytest.fixture
-def iot_mqtt() -> Iterator[IotMock]:
-    """An active IoT mock with fresh state and its MQTT endpoint started for this test
-    (`iot_mqtt.mqtt.port`, `iot_mqtt.mqtt.ca_file`; see docs/devices.md)."""
-    from iotmock._mock import IotMock
-
-    with IotMock(mqtt=True) as mock:
-        yield mock

@@ -8,6 +8,7 @@ import io
 import os
 import threading
 import unittest
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -191,7 +192,7 @@ def test_class_scope_runs_every_test_in_the_class_mock() -> None:
 
 
 def test_class_scope_on_a_function_still_starts_fresh_at_each_call() -> None:
-    # scope only changes unittest.TestCase classes; a function gets a fresh mock per call.
+    # scope only changes classes; a function gets a fresh mock per call.
     calls: list[IotMock | None] = []
 
     @mock_iot(scope="class")
@@ -202,7 +203,79 @@ def test_class_scope_on_a_function_still_starts_fresh_at_each_call() -> None:
 
     body()
     body()
-    assert calls[0] is calls[1]  # the same object, restarted: fresh state each call
+    assert calls[0] is not calls[1]
+
+
+# --------------------------------------------------------------------------- decorated calls
+# Each call of a decorated function runs in a fresh mock of its own, however many run at
+# once (docs/usage.md, "Starting the mock").
+
+
+def test_two_threads_calling_one_decorated_function_each_get_their_own_mock() -> None:
+    barrier = threading.Barrier(2)
+    seen: dict[str, list[str]] = {}
+
+    @mock_iot
+    def work(name: str) -> None:
+        barrier.wait()  # both calls are active at once
+        _client().create_thing(thingName=name)
+        barrier.wait()
+        seen[name] = _thing_names()
+        barrier.wait()
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"a": ["a"], "b": ["b"]}
+    assert active_mock() is None
+
+
+def test_tasks_gathering_one_decorated_coroutine_each_get_their_own_mock() -> None:
+    @mock_iot
+    async def work(name: str, mine: asyncio.Event, other: asyncio.Event) -> list[str]:
+        _client().create_thing(thingName=name)
+        mine.set()
+        await other.wait()  # both calls are active at once
+        return _thing_names()
+
+    async def main() -> list[list[str]]:
+        a, b = asyncio.Event(), asyncio.Event()
+        return await asyncio.gather(work("a", a, b), work("b", b, a))
+
+    assert asyncio.run(main()) == [["a"], ["b"]]
+    assert active_mock() is None
+
+
+def test_two_generators_of_one_decorated_function_each_get_their_own_mock() -> None:
+    @mock_iot
+    def steps(name: str) -> Iterator[list[str]]:
+        _client().create_thing(thingName=name)
+        yield _thing_names()
+        yield _thing_names()
+
+    first = steps("a")
+    assert next(first) == ["a"]
+    second = steps("b")  # started while the first one's mock is active
+    assert next(second) == ["b"]
+    second.close()
+    assert next(first) == ["a"]
+    first.close()
+    assert active_mock() is None
+
+
+def test_a_decorated_call_runs_in_its_mock_when_that_mock_is_active() -> None:
+    mock = mock_iot()
+
+    @mock
+    def body() -> None:
+        assert active_mock() is mock
+        _client().create_thing(thingName="inside")
+
+    with mock:
+        body()
+        assert _thing_names() == ["inside"]
 
 
 @pytest.mark.parametrize("region", ["eu-central-1"])

@@ -97,7 +97,8 @@ def test_marker_sets_the_fixtures_options_and_activates_it(
     result.assert_outcomes(passed=6)
 
 
-def test_ini_options_set_the_fixtures_defaults(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("fixture", ["iot_mock", "iot_mqtt"])
+def test_ini_options_set_the_fixtures_defaults(pytester: pytest.Pytester, fixture: str) -> None:
     pytester.makeini(
         """
         [pytest]
@@ -106,15 +107,18 @@ def test_ini_options_set_the_fixtures_defaults(pytester: pytest.Pytester) -> Non
         """
     )
     pytester.makepyfile(
-        """
+        f"""
         import pytest
 
-        def test_defaults(iot_mock):
-            assert (iot_mock.region, iot_mock.account_id) == ("ap-south-1", "444455556666")
+        def test_defaults({fixture}):
+            mock = {fixture}
+            assert (mock.region, mock.account_id) == ("ap-south-1", "444455556666")
+            assert mock.mqtt.running is ({fixture!r} == "iot_mqtt")
 
         @pytest.mark.iot_mock(region="eu-west-1")
-        def test_marker_wins(iot_mock):
-            assert (iot_mock.region, iot_mock.account_id) == ("eu-west-1", "444455556666")
+        def test_marker_wins({fixture}):
+            mock = {fixture}
+            assert (mock.region, mock.account_id) == ("eu-west-1", "444455556666")
         """
     )
     result = pytester.runpytest()
@@ -238,3 +242,156 @@ def test_a_session_not_using_iotmock_loads_none_of_it(
     )
     result = pytester.runpytest_subprocess("-p", "no:xdist", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+def test_a_decorated_test_shares_its_mock_with_fixtures_set_up_before_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import boto3
+        import pytest
+        from iotmock import mock_iot
+        from iotmock.core.intercept import active_mock
+
+        def names():
+            things = boto3.client("iot", region_name="us-east-1").list_things()["things"]
+            return [t["thingName"] for t in things]
+
+        @pytest.fixture
+        def thing(iot_mock):
+            boto3.client("iot", region_name="us-east-1").create_thing(thingName="early")
+
+        @mock_iot
+        def test_through_another_fixture(thing):
+            assert names() == ["early"]
+
+        @mock_iot(account_id="111122223333")
+        def test_with_the_fixture_too(thing, iot_mock):
+            assert active_mock() is iot_mock and iot_mock.account_id == "111122223333"
+            assert names() == ["early"]
+
+        @mock_iot
+        def test_the_next_test_starts_empty(iot_mock):
+            assert names() == []
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+
+
+def test_class_scope_on_a_plain_class_shares_one_mock(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import boto3
+        from iotmock import mock_iot
+        from iotmock.core.intercept import active_mock
+
+        def names():
+            things = boto3.client("iot", region_name="us-east-1").list_things()["things"]
+            return sorted(t["thingName"] for t in things)
+
+        @mock_iot(scope="class", account_id="111122223333")
+        class TestShared:
+            @classmethod
+            def setup_class(cls):
+                boto3.client("iot", region_name="us-east-1").create_thing(thingName="setup")
+
+            @classmethod
+            def teardown_class(cls):
+                assert names() == ["first", "second", "setup"]  # still in the mock
+
+            def test_first(self, iot_mock):
+                assert iot_mock is type(self).iot_mock is active_mock()
+                assert iot_mock.account_id == "111122223333"
+                boto3.client("iot", region_name="us-east-1").create_thing(thingName="first")
+
+            def test_second(self):
+                assert names() == ["first", "setup"]
+                boto3.client("iot", region_name="us-east-1").create_thing(thingName="second")
+
+        @mock_iot(scope="class")
+        class TestWithoutSetup:
+            def test_active(self):
+                assert active_mock() is type(self).iot_mock
+                assert names() == []
+
+        def test_after_the_classes():
+            assert active_mock() is None
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+
+
+def test_iot_mqtt_is_the_mock_of_iot_mock_and_takes_the_decorators_options(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from iotmock import mock_iot
+
+        @pytest.mark.iot_mock(account_id="111122223333")
+        def test_both(iot_mqtt, iot_mock):
+            assert iot_mock is iot_mqtt, "one mock for both fixtures"
+            assert iot_mqtt.account_id == "111122223333" and iot_mqtt.mqtt.running
+
+        @mock_iot(region="ap-south-1")
+        def test_decorated(iot_mqtt):
+            assert iot_mqtt.region == "ap-south-1" and iot_mqtt.mqtt.running
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+
+
+MOCK_REGION_TEST = """
+import os
+
+import boto3
+import pytest
+from iotmock import mock_iot
+
+
+@pytest.mark.iot_mock(region="ap-south-1")
+def test_marker_region(iot_mock):
+    assert boto3.client("iot").meta.region_name == "ap-south-1"
+    boto3.client("iot").create_thing(thingName="t")
+    assert iot_mock.backend().region == "ap-south-1"
+
+
+def test_mock_region():
+    with mock_iot(region="ap-northeast-1"):
+        assert os.environ["AWS_REGION"] == os.environ["AWS_DEFAULT_REGION"] == "ap-northeast-1"
+        with mock_iot(region="sa-east-1"):
+            assert boto3.client("iot").meta.region_name == "sa-east-1"
+        assert boto3.client("iot").meta.region_name == "ap-northeast-1"
+    assert os.environ["AWS_REGION"] == os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"
+
+
+def test_a_region_the_user_sets_wins(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    with mock_iot(region="ap-northeast-1"):
+        assert boto3.client("iot").meta.region_name == "us-west-2"
+"""
+
+
+def test_with_the_session_environment_a_mocks_region_reaches_clients(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this checkout's iotmock
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(pytester.path / "no-config"))
+    pytester.makeini(
+        """
+        [pytest]
+        iot_mock_aws_environment = true
+        iot_mock_region = eu-west-1
+        """
+    )
+    pytester.makepyfile(MOCK_REGION_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
