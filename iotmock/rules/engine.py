@@ -45,7 +45,7 @@ from iotmock.rules.evaluator import (
 from iotmock.rules.functions import FUNCTIONS
 from iotmock.rules.parser import parse_expression
 from iotmock.rules.store import RuleInvocation, RuleStore, TopicRule
-from iotmock.shadows.document import ShadowStore, full_document
+from iotmock.shadows.document import full_document, shadows_of
 
 MAX_REPUBLISH_DEPTH = 8
 _BASIC_INGEST = re.compile(r"\$aws/rules/(?P<rule>[^/]+)(?:/(?P<topic>.*))?")
@@ -142,7 +142,7 @@ def _message_context(
     backend = ctx.backend
 
     def thing_shadow(thing: str, name: str | None) -> Any:
-        shadow = backend.store(ShadowStore).get(thing, name)
+        shadow = shadows_of(backend).get(thing, name)
         return full_document(shadow, int(clock.now())) if shadow is not None else UNDEFINED
 
     return MessageContext(
