@@ -147,17 +147,6 @@ def test_groups_of_two_mocks_are_separate() -> None:
 # private names or store classes, and no family writes into a record it got from another
 # family.
 
-# (file, imported name) pairs still read directly, in modules this check's author could
-# not change; each should move to the owner's accessor (identity.records.cas_of /
-# templates_of, shadows.document.shadows_of) and then leave this list. The messaging
-# family has no accessor for MessagingStore yet.
-FOREIGN_IMPORTS_ALLOWED = {
-    ("devices/jitr.py", "iotmock.identity.records.TemplateStore"),
-    ("devices/mqtt/auth.py", "iotmock.identity.records.CAStore"),
-    ("devices/provisioning.py", "iotmock.identity.records.TemplateStore"),
-    ("devices/sessions.py", "iotmock.identity.records.CAStore"),
-    ("devices/sessions.py", "iotmock.messaging.handlers.MessagingStore"),
-}
 # Methods that change the container or record they are called on.
 MUTATORS = frozenset(
     {
@@ -243,13 +232,12 @@ def _foreign_imports(path: pathlib.Path) -> set[tuple[str, str]]:
 
 def test_families_take_no_private_names_or_stores_from_other_families() -> None:
     found = set().union(*(_foreign_imports(path) for path in _family_modules()))
-    unexpected = sorted(found - FOREIGN_IMPORTS_ALLOWED)
+    unexpected = sorted(found)
     assert unexpected == [], (
         "read other families' records through their accessor functions (registry_of, "
-        f"identity_of, cas_of, shadows_of, ...), not their stores or private names: {unexpected}"
+        f"identity_of, cas_of, templates_of, shadows_of, retained_of, ...), not their stores "
+        f"or private names: {unexpected}"
     )
-    stale = sorted(FOREIGN_IMPORTS_ALLOWED - found)
-    assert stale == [], f"these reads are gone: drop them from FOREIGN_IMPORTS_ALLOWED: {stale}"
 
 
 # What a value is to the write check: another family's record (or store), or a local

@@ -34,7 +34,7 @@ from iotmock.identity.certificates import add_certificate
 from iotmock.identity.provisioning import REGISTER_THING_FAILURES
 from iotmock.identity.provisioning_engine import provision
 from iotmock.identity.provisioning_templates import parse_template
-from iotmock.identity.records import CACertificate, TemplateStore
+from iotmock.identity.records import CACertificate, templates_of
 from iotmock.messaging.log import publish
 
 _SUBJECT = "iot:Certificate.Subject."
@@ -130,7 +130,7 @@ def _template_body(ctx: RequestContext, ca: CACertificate) -> str | None:
         return str(body) if isinstance(body, str) else json.dumps(body)
     name = config.get("templateName")
     if name:
-        template = ctx.backend.store(TemplateStore).templates.get(name)
+        template = templates_of(ctx.backend).templates.get(name)
         if template is not None:
             return template.body
     return None

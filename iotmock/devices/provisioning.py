@@ -32,7 +32,12 @@ from iotmock.identity.certificates import issue_certificate, issue_for_csr, load
 from iotmock.identity.provisioning import REGISTER_THING_FAILURES
 from iotmock.identity.provisioning_engine import provision
 from iotmock.identity.provisioning_templates import parse_template
-from iotmock.identity.records import Certificate, ProvisioningTemplate, TemplateStore, identity_of
+from iotmock.identity.records import (
+    Certificate,
+    ProvisioningTemplate,
+    identity_of,
+    templates_of,
+)
 
 TOKEN_LIFETIME_MS = 60 * 60 * 1000
 _CREATE = re.compile(r"\$aws/certificates/create/(json|cbor)")
@@ -186,7 +191,7 @@ def _owned_certificate(ctx: RequestContext, token: Any) -> tuple[str, Certificat
 
 
 def _template(ctx: RequestContext, name: str) -> ProvisioningTemplate:
-    template = ctx.backend.store(TemplateStore).templates.get(name)
+    template = templates_of(ctx.backend).templates.get(name)
     if template is None or template.template_type != "FLEET_PROVISIONING":
         raise Rejected(404, "ResourceNotFound", f"The provisioning template {name} does not exist.")
     if not template.enabled:

@@ -38,14 +38,14 @@ from iotmock.devices.access import CONNECT, PUBLISH, RECEIVE, RETAIN_PUBLISH, SU
 from iotmock.devices.errors import ConnectionRefused
 from iotmock.identity import crypto
 from iotmock.identity.ca_certificates import parse_certificate
-from iotmock.identity.records import CAStore, Certificate, identity_of
+from iotmock.identity.records import Certificate, cas_of, identity_of
 from iotmock.messaging.handlers import (
     MAX_PAYLOAD_BYTES,
     MAX_TOPIC_SLASHES,
-    MessagingStore,
     check_publish_topic,
     counted_slashes,
     retain_message,
+    retained_of,
 )
 from iotmock.messaging.log import Message, publish, topic_matches
 
@@ -323,7 +323,7 @@ def _check_usable(ctx: RequestContext, record: Certificate) -> None:
         raise ConnectionRefused(
             "CERTIFICATE_NOT_ACTIVE", f"The certificate {record.certificate_id} has expired."
         )
-    ca = ctx.backend.store(CAStore).cas.get(record.ca_certificate_id or "")
+    ca = cas_of(ctx.backend).cas.get(record.ca_certificate_id or "")
     if ca is not None and ca.status != "ACTIVE":
         raise ConnectionRefused(
             "CERTIFICATE_NOT_ACTIVE",
@@ -688,7 +688,7 @@ def _retained_for(
     ctx: RequestContext, session: Session, topic_filter: str, qos: int
 ) -> list[Delivery]:
     found = []
-    for retained in ctx.backend.store(MessagingStore).retained.values():
+    for retained in retained_of(ctx.backend).retained.values():
         if not topic_matches(topic_filter, retained.topic):
             continue
         if not session.access.allows(RECEIVE, f"topic/{retained.topic}"):

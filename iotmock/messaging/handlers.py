@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iotmock.core import clock
+from iotmock.core.backend import Backend
 from iotmock.core.errors import ServiceError, invalid_request, not_found
 from iotmock.core.operations import Params, RequestContext, operation
 from iotmock.core.paging import SortedIndex, page_of
@@ -176,6 +177,12 @@ class RetainedMessage:
 @dataclass(slots=True)
 class MessagingStore:
     retained: SortedIndex[RetainedMessage] = field(default_factory=SortedIndex)
+
+
+def retained_of(backend: Backend) -> MessagingStore:
+    """The retained messages of `backend` (the device session layer delivers them on
+    subscribe; they change only through this family's publishes)."""
+    return backend.store(MessagingStore)
 
 
 # --------------------------------------------------------------------------- topics

@@ -13,7 +13,7 @@ from cryptography import x509
 from iotmock.core.backend import Backend
 from iotmock.identity.ca_certificates import cas_named
 from iotmock.identity.crypto import mock_ca
-from iotmock.identity.records import CAStore, identity_of
+from iotmock.identity.records import cas_of, identity_of
 
 if TYPE_CHECKING:
     from iotmock._mock import IotMock
@@ -48,6 +48,6 @@ def trusted_pems(mock: IotMock) -> list[str]:
     pems: list[str] = []
     for backend in mock.backends():
         pems.append(mock_ca(backend.account_id, backend.region).pem)
-        pems.extend(ca.pem for ca in backend.store(CAStore).cas.values())
+        pems.extend(ca.pem for ca in cas_of(backend).cas.values())
         pems.extend(certificate.pem for certificate in identity_of(backend).certificates.values())
     return pems
