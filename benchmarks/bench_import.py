@@ -1,7 +1,12 @@
 """What iotmock costs before a test uses it, against boto3, each from a fresh process.
 
-- `import boto3` / `import iotmock` / `from iotmock import mock_iot`: import time.
-- the first `mock_iot().start()`: loading the families (once per process).
+- `import boto3` / `import iotmock` / `from iotmock import mock_iot`: import time, and
+  the ratio of `from iotmock import mock_iot` to `import boto3` (the contract: at most
+  1.3x).
+- `import boto3; from iotmock import mock_iot` against `import boto3` alone: what a
+  test module that uses iotmock really pays on top of boto3.
+- the first `mock_iot().start()` (boto3 loaded): loading the wire core and the families
+  (once per process).
 - the pytest plugin: importing `iotmock.plugin` in a process where pytest is loaded
   (what every pytest session of an environment with iotmock installed pays), and a whole
   pytest session (in-process, after the first) on a file that does not use iotmock,
@@ -101,8 +106,9 @@ def main() -> None:
     boto3_import = fastest_in_process("import boto3", runs)
     package = fastest_in_process("import iotmock", runs)
     mock_iot = fastest_in_process("from iotmock import mock_iot", runs)
+    both = fastest_in_process("import boto3\nfrom iotmock import mock_iot", runs)
     first_start = fastest_in_process(
-        "mock_iot().start()", runs, setup="from iotmock import mock_iot"
+        "mock_iot().start()", runs, setup="import boto3\nfrom iotmock import mock_iot"
     )
     plugin = fastest_in_process("import iotmock.plugin", runs, setup="import pytest")
     print(f"import boto3                     {boto3_import * 1e3:7.1f} ms")
@@ -111,7 +117,14 @@ def main() -> None:
         f"from iotmock import mock_iot     {mock_iot * 1e3:7.1f} ms"
         f"  ({mock_iot / boto3_import:.2f}x import boto3)"
     )
-    print(f"first mock_iot().start()         {first_start * 1e3:7.1f} ms  (loads the families)")
+    print(
+        f"import boto3 + mock_iot          {both * 1e3:7.1f} ms"
+        f"  ({both / boto3_import:.2f}x import boto3 alone, +{(both - boto3_import) * 1e3:.1f} ms)"
+    )
+    print(
+        f"first mock_iot().start()         {first_start * 1e3:7.1f} ms"
+        "  (boto3 loaded; loads the wire core and the families)"
+    )
     print(f"import iotmock.plugin (pytest)   {plugin * 1e3:7.1f} ms")
 
     with tempfile.TemporaryDirectory() as folder:
