@@ -202,10 +202,11 @@ def test_qos0_messages_to_a_client_that_does_not_read_are_discarded(
     assert deaf is not None
     publisher = iot_mqtt.devices.connect("publisher")
     payload = b"x" * 4096
-    # The bound is checked against what the listener's loop has moved into the TLS
-    # transport so far, which may lag the publishes by a few TLS records under load: the
-    # backlog stays near MAX_UNSENT_BYTES, far below the 40 MB published.
-    bound = 2 * limits.MAX_UNSENT_BYTES
+    # The listener's measure of unsent bytes includes the TLS transport's buffers, which
+    # under load may hold a message both as plaintext and as encrypted records for a
+    # moment: the backlog stays within a few MAX_UNSENT_BYTES, far below the 40 MB
+    # published.
+    bound = 4 * limits.MAX_UNSENT_BYTES
     for _ in range(10_000):  # 40 MB the client never reads
         publisher.publish("stream/data", payload, qos=0)
         assert deaf.backlog[2] <= bound
