@@ -118,16 +118,17 @@ def iot_mqtt(request: pytest.FixtureRequest) -> Iterator[IotMock]:
 def _mock_for(request: pytest.FixtureRequest, *, mqtt: bool) -> Iterator[IotMock]:
     from iotmock._mock import DECORATOR_ATTRIBUTE, IotMock
 
+    # A decorated test: a mock with the decorator's options, which the test's call uses.
+    decorator = getattr(getattr(request, "function", None), DECORATOR_ATTRIBUTE, None)
+    if isinstance(decorator, IotMock):
+        with decorator._shared_with_calls(mqtt=mqtt) as mock:
+            yield mock
+        return
     # @mock_iot(scope="class") on a plain class: its mock, started in setup_class.
     class_mock = getattr(getattr(request, "cls", None), "iot_mock", None)
     if not mqtt and isinstance(class_mock, IotMock) and class_mock.started:
         with class_mock:
             yield class_mock
-        return
-    decorator = getattr(getattr(request, "function", None), DECORATOR_ATTRIBUTE, None)
-    if isinstance(decorator, IotMock):
-        with decorator._shared_with_calls(mqtt=mqtt) as mock:
-            yield mock
         return
     options = _options(request)
     if mqtt:

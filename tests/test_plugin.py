@@ -310,6 +310,11 @@ def test_class_scope_on_a_plain_class_shares_one_mock(pytester: pytest.Pytester)
                 assert names() == ["first", "setup"]
                 boto3.client("iot", region_name="us-east-1").create_thing(thingName="second")
 
+            @mock_iot
+            def test_a_decorated_test_has_its_own(self, iot_mock):
+                assert active_mock() is iot_mock is not type(self).iot_mock
+                assert names() == []
+
         @mock_iot(scope="class")
         class TestWithoutSetup:
             def test_active(self):
@@ -321,7 +326,7 @@ def test_class_scope_on_a_plain_class_shares_one_mock(pytester: pytest.Pytester)
         """
     )
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 def test_iot_mqtt_is_the_mock_of_iot_mock_and_takes_the_decorators_options(
