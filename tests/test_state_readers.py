@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from iotmock import IotMock, IotMockWarning, Message, mock_iot
+from iotmock import IotMock, IotMockWarning, Message, ServiceError, mock_iot
 from iotmock.views import JobExecutionView, JobView, ShadowView, TopicRuleView
 
 ROLE = "arn:aws:iam::123456789012:role/rules"
@@ -279,7 +279,7 @@ def test_readers_are_not_activity(reader: str, iot_mock: IotMock) -> None:
 def test_every_reader_warns_where_nothing_happened(reader: str, iot_mock: IotMock) -> None:
     _data("eu-west-1").publish(topic="t", payload=b"x")
     if reader == "m.registration.report()":  # a missing task raises, and still warns
-        with pytest.warns(IotMockWarning, match="region eu-west-1"), pytest.raises(Exception):
+        with pytest.warns(IotMockWarning, match="region eu-west-1"), pytest.raises(ServiceError):
             iot_mock.registration.report("x")
         return
     name = reader.replace("(", "\\(").replace(")", "\\)")
