@@ -146,7 +146,7 @@ class IotMock:
         # The decorator this mock was made for by `_fresh()` (None: made by hand).
         self._origin: IotMock | None = None
         self._depth = 0
-        self._saved_environment: dict[str, str | None] = {}
+        self._environment: environment.Patch | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -310,7 +310,7 @@ class IotMock:
                     from iotmock.core import snapshot
 
                     snapshot.restore_into(self, self._initial_state)
-                self._saved_environment = environment.patch(self.region)
+                self._environment = environment.patch(self.region)
             self._depth += 1
         if first:
             try:
@@ -332,9 +332,9 @@ class IotMock:
                 raise RuntimeError("iotmock: stop() called on a mock that is not started")
             self._depth -= 1
             last = self._depth == 0
-            if last:
-                environment.restore(self._saved_environment)
-                self._saved_environment = {}
+            if last and self._environment is not None:
+                environment.restore(self._environment)
+                self._environment = None
         # Outside the lock: the listener's connections take it while they close.
         if last:
             if self._mqtt is not None:

@@ -28,9 +28,10 @@ import pytest
 
 if TYPE_CHECKING:
     from iotmock._mock import IotMock
+    from iotmock.environment import Patch
 
 MARKER = "iot_mock"
-_SAVED_ENVIRONMENT = pytest.StashKey[dict[str, "str | None"]]()
+_SAVED_ENVIRONMENT: pytest.StashKey[Patch] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

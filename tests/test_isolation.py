@@ -290,3 +290,60 @@ def test_environment_region_variables_are_exported(
         assert boto3.client("iot").meta.region_name == region
     assert "AWS_REGION" not in os.environ
     assert "AWS_DEFAULT_REGION" not in os.environ
+
+
+@pytest.mark.parametrize("stop_order", ["first_started_first", "last_started_first"])
+def test_mocks_in_two_threads_share_the_process_environment(
+    stop_order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The environment is the process's: while either mock is active, region-less clients
+    # and subprocesses see fake credentials and the most recent active mock's region;
+    # after both, exactly what was there before.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    first, second = mock_iot(region="eu-west-1"), mock_iot(region="ap-south-1")
+    seen: dict[str, dict[str, str | None]] = {}
+    names = ("AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+    def look(label: str) -> None:
+        seen[label] = {name: os.environ.get(name) for name in names}
+
+    def in_thread(action: Any) -> None:
+        worker = threading.Thread(target=action)
+        worker.start()
+        worker.join()
+
+    in_thread(first.start)
+    in_thread(second.start)
+    look("both")
+    ends = [first, second] if stop_order == "first_started_first" else [second, first]
+    in_thread(ends[0].stop)
+    look("one left")
+    in_thread(ends[1].stop)
+    look("none")
+    assert seen["both"] == {
+        "AWS_ACCESS_KEY_ID": "iotmock-testing",
+        "AWS_REGION": "ap-south-1",
+        "AWS_DEFAULT_REGION": "ap-south-1",
+    }
+    left = "eu-west-1" if stop_order == "last_started_first" else "ap-south-1"
+    assert seen["one left"] == {
+        "AWS_ACCESS_KEY_ID": "iotmock-testing",
+        "AWS_REGION": left,
+        "AWS_DEFAULT_REGION": left,
+    }
+    assert seen["none"] == dict.fromkeys(names)
+
+
+def test_a_region_the_user_sets_while_mocks_are_active_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with mock_iot(region="eu-west-1"):
+        os.environ["AWS_REGION"] = "sa-east-1"  # the user's own, set meanwhile
+        with mock_iot(region="ap-south-1"):
+            assert os.environ["AWS_REGION"] == "sa-east-1"
+        assert os.environ["AWS_REGION"] == "sa-east-1"
+    assert os.environ["AWS_REGION"] == "sa-east-1"
+    assert "AWS_DEFAULT_REGION" not in os.environ
