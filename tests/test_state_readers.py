@@ -337,6 +337,24 @@ def test_a_lambda_of_another_account_serves_rules_named_by_the_call(iot_mock: Io
     assert events == [{"a": 2}]
 
 
+def test_a_lambda_of_another_account_serves_rules_of_every_account(iot_mock: IotMock) -> None:
+    # Registered where its ARN says (account 111122223333), it serves a rule of the
+    # mock's account that names it, as a cross-account Lambda does in AWS.
+    other = "arn:aws:lambda:us-east-1:111122223333:function:shared"
+    events: list[Any] = []
+    iot_mock.rules.register_lambda(other, lambda event, context: events.append(event))
+    boto3.client("iot", region_name="us-east-1").create_topic_rule(
+        ruleName="r",
+        topicRulePayload={
+            "sql": "SELECT * FROM 'in'",
+            "actions": [{"lambda": {"functionArn": other}}],
+        },
+    )
+    _data().publish(topic="in", payload=b'{"a": 3}')
+    assert events == [{"a": 3}]
+    assert [i.error for i in iot_mock.rules.invocations()] == [None]
+
+
 def test_an_authorizer_function_is_registered_for_the_region_of_its_arn(
     iot_mock: IotMock,
 ) -> None:

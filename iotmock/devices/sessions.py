@@ -369,7 +369,7 @@ def connect(
             f"{MAX_CLIENT_ID_BYTES} bytes and must not start with $.",
         )
     with mock.lock:
-        backend = mock.backend(account_id, region)
+        backend = mock._state(account_id, region)  # a connection is activity there
         ctx = _context(mock, backend, "Connect")
         certificate = _device_certificate(ctx, certificate_id, certificate_pem)
         access = Access(backend, certificate, client_id)

@@ -242,7 +242,7 @@ def _run_action(
                 headers = _headers(config.get("headers") or {}, context)
                 _republish(ctx, rule, config, target, headers, payload, is_error_action)
             elif action_type == "lambda":
-                _invoke_lambda(store, config, selection, payload)
+                _invoke_lambda(ctx, store, config, selection, payload)
             elif action_type in delivery.ACTION_TYPES and delivery.enabled(ctx):
                 # moto is active beside the mock: deliver as AWS would (docs/rules.md).
                 delivery.deliver(
@@ -370,10 +370,14 @@ def _check_destination(store: RuleStore, arn: str, action_type: str) -> None:
 
 
 def _invoke_lambda(
-    store: RuleStore, config: dict[str, Any], selection: Selection, payload: bytes
+    ctx: RequestContext,
+    store: RuleStore,
+    config: dict[str, Any],
+    selection: Selection,
+    payload: bytes,
 ) -> None:
     arn = config["functionArn"]
-    func = store.lambdas.get(arn)
+    func = store.lambdas.get(arn) or _function_at_home(ctx, arn)
     if func is None:
         # No callable registered stands for a function that does not exist: Lambda's
         # Invoke answers ResourceNotFoundException and AWS runs the errorAction.
@@ -397,6 +401,19 @@ def _invoke_lambda(
         raise ActionError(
             f"Failed to invoke lambda function {arn}: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _function_at_home(ctx: RequestContext, arn: str) -> Any:
+    """The callable registered in the account and region the function ARN names (a rule
+    may invoke another account's function), or None."""
+    parts = arn.split(":")
+    if len(parts) < 7:
+        return None
+    home = (parts[4], parts[3])
+    for backend in ctx.mock.backends():
+        if (backend.account_id, backend.region) == home:
+            return backend.store(RuleStore).lambdas.get(arn)
+    return None
 
 
 # --------------------------------------------------------------------------- test API

@@ -28,10 +28,10 @@ class RulesApi(FamilyApi):
         `function_name`, `invoked_function_arn` and `aws_request_id`. When `func`
         raises, the rule's errorAction runs, as in AWS.
 
-        The function serves the rules of the account and region its ARN names; pass
-        `account_id` / `region` for rules elsewhere (a rule of another account invoking
-        it). Registering is not activity: readers there still warn while nothing
-        happened."""
+        The function is registered in the account and region its ARN names (unless
+        `account_id` / `region` say otherwise), and serves every rule that names its ARN,
+        of any account. Registering is not activity: readers there still warn while
+        nothing happened."""
         with self._mock.lock:
             backend = self._setup_for_function(function_arn, account_id, region)
             backend.store(RuleStore).lambdas[function_arn] = func
