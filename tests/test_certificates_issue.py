@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from error_checks import error_of
 from freezegun import freeze_time
 
-from iotmock import IotMock, mock_iot
+from iotmock import IotMock, IotMockWarning, mock_iot
 from iotmock.identity.crypto import make_csr, new_ec_key
 
 ACCOUNT = "123456789012"
@@ -109,8 +109,11 @@ def test_mock_ca_is_per_account_and_region(iot_mock: IotMock) -> None:
         client = boto3.client("iot", region_name="eu-west-1")
         cert = load(client.create_keys_and_certificate()["certificatePem"])
         cert.verify_directly_issued_by(load(mock.certificates.ca_pem()))
+        # Nothing happened in us-east-1 of this mock: the reader says where the state is.
+        with pytest.warns(IotMockWarning, match="region eu-west-1"):
+            other_region = mock.certificates.ca_pem(region="us-east-1")
         with pytest.raises(InvalidSignature):
-            cert.verify_directly_issued_by(load(mock.certificates.ca_pem(region="us-east-1")))
+            cert.verify_directly_issued_by(load(other_region))
 
 
 # --------------------------------------------------------------------------- from a CSR
