@@ -451,9 +451,9 @@ def test_certificate_alternative_names_lists_and_serial_on_the_wire(
 
 
 def test_certificate_variable_limits_through_test_authorization(iot_mqtt: IotMock) -> None:
-    """Values with special characters are escaped, values over 1024 characters are not
-    substituted, `.0` is the first value, absent keys fail Null and satisfy
-    ForAllValues."""
+    """Values with special characters are escaped where they replace ${...} (conditions
+    compare them as they are), values over 1024 characters are not substituted, `.0` is
+    the first value, absent keys fail Null and satisfy ForAllValues."""
     maker = make_ca("Limits Maker")
     subject = x509.Name(
         [
@@ -475,6 +475,13 @@ def test_certificate_variable_limits_through_test_authorization(iot_mqtt: IotMoc
             "Resource": f"{ARN}:topic/null/*",
             "Condition": {"Null": {"iot:Certificate.Subject.AlternativeName.DNSName": "true"}},
         },
+        {
+            # A condition compares the certificate's own value: escaping is for ${...}.
+            "Effect": "Allow",
+            "Action": "iot:Publish",
+            "Resource": f"{ARN}:topic/condition/*",
+            "Condition": {"StringEquals": {"iot:Certificate.Subject.CommonName": "Acme, Inc=1"}},
+        },
     )
     iot.create_policy(policyName="limits", policyDocument=json.dumps(document))
     iot.attach_policy(policyName="limits", target=arn)
@@ -492,3 +499,4 @@ def test_certificate_variable_limits_through_test_authorization(iot_mqtt: IotMoc
     assert decision("ou/" + "u" * 1025) == "IMPLICIT_DENY"
     assert decision("o/Org") == "ALLOWED"
     assert decision("null/x") == "ALLOWED"
+    assert decision("condition/x") == "ALLOWED"

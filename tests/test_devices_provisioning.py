@@ -301,6 +301,49 @@ def _device_pem(ca: CertificateAuthority, common_name: str) -> str:
     return to_pem(ca.issue(new_ec_key().public_key(), subject=subject))
 
 
+def test_just_in_time_provisioning_passes_the_subject_fields_as_they_are(
+    iot_mock: IotMock, iot: Any
+) -> None:
+    # The AWS::IoT::Certificate::* parameters are the subject's values themselves (no
+    # policy-variable escaping), and only the subject's own fields.
+    template = {
+        "Parameters": {
+            "AWS::IoT::Certificate::CommonName": {"Type": "String"},
+            "AWS::IoT::Certificate::Organization": {"Type": "String"},
+            "AWS::IoT::Certificate::Id": {"Type": "String"},
+        },
+        "Resources": {
+            "thing": {
+                "Type": "AWS::IoT::Thing",
+                "Properties": {
+                    "ThingName": {"Ref": "AWS::IoT::Certificate::CommonName"},
+                    "AttributePayload": {"org": {"Ref": "AWS::IoT::Certificate::Organization"}},
+                },
+            },
+            "certificate": {
+                "Type": "AWS::IoT::Certificate",
+                "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}},
+            },
+        },
+    }
+    ca = make_ca("JITP Org CA")
+    _register_ca(
+        iot, ca, registrationConfig={"templateBody": json.dumps(template), "roleArn": ROLE}
+    )
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "meter-6"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme,Inc."),
+        ]
+    )
+    pem = to_pem(ca.issue(new_ec_key().public_key(), subject=subject))
+    with pytest.raises(ConnectionRefused) as exc:
+        iot_mock.devices.connect("meter-6", certificate_pem=pem)
+    assert exc.value.reason == "CERTIFICATE_PROVISIONED", exc.value
+    described = iot.describe_thing(thingName="meter-6")
+    assert described["attributes"] == {"org": "Acme,Inc."}
+
+
 def test_just_in_time_registration(iot_mock: IotMock, iot: Any) -> None:
     ca = make_ca("Fleet CA")
     ca_id = _register_ca(iot, ca)

@@ -103,8 +103,9 @@ def on_unknown_certificate(ctx: RequestContext, cert: x509.Certificate) -> NoRet
         )
     parameters: dict[str, str] = {"AWS::IoT::Certificate::Id": record.certificate_id}
     for variable, value in certificate_variables(record.pem).items():
-        if variable.startswith(_SUBJECT):
-            label = variable[len(_SUBJECT) :]
+        label = variable[len(_SUBJECT) :]
+        # Only the subject's own fields (first values), not its alternative names.
+        if variable.startswith(_SUBJECT) and "." not in label:
             parameters[f"AWS::IoT::Certificate::{_JITP_NAMES.get(label, label)}"] = value
     try:
         provision(ctx, parse_template(body), parameters, REGISTER_THING_FAILURES)

@@ -283,17 +283,17 @@ class EvaluationContext:
         """What `${name}` becomes: its value; None when absent or multivalued (IAM: a
         multivalued key is not a policy variable), so the element cannot match. A
         certificate variable whose value holds a wildcard character or more than 1024
-        characters is not replaced: the `${name}` text stays (DG:use-policy-variables)."""
+        characters is not replaced: the `${name}` text stays; special characters of a
+        certificate variable's value are escaped with a backslash
+        (DG:use-policy-variables)."""
         if _multivalued(self.values, name) is not None:
             return None
         value = self.get(name)
-        if (
-            value is not None
-            and name.startswith(CERTIFICATE_PREFIX)
-            and (len(value) > MAX_CERTIFICATE_VALUE or _CERTIFICATE_WILDCARDS.search(value))
-        ):
+        if value is None or not name.startswith(CERTIFICATE_PREFIX):
+            return value
+        if len(value) > MAX_CERTIFICATE_VALUE or _CERTIFICATE_WILDCARDS.search(value):
             return "${" + name + "}"
-        return value
+        return _escape(value)
 
 
 CERTIFICATE_PREFIX = "iot:Certificate."
@@ -350,8 +350,9 @@ def certificate_variables(pem: str) -> dict[str, str]:
 
     A multi-valued attribute's first value is under its name and the next ones, up to five
     in all, under `<name>.1` ... `<name>.4`; `EvaluationContext` answers `<name>.0`,
-    `<name>.List` and `iot:Certificate.AvailableKeys` from these. Special characters
-    (`, " \\ + = < > ;`) are escaped with a backslash."""
+    `<name>.List` and `iot:Certificate.AvailableKeys` from these. The values are the
+    certificate's own (conditions compare them as they are); special characters are
+    escaped only where a value replaces `${...}` (`EvaluationContext.substitute`)."""
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
     except ValueError:
@@ -359,7 +360,7 @@ def certificate_variables(pem: str) -> dict[str, str]:
     found = {"iot:Certificate.SerialNumber": str(certificate.serial_number)}
     for part, name in (("Subject", certificate.subject), ("Issuer", certificate.issuer)):
         for label, oid in _NAME_ATTRIBUTES.items():
-            values = [_escape(_text(a.value)) for a in name.get_attributes_for_oid(oid)]
+            values = [_text(a.value) for a in name.get_attributes_for_oid(oid)]
             _add_values(found, f"{CERTIFICATE_PREFIX}{part}.{label}", values)
     for part, extension in _ALTERNATIVE_NAME_EXTENSIONS:
         try:
@@ -399,7 +400,7 @@ def _general_name(value: object) -> str:
             for rdn in reversed(value.rdns)
         )
     if isinstance(value, str):
-        return _escape(value)
+        return value
     return str(value)  # an IPv4 or IPv6 address
 
 
