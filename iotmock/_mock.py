@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from iotmock import environment
 from iotmock.core.backend import Backend
 from iotmock.core.mock_api import LazyGroup
-from iotmock.core.readers import warn_elsewhere
+from iotmock.core.readers import warn_decorator_only, warn_elsewhere
 from iotmock.server.group import ServerGroup
 
 if TYPE_CHECKING:
@@ -145,6 +145,8 @@ class IotMock:
         self._idle: set[tuple[str, str]] = set()
         # The decorator this mock was made for by `_fresh()` (None: made by hand).
         self._origin: IotMock | None = None
+        # Calls of functions this mock decorated that ran in fresh mocks of their own.
+        self._decorated_calls = 0
         self._depth = 0
         self._environment: environment.Patch | None = None
 
@@ -190,11 +192,18 @@ class IotMock:
     def _warn_idle(self, what: str, key: tuple[str, str]) -> None:
         """Warn when the reader `what` looks at `key` (account, region), where nothing
         happened, while other accounts or regions hold state (call it holding the lock)."""
+        self._warn_decorator_only(what)
         if key in self._backends and key not in self._idle:
             return
         used = [k for k in self._backends if k not in self._idle]
         if used:
             warn_elsewhere(what, key, used)
+
+    def _warn_decorator_only(self, what: str) -> None:
+        """Warn when `what` reads a mock object that never held state itself while
+        functions it decorated ran: each of their calls had a fresh mock of its own."""
+        if self._decorated_calls and not self._backends and not self.started:
+            warn_decorator_only(what, self._decorated_calls)
 
     def backends(self) -> list[Backend]:
         """The state of every account and region used so far."""
@@ -271,6 +280,7 @@ class IotMock:
         from iotmock.messaging.log import MessageLog
 
         with self.lock:
+            self._warn_decorator_only("m.messages()")
             logs = [
                 (key, backend.store(MessageLog))
                 for key, backend in self._backends.items()
@@ -434,7 +444,25 @@ class IotMock:
         for mock in reversed(_SHARED.get()):
             if mock._origin is self and mock.started:
                 return mock
+        self._decorated_calls += 1
         return self._fresh()
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[IotMock]:
+        """Run one call of a decorated function in `_for_call()`'s mock; a fresh one is
+        shared with the calls of functions this mock decorated made inside this call
+        (in this thread or task), as a re-entered mock keeps its state."""
+        mock = self._for_call()
+        if mock is self or mock.started:
+            with mock:
+                yield mock
+            return
+        token = _SHARED.set((*_SHARED.get(), mock))
+        try:
+            with mock:
+                yield mock
+        finally:
+            _SHARED.reset(token)
 
     @contextlib.contextmanager
     def _shared_with_calls(self, *, mqtt: bool = False) -> Iterator[IotMock]:
@@ -493,7 +521,7 @@ class IotMock:
     def _decorate_sync(self, func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self._for_call():
+            with self._call():
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -501,7 +529,7 @@ class IotMock:
     def _decorate_async(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         @functools.wraps(func)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            async with self._for_call():
+            with self._call():
                 return await func(*args, **kwargs)
 
         return wrapper

@@ -8,6 +8,7 @@ import io
 import os
 import threading
 import unittest
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from iotmock import IotMock, mock_iot
+from iotmock import IotMock, IotMockWarning, mock_iot
 from iotmock.core.intercept import active_mock
 from iotmock.registry.records import registry_of
 
@@ -347,3 +348,50 @@ def test_a_region_the_user_sets_while_mocks_are_active_is_left_alone(
         assert os.environ["AWS_REGION"] == "sa-east-1"
     assert os.environ["AWS_REGION"] == "sa-east-1"
     assert "AWS_DEFAULT_REGION" not in os.environ
+
+
+def test_decorated_functions_calling_each_other_share_the_callers_mock() -> None:
+    # A helper decorated by the same mock object, called inside a decorated call, runs
+    # in that call's mock (as re-entering an active mock keeps its state).
+    iot = mock_iot()
+
+    @iot
+    def make_fleet() -> None:
+        boto3.client("iot", region_name="us-east-1").create_thing(thingName="from-helper")
+
+    @iot
+    def test() -> list[str]:
+        make_fleet()
+        return _thing_names()
+
+    @iot
+    async def test_async() -> list[str]:
+        make_fleet()
+        return _thing_names()
+
+    assert test() == ["from-helper"]
+    assert asyncio.run(test_async()) == ["from-helper"]
+
+    async def gathered() -> list[list[str]]:
+        return list(await asyncio.gather(test_async(), test_async()))
+
+    assert asyncio.run(gathered()) == [["from-helper"], ["from-helper"]]
+
+
+def test_reading_a_mock_object_that_only_decorates_warns() -> None:
+    iot = mock_iot()
+
+    @iot
+    def test() -> None:
+        boto3.client("iot-data", region_name="us-east-1").publish(topic="t", payload=b"x")
+
+    test()
+    with pytest.warns(IotMockWarning, match="only decorates"):
+        assert iot.messages() == []
+    with pytest.warns(IotMockWarning, match="only decorates"):
+        assert iot.shadow("lamp") is None
+    with iot:  # started by hand: its own state, nothing to warn about
+        boto3.client("iot-data", region_name="us-east-1").publish(topic="t", payload=b"y")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert [m.payload for m in iot.messages()] == [b"y"]

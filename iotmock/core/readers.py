@@ -49,6 +49,20 @@ def warn_elsewhere(
     )
 
 
+def warn_decorator_only(what: str, calls: int) -> None:
+    """Warn that `what` read a mock object whose decorated functions each ran in a
+    fresh mock (`calls` so far), so it holds nothing itself."""
+    warnings.warn(
+        f"iotmock: {what} read a mock object that only decorates: each of the {calls} "
+        "call(s) of the functions it decorated ran in a fresh mock of its own, gone after "
+        "the call; read state inside the decorated function (e.g. through the iot_mock "
+        "fixture), or start this object yourself (`with m:`) around the calls to share "
+        "its state",
+        IotMockWarning,
+        stacklevel=_caller_level(),
+    )
+
+
 def _caller_level() -> int:
     """The stack level of the first frame outside iotmock: the warning names the test's
     line, whichever reader (`m.shadow`, a group, ...) it went through."""
