@@ -456,26 +456,17 @@ class IotMock:
         if mock is self or mock.started:
             with mock:
                 yield mock
-            return
-        token = _SHARED.set((*_SHARED.get(), mock))
-        try:
-            with mock:
+        else:
+            with _shared_in_context(mock):
                 yield mock
-        finally:
-            _SHARED.reset(token)
 
     @contextlib.contextmanager
     def _shared_with_calls(self, *, mqtt: bool = False) -> Iterator[IotMock]:
         """Start a fresh mock with this decorator's options that the calls of the
         decorated function made in this thread or task (and the tasks created here) run
         in, until the block ends: the `iot_mock` fixture of a decorated test."""
-        mock = self._fresh(mqtt=mqtt)
-        token = _SHARED.set((*_SHARED.get(), mock))
-        try:
-            with mock:
-                yield mock
-        finally:
-            _SHARED.reset(token)
+        with _shared_in_context(self._fresh(mqtt=mqtt)) as mock:
+            yield mock
 
     def _decorate_test_methods(self, cls: type[T]) -> type[T]:
         # A plain (pytest) test class: each call of each test method gets a mock of its own.
@@ -616,6 +607,18 @@ def mock_iot(target: Any = None, /, **options: Any) -> Any:
     if target is None:
         return mock
     return mock(target)
+
+
+@contextlib.contextmanager
+def _shared_in_context(mock: IotMock) -> Iterator[IotMock]:
+    """Run `mock` where the calls of the functions its decorator decorated, made in this
+    thread or task (and the tasks created here), find it (`IotMock._for_call`)."""
+    token = _SHARED.set((*_SHARED.get(), mock))
+    try:
+        with mock:
+            yield mock
+    finally:
+        _SHARED.reset(token)
 
 
 def _by_sequence(message: Message) -> int:
