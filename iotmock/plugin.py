@@ -125,10 +125,15 @@ def _mock_for(request: pytest.FixtureRequest, *, mqtt: bool) -> Iterator[IotMock
         with decorator._shared_with_calls(mqtt=mqtt) as mock:
             yield mock
         return
-    # @mock_iot(scope="class") on a plain class: its mock, started in setup_class.
+    # @mock_iot(scope="class") on a plain class: its mock, started in setup_class (and
+    # for `iot_mqtt` its MQTT endpoint, started now if the class's options did not, and
+    # running until the class's mock stops).
     class_mock = getattr(getattr(request, "cls", None), "iot_mock", None)
-    if not mqtt and isinstance(class_mock, IotMock) and class_mock.started:
+    if isinstance(class_mock, IotMock) and class_mock.started:
         with class_mock:
+            if mqtt and not class_mock.mqtt.running:
+                class_mock.mqtt.enabled = True
+                class_mock.mqtt.start()
             yield class_mock
         return
     options = _options(request)

@@ -321,12 +321,20 @@ def test_class_scope_on_a_plain_class_shares_one_mock(pytester: pytest.Pytester)
                 assert active_mock() is type(self).iot_mock
                 assert names() == []
 
+            def test_iot_mqtt_is_the_class_mock_with_its_endpoint(self, iot_mqtt):
+                assert iot_mqtt is type(self).iot_mock
+                assert iot_mqtt.mqtt.running and iot_mqtt.mqtt.port > 0
+                boto3.client("iot", region_name="us-east-1").create_thing(thingName="m")
+
+            def test_the_class_state_stays(self):
+                assert names() == ["m"]
+
         def test_after_the_classes():
             assert active_mock() is None
         """
     )
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 
 
 def test_iot_mqtt_is_the_mock_of_iot_mock_and_takes_the_decorators_options(
