@@ -363,6 +363,30 @@ def _another_authority(account_id: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda backend: backend.update(tags="garbage"),
+        lambda backend: backend.update(tags={"$m": []}),
+        lambda backend: backend.update(stores="garbage"),
+        lambda backend: backend.update(account_id=12),
+        lambda backend: backend["stores"].update(
+            {"iotmock.registry.records:RegistryState": {"$m": {}}}
+        ),
+    ],
+    ids=["tags-string", "tags-list", "stores-string", "account-number", "store-of-wrong-kind"],
+)
+def test_a_malformed_snapshot_is_refused_with_a_snapshot_error(damage: Any) -> None:
+    with mock_iot() as mock:
+        iot = boto3.client("iot", region_name=REGION)
+        iot.create_thing(thingName="kept")
+        document = json.loads(json.dumps(mock.snapshot()))
+        damage(document["backends"][0])
+        with pytest.raises(SnapshotError):
+            mock.restore(document)
+        assert [t["thingName"] for t in iot.list_things()["things"]] == ["kept"]
+
+
 def test_a_test_case_class_decorated_with_a_state_starts_each_test_from_it() -> None:
     with mock_iot() as mock:
         boto3.client("iot", region_name=REGION).create_thing(thingName="base")

@@ -127,7 +127,12 @@ def restore_into(mock: IotMock, document: dict[str, Any]) -> None:
             raise SnapshotError(f"iotmock: {module} registers no process state to restore")
         restorers.append((hooks[1], state))
     decoder = _Decoder()
-    backends = [decoder.backend(data) for data in backends_data]
+    try:
+        backends = [decoder.backend(data) for data in backends_data]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        if isinstance(exc, SnapshotError):
+            raise
+        raise SnapshotError(f"iotmock: a malformed snapshot ({type(exc).__name__}: {exc})") from exc
     for restore, state in restorers:
         restore(state)
     with mock.lock:
@@ -366,10 +371,22 @@ class _Decoder:
         self._classes: dict[str, Any] = {}
 
     def backend(self, data: dict[str, Any]) -> Backend:
-        backend = Backend(data["account_id"], data["region"])
-        backend.tags = self.value(data["tags"])
+        if not isinstance(data, dict) or not isinstance(data.get("stores"), dict):
+            raise SnapshotError("iotmock: a snapshot backend is an object with 'stores'")
+        account_id, region = data.get("account_id"), data.get("region")
+        if not isinstance(account_id, str) or not isinstance(region, str):
+            raise SnapshotError("iotmock: a snapshot backend names its account_id and region")
+        backend = Backend(account_id, region)
+        tags = self.value(data.get("tags", {"$m": {}}))
+        if not isinstance(tags, dict):
+            raise SnapshotError(f"iotmock: the tags of {account_id}/{region} are not a map")
+        backend.tags = tags
         for name, store in data["stores"].items():
-            backend._stores[self._class(name)] = self.value(store)
+            kind = self._class(name)
+            decoded = self.value(store)
+            if not isinstance(kind, type) or not isinstance(decoded, kind):
+                raise SnapshotError(f"iotmock: the snapshot's {name} store is not one")
+            backend._stores[kind] = decoded
         return backend
 
     def _class(self, name: str) -> Any:
