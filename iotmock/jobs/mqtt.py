@@ -9,8 +9,9 @@ the same topic + `/accepted` or `/rejected`:
 - `$aws/things/<thing>/jobs/<jobId>/update`: UpdateJobExecution.
 
 Requests are checked against the constraints of the matching iot-jobs-data operation and
-run through the same engine functions as the HTTP API (`iotmock.jobs.engine`), so both transports
-share one state machine and the notify / notify-next messages follow every change.
+answered by that operation's HTTP handler (`iotmock.jobs.device_handlers`), so both
+transports share one state machine and the notify / notify-next messages follow every
+change; the answer carries the job document as a JSON object.
 Rejections carry the MQTT error codes (InvalidTopic, InvalidJson, InvalidRequest,
 InvalidStateTransition, ResourceNotFound, VersionMismatch, TerminalStateReached,
 RequestThrottled, InternalError). Timestamps are whole epoch seconds, like the rest of
@@ -23,21 +24,21 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from iotmock.core import clock
 from iotmock.core.errors import ServiceError
 from iotmock.core.events import subscribe
 from iotmock.core.model import operation_model
-from iotmock.core.operations import RequestContext
+from iotmock.core.operations import Params, RequestContext
 from iotmock.core.validation import validate
+from iotmock.jobs import device_handlers
 from iotmock.jobs import engine as model
 from iotmock.messaging.log import Message, publish
 
 # The jobs engine publishes its notifications with this source too: no answer to either.
 SOURCE = "jobs"
-NEXT = "$next"
+NEXT = device_handlers.NEXT
 MAX_CLIENT_TOKEN = 64
 
 _JOBS_TOPIC = re.compile(r"\$aws/things/(?P<thing>[^/]+)/jobs/(?P<rest>.+)")
@@ -66,102 +67,29 @@ class Rejected(Exception):
         self.message = message
 
 
-@dataclass(slots=True, frozen=True)
-class JobsRequest:
-    """One request: the thing and job of its topic and the members of its payload."""
-
-    thing: str
-    job_id: str | None
-    body: dict[str, Any]
-
-    def member(self, name: str) -> Any:
-        return self.body.get(name)
-
-
-Answer = Callable[[RequestContext, JobsRequest], dict[str, Any]]
-
-
-# --------------------------------------------------------------------------- requests
-
-
-def _get_pending(ctx: RequestContext, request: JobsRequest) -> dict[str, Any]:
-    store = model.jobs_store(ctx)
-    model.thing_exists_for_jobs(ctx, store, request.thing)
-    in_progress, queued = model.pending_executions(store, request.thing)
-    return {
-        "inProgressJobs": [model.device_summary(e) for e in in_progress],
-        "queuedJobs": [model.device_summary(e) for e in queued],
-    }
-
-
-def _start_next(ctx: RequestContext, request: JobsRequest) -> dict[str, Any]:
-    store = model.jobs_store(ctx)
-    execution = model.start_next_pending(
-        ctx,
-        store,
-        request.thing,
-        status_details=request.member("statusDetails"),
-        step_timeout=request.member("stepTimeoutInMinutes"),
-    )
-    if execution is None:
-        return {}  # nothing pending: accepted without an execution
-    return {"execution": _mqtt_execution(store, execution, include_document=True)}
-
-
-def _describe(ctx: RequestContext, request: JobsRequest) -> dict[str, Any]:
-    store = model.jobs_store(ctx)
-    include_document = request.member("includeJobDocument") is not False  # default true
-    if request.job_id == NEXT:
-        model.thing_exists_for_jobs(ctx, store, request.thing)
-        execution = model.next_pending(store, request.thing)
-        if execution is None:
-            return {}  # nothing pending: accepted without an execution
-    else:
-        execution = model.get_execution(
-            store, str(request.job_id), request.thing, request.member("executionNumber")
-        )
-    return {"execution": _mqtt_execution(store, execution, include_document=include_document)}
-
-
-def _update(ctx: RequestContext, request: JobsRequest) -> dict[str, Any]:
-    store = model.jobs_store(ctx)
-    execution = model.device_update(
-        ctx,
-        store,
-        str(request.job_id),
-        request.thing,
-        request.member("status"),
-        execution_number=request.member("executionNumber"),
-        expected_version=request.member("expectedVersion"),
-        status_details=request.member("statusDetails"),
-        step_timeout=request.member("stepTimeoutInMinutes"),
-    )
-    answer: dict[str, Any] = {}
-    if request.member("includeJobExecutionState"):
-        answer["executionState"] = model.execution_state(execution)
-    if request.member("includeJobDocument"):
-        document = model.device_document(store, execution)
-        if document is not None:
-            answer["jobDocument"] = model.mqtt_document(document)
-    return answer
-
-
-# The iot-jobs-data operation whose input constraints each request follows.
-_ANSWERS: dict[str, tuple[str, Answer]] = {
-    "get": ("GetPendingJobExecutions", _get_pending),
-    "start-next": ("StartNextPendingJobExecution", _start_next),
-    "job/get": ("DescribeJobExecution", _describe),
-    "job/update": ("UpdateJobExecution", _update),
+# A request is answered by the iot-jobs-data operation's handler itself, given the
+# payload members plus the thing and job of the topic as its parameters.
+_ANSWERS: dict[str, tuple[str, Callable[[RequestContext, Params], dict[str, Any]]]] = {
+    "get": ("GetPendingJobExecutions", device_handlers.get_pending_job_executions),
+    "start-next": (
+        "StartNextPendingJobExecution",
+        device_handlers.start_next_pending_job_execution,
+    ),
+    "job/get": ("DescribeJobExecution", device_handlers.describe_job_execution),
+    "job/update": ("UpdateJobExecution", device_handlers.update_job_execution),
 }
 
 
-def _mqtt_execution(
-    store: model.JobsStore, execution: model.JobExecution, *, include_document: bool
-) -> dict[str, Any]:
-    """JobExecution as MQTT answers carry it: the document as a JSON object."""
-    output = model.device_execution(store, execution, include_document=include_document)
-    if "jobDocument" in output:
+def _mqtt_answer(output: dict[str, Any]) -> dict[str, Any]:
+    """The operation's output as the MQTT answer carries it: the job document as a JSON
+    object (model.mqtt_document), left out when the job has none."""
+    execution = output.get("execution")
+    if execution is not None and "jobDocument" in execution:
+        execution["jobDocument"] = model.mqtt_document(execution["jobDocument"])
+    if output.get("jobDocument") is not None:
         output["jobDocument"] = model.mqtt_document(output["jobDocument"])
+    else:
+        output.pop("jobDocument", None)
     return output
 
 
@@ -196,18 +124,19 @@ def _client_token(body: dict[str, Any]) -> str | None:
     return token
 
 
-def _check_members(operation: str, request: JobsRequest) -> None:
-    """The constraints of the iot-jobs-data operation (types, enums, ranges, required),
-    applied to the payload members plus the thing and job of the topic."""
+def _checked_params(operation: str, thing: str, job_id: str | None, body: dict[str, Any]) -> Params:
+    """The parameters of the iot-jobs-data operation: the payload members plus the thing
+    and job of the topic, checked against its constraints (types, enums, ranges, required)."""
     members = _payload_members(operation)
-    params = {name: value for name, value in request.body.items() if name in members}
-    params["thingName"] = request.thing
-    if request.job_id is not None:
-        params["jobId"] = request.job_id
+    params = {name: value for name, value in body.items() if name in members}
+    params["thingName"] = thing
+    if job_id is not None:
+        params["jobId"] = job_id
     details = params.get("statusDetails")
     if isinstance(details, dict) and not all(isinstance(v, str) for v in details.values()):
         raise Rejected("InvalidRequest", "statusDetails values must be strings.")
     validate("iot-jobs-data", operation, params)
+    return params
 
 
 _TOPIC_MEMBERS = frozenset({"thingName", "jobId"})
@@ -253,10 +182,8 @@ def _serve_jobs_request(ctx: RequestContext, message: Message) -> None:
         key, job_id = _route(match["rest"])
         body = _parse_body(message.payload)
         token = _client_token(body)
-        operation, answer = _ANSWERS[key]
-        request = JobsRequest(thing, job_id, body)
-        _check_members(operation, request)
-        document = answer(ctx, request)
+        operation, handler = _ANSWERS[key]
+        document = _mqtt_answer(handler(ctx, _checked_params(operation, thing, job_id, body)))
     except Rejected as rejected:
         _reject(ctx, message.topic, rejected.code, rejected.message, token, None)
         return
