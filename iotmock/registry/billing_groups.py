@@ -70,11 +70,17 @@ BILLING_GROUPS: crud.ResourceKind[BillingGroup] = crud.ResourceKind(
 get_billing_group = BILLING_GROUPS.get
 
 
-def resolve_billing_group(backend: Backend, name: str | None, arn: str | None) -> BillingGroup:
-    """The billing group named by `billingGroupName` or `billingGroupArn`."""
-    return resolve_by_name_or_arn(
-        registry_of(backend).billing_groups, name, arn, kind="Billing Group", member="billingGroup"
+def _group_and_thing(backend: Backend, params: Params) -> tuple[BillingGroup, Thing]:
+    """The billing group and the thing of Add/RemoveThing(To|From)BillingGroup, each named
+    by its name or its ARN."""
+    group = resolve_by_name_or_arn(
+        registry_of(backend).billing_groups,
+        params.get("billingGroupName"),
+        params.get("billingGroupArn"),
+        kind="Billing Group",
+        member="billingGroup",
     )
+    return group, resolve_thing(backend, params.get("thingName"), params.get("thingArn"))
 
 
 def put_thing_in_billing_group(backend: Backend, thing: Thing, group: BillingGroup) -> None:
@@ -169,21 +175,14 @@ def list_things_in_billing_group(ctx: RequestContext, params: Params) -> dict[st
 @operation("iot", "AddThingToBillingGroup")
 def add_thing_to_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
     backend = ctx.backend
-    group = resolve_billing_group(
-        backend, params.get("billingGroupName"), params.get("billingGroupArn")
-    )
-    thing = resolve_thing(backend, params.get("thingName"), params.get("thingArn"))
+    group, thing = _group_and_thing(backend, params)
     put_thing_in_billing_group(backend, thing, group)
     return {}
 
 
 @operation("iot", "RemoveThingFromBillingGroup")
 def remove_thing_from_billing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    group = resolve_billing_group(
-        backend, params.get("billingGroupName"), params.get("billingGroupArn")
-    )
-    thing = resolve_thing(backend, params.get("thingName"), params.get("thingArn"))
+    group, thing = _group_and_thing(ctx.backend, params)
     # Removing a thing that is not in the group is a silent success, as for thing groups.
     if thing.billing_group_name == group.name:
         group.thing_names.discard(thing.name)
