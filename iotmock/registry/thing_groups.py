@@ -436,11 +436,16 @@ def list_things_in_thing_group(ctx: RequestContext, params: Params) -> dict[str,
 # ---------------------------------------------------------------- membership
 
 
+def _group_and_thing(backend: Backend, params: Params) -> tuple[ThingGroup, Thing]:
+    """The group and the thing of Add/RemoveThing(To|From)ThingGroup, each named by its
+    name or its ARN."""
+    group = resolve_group(backend, params.get("thingGroupName"), params.get("thingGroupArn"))
+    return group, resolve_thing(backend, params.get("thingName"), params.get("thingArn"))
+
+
 @operation("iot", "AddThingToThingGroup")
 def add_thing_to_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    group = resolve_group(backend, params.get("thingGroupName"), params.get("thingGroupArn"))
-    thing = resolve_thing(backend, params.get("thingName"), params.get("thingArn"))
+    group, thing = _group_and_thing(ctx.backend, params)
     # overrideDynamicGroups only matters when dynamic memberships fill the 10 slots; this
     # mock counts static memberships only, so it is accepted and has nothing to evict.
     add_thing_to_group(ctx, thing, group)
@@ -449,9 +454,7 @@ def add_thing_to_thing_group(ctx: RequestContext, params: Params) -> dict[str, A
 
 @operation("iot", "RemoveThingFromThingGroup")
 def remove_thing_from_thing_group(ctx: RequestContext, params: Params) -> dict[str, Any]:
-    backend = ctx.backend
-    group = resolve_group(backend, params.get("thingGroupName"), params.get("thingGroupArn"))
-    thing = resolve_thing(backend, params.get("thingName"), params.get("thingArn"))
+    group, thing = _group_and_thing(ctx.backend, params)
     remove_thing_from_group(ctx, thing, group)
     return {}
 
