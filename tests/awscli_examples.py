@@ -1,7 +1,9 @@
 """The AWS CLI's example files (`awscli/examples/{iot,iot-data,iot-jobs-data}/*.rst`), which
 show commands with the JSON AWS really returned, read as replayable examples.
 
-`examples()` yields each example whose command and output parse; `replay()` runs one
+`examples()` yields each example whose command and output parse (the output read
+leniently, `lenient_json`), `unreadable()` the outputs that still do not parse and the
+files whose commands and outputs do not pair up; `replay()` runs one
 through boto3 inside the current mock and returns the key paths of AWS's output and of
 iotmock's, walked along the operation's output shape (map keys are data and collapse to
 `{}`, list items to `[]`; JSON documents inside strings are not entered).
@@ -26,7 +28,7 @@ SERVICES = {"iot": "iot", "iot-data": "iot-data", "iot-jobs-data": "iot-jobs-dat
 _COMMAND = re.compile(r"^\s*aws (iot(?:-data|-jobs-data)?) ([a-z0-9-]+)((?:.|\n)*?)(?:::)?\s*$")
 _OUTPUT = re.compile(r"Output::\s*\n\n((?:[ \t]+.*\n|\n)+)")
 _CONTENTS = r"Contents of ``{}``::\s*\n\n((?:[ \t]+.*\n|\n)+)"
-_MISSING_COMMA = re.compile(r"([\]}\"])(\s*\n\s*\")")
+_MISSING_COMMA = re.compile(r"([\]}\"\del])([ \t\r]*\n\s*\")")
 
 
 def examples_dir() -> Path | None:
@@ -50,24 +52,87 @@ class Example:
 
 
 def _command_blocks(text: str) -> list[str]:
-    """The `aws ...` commands of a file, continuation lines joined, in order."""
+    """The `aws ...` commands of a file, continuation lines joined, in order. A command
+    starts a literal block (the line before it is prose): the `aws iot ...` lines of a
+    setup script (inside a loop, in `$(...)`) are not the example's command. Lines are
+    joined while they end with a backslash or a quote is left open (a PEM in quotes)."""
     commands = []
     lines = text.splitlines()
     index = 0
+    previous = ""
     while index < len(lines):
-        line = lines[index].strip()
-        if line.startswith("aws iot"):
+        raw = lines[index]
+        line = raw.strip()
+        if line.startswith("aws iot") and not previous[:1].isspace():
             parts = [line]
-            while parts[-1].endswith("\\") and index + 1 < len(lines):
-                parts[-1] = parts[-1][:-1]
+            while index + 1 < len(lines):
+                if parts[-1].endswith("\\"):
+                    parts[-1] = parts[-1][:-1]
+                elif not _open_quote(" ".join(parts)):
+                    break
                 index += 1
                 parts.append(lines[index].strip())
             commands.append(" ".join(parts))
+        if line:
+            previous = raw
         index += 1
     return commands
 
 
-def examples(service: str) -> Iterator[Example]:
+def _open_quote(command: str) -> bool:
+    try:
+        shlex.split(command)
+    except ValueError:
+        return True
+    return False
+
+
+# What the CLI user who copies an example's output must repair to read it as JSON:
+_TRAILING_COMMA = re.compile(r",(\s*\n\s*[\]}])")
+# a timestamp printed bare (describe-custom-metric)
+_BARE_TIMESTAMP = re.compile(r"(:\s*)(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d)?)(?=\s*[,}\n])")
+# a JSON document inside a string whose quotes are not escaped (test-invoke-authorizer)
+_UNESCAPED_DOCUMENT = re.compile(r'^(\s*(?:"\w+":\s*)?)"(\{.*\})"(,?)[ \t]*$', re.MULTILINE)
+_UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
+# a backslash that escapes nothing JSON knows (`\G` in a PEM): kept as a backslash
+_STRAY_BACKSLASH = re.compile(r'(?<!\\)((?:\\\\)*)\\(?![\\"/bfnrtu])')
+
+
+def _escape_document(found: re.Match[str]) -> str:
+    inner = found.group(2)
+    if _UNESCAPED_QUOTE.search(inner) is None:
+        return found.group(0)
+    return f"{found.group(1)}{json.dumps(inner)}{found.group(3)}"
+
+
+def lenient_json(text: str) -> Any:
+    """`text` read as JSON the way a reader of the example must: a missing comma between
+    two members is added (after a `}`, `]`, string, number, true, false or null), a
+    trailing comma dropped, a bare timestamp quoted, an embedded document's quotes
+    escaped, a backslash that escapes nothing kept, line breaks inside strings kept, and
+    whatever follows the document (a stray closing brace) dropped. Raises ValueError
+    when it still does not parse."""
+    text = _MISSING_COMMA.sub(r"\1,\2", text)
+    text = _TRAILING_COMMA.sub(r"\1", text)
+    text = _BARE_TIMESTAMP.sub(r'\1"\2"', text)
+    text = _UNESCAPED_DOCUMENT.sub(_escape_document, text)
+    text = _STRAY_BACKSLASH.sub(r"\1\\\\", text)
+    return json.JSONDecoder(strict=False).raw_decode(text.strip())[0]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An example output (or a whole file) `examples()` cannot replay, and why."""
+
+    service: str
+    name: str  # "<file stem>#<n>", or "<file stem>" when commands and outputs do not pair
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.name}"
+
+
+def _read(service: str) -> Iterator[Example | Unreadable]:
     base = examples_dir()
     if base is None:
         return
@@ -77,25 +142,50 @@ def examples(service: str) -> Iterator[Example]:
         text = path.read_text()
         commands = _command_blocks(text)
         outputs = _OUTPUT.findall(text)
+        if not outputs:
+            continue  # the commands print nothing (or write a file)
         if len(commands) != len(outputs):
-            continue  # cannot pair commands with outputs reliably
+            problem = f"{len(commands)} commands, {len(outputs)} outputs"
+            yield Unreadable(service, path.stem, problem)
+            continue
         for number, (command, output) in enumerate(zip(commands, outputs, strict=True), 1):
+            name = f"{path.stem}#{number}"
             try:
                 words = shlex.split(command)
-                document = json.loads(output)
-            except ValueError:
+            except ValueError as error:
+                yield Unreadable(service, name, f"command: {error}")
                 continue
-            if len(words) < 3 or words[2] not in by_cli or not isinstance(document, dict):
+            try:
+                document = lenient_json(output)
+            except ValueError as error:
+                yield Unreadable(service, name, f"output: {error}")
                 continue
-            yield Example(
-                service, by_cli[words[2]], f"{path.stem}#{number}", tuple(words[3:]), document
-            )
+            if len(words) < 3 or words[2] not in by_cli:
+                yield Unreadable(service, name, f"no such operation: {command[:60]}")
+            elif not isinstance(document, dict):
+                yield Unreadable(service, name, "output is not a JSON object")
+            else:
+                yield Example(service, by_cli[words[2]], name, tuple(words[3:]), document)
+
+
+def examples(service: str) -> Iterator[Example]:
+    """The examples of `service` whose command and output can be read."""
+    for found in _read(service):
+        if isinstance(found, Example):
+            yield found
+
+
+def unreadable(service: str) -> Iterator[Unreadable]:
+    """The example outputs of `service` that cannot be read, even leniently, and the
+    files whose commands and outputs do not pair up."""
+    for found in _read(service):
+        if isinstance(found, Unreadable):
+            yield found
 
 
 def example_file(service: str, stem: str, name: str) -> Any:
     """The JSON of a file an example shows ("Contents of ``name``::" in `stem`.rst),
-    read as the CLI user who copies it must: a missing comma between two members is
-    added, and whatever follows the document (a stray closing brace) is dropped."""
+    read as the CLI user who copies it must (`lenient_json`)."""
     base = examples_dir()
     assert base is not None
     found = re.search(
@@ -103,8 +193,7 @@ def example_file(service: str, stem: str, name: str) -> Any:
     )
     if found is None:
         raise NotReplayable(f"{stem}.rst shows no {name}")
-    text = _MISSING_COMMA.sub(r"\1,\2", found.group(1))
-    return json.JSONDecoder().raw_decode(text.strip())[0]
+    return lenient_json(found.group(1))
 
 
 class NotReplayable(Exception):
@@ -122,6 +211,8 @@ def _value(shape: Shape, text: str) -> Any:
         raise NotReplayable(f"shorthand syntax: {text}")
     if kind in ("integer", "long"):
         return int(text)
+    if kind in ("float", "double"):
+        return float(text)
     if kind == "boolean":
         return text.lower() == "true"
     if kind == "blob":

@@ -49,6 +49,7 @@ def test_each_connection_is_a_related_resource_with_its_times(
     finding = _finding(iot)
     assert finding["nonCompliantResource"]["resourceIdentifier"]["deviceCertificateId"] == cert
     assert finding["reasonForNonComplianceCode"] == "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES"
+    assert finding["reasonForNonCompliance"] == "Certificate shared by one or more devices."
     assert finding["relatedResources"] == [
         {
             "resourceType": "CLIENT_ID",
@@ -82,9 +83,8 @@ def test_one_client_id_reconnecting_is_not_sharing(
     assert iot.list_audit_findings(taskId=task_id)["findings"] == []
 
 
-def test_a_finding_without_related_resources_has_no_related_resources_key(iot: Any) -> None:
-    # AWS's CLI example describe-audit-finding: an overly permissive policy attached to
-    # nothing has no relatedResources, rather than an empty list.
+def _broad_policy_finding(iot: Any) -> dict[str, Any]:
+    """The finding of an audit that finds a policy allowing iot:* on *, attached to nothing."""
     broad = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}],
@@ -95,7 +95,37 @@ def test_a_finding_without_related_resources_has_no_related_resources_key(iot: A
         roleArn=ROLE, auditCheckConfigurations={check: {"enabled": True}}
     )
     task_id = iot.start_on_demand_audit_task(targetCheckNames=[check])["taskId"]
-    [listed] = iot.list_audit_findings(taskId=task_id)["findings"]
+    [finding] = iot.list_audit_findings(taskId=task_id)["findings"]
+    return dict(finding)
+
+
+def test_a_finding_without_related_resources_has_no_related_resources_key(iot: Any) -> None:
+    # AWS's CLI example describe-audit-finding: an overly permissive policy attached to
+    # nothing has no relatedResources, rather than an empty list.
+    listed = _broad_policy_finding(iot)
     assert "relatedResources" not in listed
     described = iot.describe_audit_finding(findingId=listed["findingId"])["finding"]
     assert "relatedResources" not in described
+
+
+def test_shared_certificate_reason_is_aws_wording_whatever_the_client_count(
+    iot: Any, iot_mock: IotMock
+) -> None:
+    # AWS's CLI example list-audit-findings: "Certificate shared by one or more devices."
+    cert = iot.create_keys_and_certificate(setAsActive=True)["certificateId"]
+    for client in ("one", "two", "three"):
+        iot_mock.devices.connect(client, principal=cert)
+    finding = _finding(iot)
+    assert finding["reasonForNonCompliance"] == "Certificate shared by one or more devices."
+    assert finding["reasonForNonComplianceCode"] == "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES"
+
+
+def test_overly_permissive_reason_lists_the_actions_in_brackets(iot: Any) -> None:
+    # AWS's CLI example describe-audit-finding: "Policy allows broad access to IoT data
+    # plane actions: [iot:Subscribe, iot:Connect, ...]."
+    finding = _broad_policy_finding(iot)
+    assert finding["reasonForNonComplianceCode"] == "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"
+    assert finding["reasonForNonCompliance"] == (
+        "Policy allows broad access to IoT data plane actions: "
+        "[iot:Connect, iot:Publish, iot:Subscribe, iot:Receive]."
+    )

@@ -290,6 +290,10 @@ def _certificate_of_principal(backend: Backend, principal: str) -> Certificate |
     return identity_of(backend).certificates.get(principal.rpartition("/")[2])
 
 
+# AWS's wording (CLI example list-audit-findings), whatever the number of client ids.
+SHARED_CERTIFICATE_REASON = "Certificate shared by one or more devices."
+
+
 @audit_check("DEVICE_CERTIFICATE_SHARED_CHECK", "CRITICAL")
 def _device_certificate_shared(backend: Backend, settings: dict[str, str]) -> CheckOutcome:
     store = backend.store(AuditStore)
@@ -313,7 +317,7 @@ def _device_certificate_shared(backend: Backend, settings: dict[str, str]) -> Ch
         return _device_draft(
             record,
             "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES",
-            f"Certificate is used by {len(clients)} different client ids",
+            SHARED_CERTIFICATE_REASON,
             related=[_session_resource(session) for session in sessions],
         )
 
@@ -369,8 +373,10 @@ def _overly_permissive(statement: Statement) -> tuple[str, str] | None:
     if all(_grants(statement, action) for action in DATA_PLANE_ACTIONS):
         return (
             "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS",
-            "Policy allows broad access to IoT data plane actions: "
-            + ", ".join(DATA_PLANE_ACTIONS),
+            # AWS's wording (CLI example describe-audit-finding): the actions in
+            # brackets, a full stop after them
+            f"Policy allows broad access to IoT data plane actions: "
+            f"[{', '.join(DATA_PLANE_ACTIONS)}].",
         )
     if _grants(statement, "iot:Connect") and "*" in statement.resources:
         return "ALLOWS_CLIENT_ID_SPOOFING", "Policy allows connecting with any client id"

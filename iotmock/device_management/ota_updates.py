@@ -128,6 +128,8 @@ def _info(update: OtaUpdate) -> dict[str, Any]:
             "otaUpdateStatus": update.status,
             "awsIotJobId": update.job_id,
             "awsIotJobArn": update.job_arn,
+            # the mock's updates never fail: AWS answers an empty errorInfo then
+            "errorInfo": {},
             "additionalParameters": request.get("additionalParameters"),
         }
     }
