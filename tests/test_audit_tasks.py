@@ -183,7 +183,7 @@ def test_device_certificate_expiring_and_expired(iot: Any) -> None:
     assert (details["totalResourcesCount"], details["nonCompliantResourcesCount"]) == (2, 1)
     [finding] = findings_of(iot, task_id)
     assert finding["nonCompliantResource"]["resourceIdentifier"]["deviceCertificateId"] == expiring
-    assert finding["reasonForNonComplianceCode"] == "CERTIFICATE_EXPIRING"
+    assert finding["reasonForNonComplianceCode"] == "CERTIFICATE_APPROACHING_EXPIRATION"
     assert finding["severity"] == "MEDIUM"
     # Later, the mock clock says it has expired and the other one is expiring.
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3640)
@@ -197,7 +197,10 @@ def test_device_certificate_expiring_and_expired(iot: Any) -> None:
         ]
         for f in findings_of(iot, task_id)
     }
-    assert codes == {expiring: "CERTIFICATE_EXPIRED", fine: "CERTIFICATE_EXPIRING"}
+    assert codes == {
+        expiring: "CERTIFICATE_PAST_EXPIRATION",
+        fine: "CERTIFICATE_APPROACHING_EXPIRATION",
+    }
 
 
 def test_inactive_certificates_are_not_examined(iot: Any) -> None:
@@ -278,7 +281,7 @@ def test_ca_certificate_expiring(iot: Any) -> None:
         )["taskId"]
         [finding] = findings_of(iot, task_id)
     assert finding["nonCompliantResource"]["resourceIdentifier"] == {"caCertificateId": ca_id}
-    assert finding["reasonForNonComplianceCode"] == "CERTIFICATE_EXPIRING"
+    assert finding["reasonForNonComplianceCode"] == "CERTIFICATE_APPROACHING_EXPIRATION"
 
 
 def test_revoked_at_issuer_checks(iot: Any, iot_mock: IotMock) -> None:

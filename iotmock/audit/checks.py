@@ -141,11 +141,16 @@ def _ca_draft(ca: CACertificate, reason_code: str, reason: str) -> Draft:
 
 
 def _expiry(not_after: float, threshold_days: int) -> tuple[str, str] | None:
+    # The reason codes of the Device Defender pages "Device certificate expiring" and
+    # "CA certificate expiring".
     now = clock.now()
     if not_after <= now:
-        return "CERTIFICATE_EXPIRED", "Certificate is expired"
+        return "CERTIFICATE_PAST_EXPIRATION", "Certificate is expired"
     if not_after <= now + threshold_days * DAY:
-        return "CERTIFICATE_EXPIRING", f"Certificate is expiring within {threshold_days} days"
+        return (
+            "CERTIFICATE_APPROACHING_EXPIRATION",
+            f"Certificate is expiring within {threshold_days} days",
+        )
     return None
 
 
