@@ -228,7 +228,12 @@ def test_connections_over_the_limit_are_closed_not_queued_forever(
         socket.create_connection(("127.0.0.1", many_connections.port), timeout=5) for _ in range(4)
     ]
     try:
-        time.sleep(0.2)  # let the server start their threads
+        # The server counts a connection once its thread runs: wait for all four, as a
+        # fixed sleep is not enough on a loaded machine.
+        deadline = time.monotonic() + 10
+        while many_connections.connection_count() < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert many_connections.connection_count() == 4
         extra = socket.create_connection(("127.0.0.1", many_connections.port), timeout=5)
         with extra:
             extra.sendall(b"GET /_iotmock/health HTTP/1.1\r\nHost: x\r\n\r\n")
