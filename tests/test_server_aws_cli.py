@@ -154,7 +154,8 @@ def _start_cli_server(
 def _stop_cli_server(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> str:
     process.send_signal(how)
     try:
-        out, err = process.communicate(timeout=10)
+        # Generous: a loaded CI machine may take seconds to schedule the child.
+        out, err = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate(timeout=10)
