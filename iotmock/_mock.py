@@ -202,7 +202,8 @@ class IotMock:
     def _warn_decorator_only(self, what: str) -> None:
         """Warn when `what` reads a mock object that never held state itself while
         functions it decorated ran: each of their calls had a fresh mock of its own."""
-        if self._decorated_calls and not self._backends and not self.started:
+        used = any(key not in self._idle for key in self._backends)
+        if self._decorated_calls and not used and not self.started:
             warn_decorator_only(what, self._decorated_calls)
 
     def backends(self) -> list[Backend]:

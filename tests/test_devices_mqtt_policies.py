@@ -381,6 +381,7 @@ def test_certificate_alternative_names_lists_and_serial_on_the_wire(
                 f"{ARN}:topic/beyond/${{{san}.DNSName.5}}",
                 f"{ARN}:topic/ip/${{{san}.IPAddress}}",
                 f"{ARN}:topic/mail/${{{san}.RFC822Name}}",
+                f"{ARN}:topic/dn/${{{san}.DirectoryName}}",
                 f"{ARN}:topic/issuer/${{iot:Certificate.Issuer.AlternativeName.DNSName}}",
                 f"{ARN}:topic/absent/${{iot:Certificate.Issuer.AlternativeName.RFC822Name}}",
                 f"{ARN}:topic/serial/${{iot:Certificate.SerialNumber}}",
@@ -434,6 +435,8 @@ def test_certificate_alternative_names_lists_and_serial_on_the_wire(
         "wild/${iot:Certificate.Subject.AlternativeName.DNSName.2}": 0,  # the text stays
         "ip/10.1.2.3": 0,
         "mail/ops@example.com": 0,
+        # The guide's distinguished-name form, separators not escaped.
+        "dn/cn=LightBulbCert,ou=SmartHome,o=IoT,c=US": 0,
         "issuer/issuer.example.com": 0,
         "serial/10525622389124227206": 0,  # 92:12:85:cb:b7:a5:e0:86 in decimal
         "list/Example Corp": NOT_AUTHORIZED,  # a multivalued key is no policy variable

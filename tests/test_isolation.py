@@ -390,6 +390,10 @@ def test_reading_a_mock_object_that_only_decorates_warns() -> None:
         assert iot.messages() == []
     with pytest.warns(IotMockWarning, match="only decorates"):
         assert iot.shadow("lamp") is None
+    with pytest.warns(IotMockWarning, match="only decorates"):
+        iot.backend()  # a reader that creates an (idle) backend: later reads still warn
+    with pytest.warns(IotMockWarning, match="only decorates"):
+        assert iot.messages() == []
     with iot:  # started by hand: its own state, nothing to warn about
         boto3.client("iot-data", region_name="us-east-1").publish(topic="t", payload=b"y")
         with warnings.catch_warnings():

@@ -293,6 +293,8 @@ class EvaluationContext:
             return value
         if len(value) > MAX_CERTIFICATE_VALUE or _CERTIFICATE_WILDCARDS.search(value):
             return "${" + name + "}"
+        if _DIRECTORY_NAME.search(name):
+            return value  # a distinguished name, its attribute values already escaped
         return _escape(value)
 
 
@@ -306,6 +308,9 @@ MAX_CERTIFICATE_VALUE = 1024
 _CERTIFICATE_WILDCARDS = re.compile(r"[*$+?#]")
 _CERTIFICATE_SPECIALS = re.compile(r'([,"\\+=<>;])')
 _INDEXED = re.compile(r"\.[0-9]+$")
+# `...AlternativeName.DirectoryName` (and its `.N` values): the guide's own
+# `cn=...,ou=...,o=...,c=...` form, whose separators are not escaped.
+_DIRECTORY_NAME = re.compile(r"\.AlternativeName\.DirectoryName(\.[0-9]+)?$")
 
 # The subject and issuer attributes the developer guide lists, plus Locality (JITP passes
 # it as AWS::IoT::Certificate::Locality).
