@@ -342,7 +342,7 @@ def test_a_region_the_user_sets_while_mocks_are_active_is_left_alone(
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     with mock_iot(region="eu-west-1"):
-        os.environ["AWS_REGION"] = "sa-east-1"  # the user's own, set meanwhile
+        monkeypatch.setenv("AWS_REGION", "sa-east-1")  # the user's own, set meanwhile
         with mock_iot(region="ap-south-1"):
             assert os.environ["AWS_REGION"] == "sa-east-1"
         assert os.environ["AWS_REGION"] == "sa-east-1"
