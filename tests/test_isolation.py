@@ -339,15 +339,20 @@ def test_mocks_in_two_threads_share_the_process_environment(
 def test_a_region_the_user_sets_while_mocks_are_active_is_left_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # monkeypatch puts back what was there before the test; the value the test sets while
+    # a mock is active is removed by the test itself (monkeypatch would restore the mock's).
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    with mock_iot(region="eu-west-1"):
-        monkeypatch.setenv("AWS_REGION", "sa-east-1")  # the user's own, set meanwhile
-        with mock_iot(region="ap-south-1"):
+    try:
+        with mock_iot(region="eu-west-1"):
+            os.environ["AWS_REGION"] = "sa-east-1"  # the user's own, set meanwhile
+            with mock_iot(region="ap-south-1"):
+                assert os.environ["AWS_REGION"] == "sa-east-1"
             assert os.environ["AWS_REGION"] == "sa-east-1"
         assert os.environ["AWS_REGION"] == "sa-east-1"
-    assert os.environ["AWS_REGION"] == "sa-east-1"
-    assert "AWS_DEFAULT_REGION" not in os.environ
+        assert "AWS_DEFAULT_REGION" not in os.environ
+    finally:
+        os.environ.pop("AWS_REGION", None)
 
 
 def test_decorated_functions_calling_each_other_share_the_callers_mock() -> None:
