@@ -87,8 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Stop(Exception):
-    pass
+class _Stop(BaseException):
+    """Raised by the SIGINT/SIGTERM handler in the main thread. A BaseException, like
+    KeyboardInterrupt: socketserver catches `Exception` around request processing, which
+    would swallow a signal arriving while the main thread starts a request's thread."""
 
 
 # Both stop the server cleanly (SIGINT: Ctrl-C, also for a background job of a shell).
