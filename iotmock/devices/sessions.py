@@ -48,6 +48,7 @@ from iotmock.messaging.handlers import (
     retained_of,
 )
 from iotmock.messaging.log import Message, publish, topic_matches
+from iotmock.messaging.topic_tree import FilterIndex
 
 if TYPE_CHECKING:
     from iotmock._mock import IotMock
@@ -240,6 +241,14 @@ class SessionStore:
     last_seen: dict[str, Session] = field(default_factory=dict)
     # Lifecycle events carry a per-client version number, +1 at each connect/disconnect.
     versions: dict[str, int] = field(default_factory=dict)
+    # Which clients subscribe with which filters: the broker's index (see _route).
+    filters: FilterIndex = field(default_factory=FilterIndex)
+
+
+def _forget(store: SessionStore, session: Session) -> None:
+    """Take a session that is gone out of the broker's index."""
+    for topic_filter in session.subscriptions:
+        store.filters.remove(topic_filter, session.client_id)
 
 
 @dataclass(slots=True)
@@ -430,6 +439,10 @@ def connect(
             session.subscriptions = inherited.subscriptions
             pending = _unexpired(inherited.queued, now)
             inherited.queued = []
+        else:
+            replaced = store.sessions.get(client_id)
+            if replaced is not None:  # an offline session a clean start discards
+                _forget(store, replaced)
         store.sessions[client_id] = session
         store.last_seen.pop(client_id, None)
         _presence_event(ctx, session, "connected", ipAddress=session.source_ip)
@@ -475,6 +488,7 @@ def _end(
     dropped = not session.persistent or not keep_state
     if dropped and store.sessions.get(session.client_id) is session:
         del store.sessions[session.client_id]
+        _forget(store, session)
     elif not dropped:
         # QoS 1 messages the client did not acknowledge are sent again when it returns.
         unacked = [d for d in session.unacked if not d.done]
@@ -583,6 +597,7 @@ def known_session(backend: Backend, client_id: str) -> Session | None:
     found = store.sessions.get(client_id)
     if found is not None and found.expired(clock.now_millis()):
         del store.sessions[client_id]
+        _forget(store, found)
         return None
     return found
 
@@ -673,6 +688,7 @@ def subscribe(session: Session, filters: Sequence[tuple[str, int] | Subscription
             level = min(max(request.qos, 0), 1)
             is_new = topic_filter not in session.subscriptions
             session.subscriptions[topic_filter] = dataclasses.replace(request, qos=level)
+            store_of(session.backend).filters.add(topic_filter, session.client_id)
             granted.append(level)
             reasons.append(level)
             accepted.append(topic_filter)
@@ -716,6 +732,8 @@ def unsubscribe(session: Session, filters: Sequence[str]) -> list[bool]:
     with session.mock.lock:
         found = [session.subscriptions.pop(f) is not None for f in filters]
         removed = [f for f, was in zip(filters, found, strict=True) if was]
+        for topic_filter in removed:
+            store_of(session.backend).filters.remove(topic_filter, session.client_id)
         if removed and session.connected:
             ctx = context_of(session, "Unsubscribe")
             lifecycle.subscription_event(ctx, session, "unsubscribed", removed)
@@ -847,14 +865,21 @@ def deliver_to(session: Session, message: Message, *, qos: int | None = None) ->
 
 @on_event("message_published")
 def _route(ctx: RequestContext, message: Message) -> None:
-    """The broker: every published message goes to every session subscribed to it."""
+    """The broker: every published message goes to every session subscribed to it,
+    found through the subscription index rather than by visiting every session."""
     store = store_of(ctx.backend)
     if not store.sessions:
         return
     now = clock.now_millis()
-    for client_id, session in list(store.sessions.items()):
+    # Only the clients whose filters may match, in a stable order (the index's answer is
+    # a set); each candidate's own filters decide below.
+    for client_id in sorted(store.filters.clients(message.topic)):
+        session = store.sessions.get(client_id)
+        if session is None:
+            continue
         if session.expired(now):
             del store.sessions[client_id]
+            _forget(store, session)
             continue
         if (
             session.connected

@@ -1,6 +1,14 @@
-"""A tree of MQTT topics, one node per level, so finding the topics a filter matches
-walks only the branches the filter can reach (a wildcard filter over a log of many
-topics costs what it matches, not what was ever recorded)."""
+"""Trees of MQTT topic levels, one node per level, so a search walks only the branches it
+can reach instead of everything stored:
+
+- `TopicTree` holds topics and finds those a filter matches (the message log: a wildcard
+  read costs what it matches, not what was ever recorded);
+- `FilterIndex` holds subscriptions (filter, client) and finds the clients whose filters
+  match a topic (the device broker: a message visits its subscribers, not every session).
+
+Matching is MQTT's: `+` one level, a trailing `#` the rest and the parent level; filters
+starting with a wildcard do not match topics starting with `$` (MQTT 3.1.1 4.7.2).
+"""
 
 from __future__ import annotations
 
@@ -11,61 +19,67 @@ from dataclasses import dataclass, field
 @dataclass(slots=True)
 class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
-    # The topic that ends at this node, if one was added.
-    topic: str | None = None
+    # What ends at this node: the topic itself (TopicTree), or the clients subscribed
+    # with the filter (FilterIndex).
+    values: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
-class TopicTree:
-    """A set of topics searchable by MQTT topic filter (`+` one level, a trailing `#`
-    the rest and the parent level; filters starting with a wildcard do not match topics
-    starting with `$`, MQTT 3.1.1 4.7.2)."""
-
+class _LevelTree:
     root: _Node = field(default_factory=_Node)
 
-    def add(self, topic: str) -> None:
+    def _add(self, key: str, value: str) -> None:
         node = self.root
-        for level in topic.split("/"):
+        for level in key.split("/"):
             found = node.children.get(level)
             if found is None:
                 found = node.children[level] = _Node()
             node = found
-        node.topic = topic
+        node.values.add(value)
 
-    def remove(self, topic: str) -> None:
-        """Forget `topic`, pruning the branches left empty."""
-        levels = topic.split("/")
+    def _remove(self, key: str, value: str) -> None:
+        """Forget `value` under `key`, pruning the branches left empty."""
+        levels = key.split("/")
         path = [self.root]
         for level in levels:
             found = path[-1].children.get(level)
             if found is None:
                 return
             path.append(found)
-        path[-1].topic = None
+        path[-1].values.discard(value)
         for level, node, parent in zip(
             reversed(levels), reversed(path[1:]), reversed(path[:-1]), strict=True
         ):
-            if node.topic is not None or node.children:
+            if node.values or node.children:
                 break
             del parent.children[level]
 
     def clear(self) -> None:
         self.root = _Node()
 
+
+@dataclass(slots=True)
+class TopicTree(_LevelTree):
+    """A set of topics searchable by topic filter."""
+
+    def add(self, topic: str) -> None:
+        self._add(topic, topic)
+
+    def remove(self, topic: str) -> None:
+        self._remove(topic, topic)
+
     def matching(self, topic_filter: str) -> Iterator[str]:
         """The topics `topic_filter` matches, in no particular order."""
-        levels = topic_filter.split("/")
-        yield from self._match(self.root, levels, 0)
+        yield from self._match(self.root, topic_filter.split("/"), 0)
 
     def _match(self, node: _Node, levels: list[str], index: int) -> Iterator[str]:
         if index == len(levels):
-            if node.topic is not None:
-                yield node.topic
+            yield from node.values
             return
         level = levels[index]
         if level == "#":
-            if index > 0 and node.topic is not None:
-                yield node.topic  # `a/#` matches `a` too
+            if index > 0:
+                yield from node.values  # `a/#` matches `a` too
             yield from self._subtree(node, skip_system=index == 0)
             return
         if level == "+":
@@ -86,6 +100,44 @@ class TopicTree:
         ]
         while stack:
             current = stack.pop()
-            if current.topic is not None:
-                yield current.topic
+            yield from current.values
             stack.extend(current.children.values())
+
+
+@dataclass(slots=True)
+class FilterIndex(_LevelTree):
+    """Subscriptions (topic filter, client id), searchable by topic."""
+
+    def add(self, topic_filter: str, client_id: str) -> None:
+        self._add(topic_filter, client_id)
+
+    def remove(self, topic_filter: str, client_id: str) -> None:
+        self._remove(topic_filter, client_id)
+
+    def clients(self, topic: str) -> set[str]:
+        """The clients with a filter matching `topic`."""
+        found: set[str] = set()
+        system = topic.startswith("$")
+        nodes = [self.root]
+        for depth, level in enumerate(topic.split("/")):
+            wildcards = not (system and depth == 0)
+            following: list[_Node] = []
+            for node in nodes:
+                rest = node.children.get("#") if wildcards else None
+                if rest is not None:
+                    found |= rest.values
+                exact = node.children.get(level)
+                if exact is not None:
+                    following.append(exact)
+                one = node.children.get("+") if wildcards else None
+                if one is not None:
+                    following.append(one)
+            nodes = following
+            if not nodes:
+                return found
+        for node in nodes:
+            found |= node.values
+            rest = node.children.get("#")  # `a/#` matches `a` too
+            if rest is not None:
+                found |= rest.values
+        return found
